@@ -1,0 +1,24 @@
+//! Trawl's crawl engine: Scrapy's architecture in async Rust.
+//!
+//! Spiders yield [`Request`]s and items; the [`scheduler`] (priority queue + fingerprint
+//! dedup) feeds the [`downloader`] (per-domain slots, delays, AutoThrottle) through the
+//! downloader [`middleware`]s; responses go through the spider middlewares to spider
+//! callbacks; items go through [`pipeline`]s to [`feed`] exports.
+//!
+//! This crate knows nothing about where it runs: the control plane drives it through
+//! [`Crawl`] and its [`CrawlHandle`].
+
+pub mod encoding;
+pub mod feed;
+pub mod item;
+pub mod linkextract;
+pub mod request;
+pub mod response;
+pub mod select;
+pub mod settings;
+pub mod sitemap;
+
+pub use item::Item;
+pub use request::Request;
+pub use response::Response;
+pub use settings::Settings;
