@@ -8,17 +8,23 @@
 //! This crate knows nothing about where it runs: the control plane drives it through
 //! [`Crawl`] and its [`CrawlHandle`].
 
+pub mod downloader;
 pub mod encoding;
 pub mod feed;
 pub mod item;
 pub mod linkextract;
+pub mod middleware;
 pub mod request;
 pub mod response;
 pub mod select;
 pub mod settings;
 pub mod sitemap;
+pub mod spider;
+pub mod stats;
 
 pub use item::Item;
 pub use request::Request;
 pub use response::Response;
 pub use settings::Settings;
+pub use spider::{Output, Spider};
+pub use stats::Stats;

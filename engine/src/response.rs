@@ -25,6 +25,8 @@ pub struct Response {
     pub flags: Vec<String>,
     /// Protocol, e.g. `HTTP/1.1`.
     pub protocol: &'static str,
+    /// Time from sending the request to the end of the body (AutoThrottle reads it).
+    pub download_latency: std::time::Duration,
     text: OnceLock<(String, &'static str)>,
 }
 
@@ -38,6 +40,7 @@ impl Clone for Response {
             request: self.request.clone(),
             flags: self.flags.clone(),
             protocol: self.protocol,
+            download_latency: self.download_latency,
             text: OnceLock::new(),
         }
     }
@@ -54,6 +57,7 @@ impl Response {
             request,
             flags: Vec::new(),
             protocol: "HTTP/1.1",
+            download_latency: std::time::Duration::ZERO,
             text: OnceLock::new(),
         }
     }
