@@ -10,18 +10,23 @@
 
 pub mod downloader;
 pub mod encoding;
+pub mod engine;
 pub mod feed;
+pub mod fingerprint;
 pub mod item;
 pub mod linkextract;
 pub mod middleware;
+pub mod pipeline;
 pub mod request;
 pub mod response;
+pub mod scheduler;
 pub mod select;
 pub mod settings;
 pub mod sitemap;
 pub mod spider;
 pub mod stats;
 
+pub use engine::{Crawl, CrawlBuilder, CrawlError, CrawlHandle, CrawlOutcome, Progress};
 pub use item::Item;
 pub use request::Request;
 pub use response::Response;

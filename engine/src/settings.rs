@@ -82,6 +82,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("ROBOTSTXT_OBEY", "false"),
     ("ROBOTSTXT_USER_AGENT", ""),
     ("SCHEDULER_DEBUG", "false"),
+    ("SCHEDULER_MEMORY_QUEUE", "lifo"),
     ("SPIDER_MIDDLEWARES", "{}"),
     ("STATS_DUMP", "true"),
     ("URLLENGTH_LIMIT", "2083"),

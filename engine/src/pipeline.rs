@@ -1,0 +1,79 @@
+//! Item pipelines and item sinks: where scraped items go after a callback.
+
+use crate::Item;
+
+/// Why a pipeline dropped an item (Scrapy's `DropItem`); the reason feeds
+/// `item_dropped_reasons_count/<reason>`.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{reason}")]
+pub struct DropItem {
+    /// A short reason (used as a stats key suffix).
+    pub reason: String,
+}
+
+impl DropItem {
+    /// Drops an item for `reason`.
+    pub fn new(reason: impl Into<String>) -> Self {
+        DropItem {
+            reason: reason.into(),
+        }
+    }
+}
+
+/// An item pipeline, as Scrapy's: each item passes through every pipeline in order.
+///
+/// `process_item` runs on the callback thread pool, concurrently for different items.
+pub trait ItemPipeline: Send + Sync {
+    /// The name used in logs.
+    fn name(&self) -> &str;
+
+    /// Called once before the first item.
+    fn open(&self, _spider_name: &str) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    /// Transforms the item, or drops it.
+    fn process_item(&self, item: Item) -> Result<Item, DropItem>;
+
+    /// Called once when the crawl ends.
+    fn close(&self) {}
+}
+
+/// The end of the item path: feed exports, a job's item store, a test collector.
+pub trait ItemSink: Send + Sync {
+    /// Writes one item; an error is logged and counted, the crawl goes on.
+    fn write_item(&self, item: &Item) -> anyhow::Result<()>;
+
+    /// Finishes every output (closing JSON arrays, flushing, uploading). Called once,
+    /// also when the crawl is cancelled or fails.
+    fn close(&self) -> anyhow::Result<()>;
+}
+
+/// An [`ItemSink`] that keeps items in memory (for `trawl parse`, tests and embedding).
+#[derive(Debug, Default)]
+pub struct MemorySink {
+    items: parking_lot::Mutex<Vec<Item>>,
+}
+
+impl MemorySink {
+    /// An empty sink.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The items written so far.
+    pub fn items(&self) -> Vec<Item> {
+        self.items.lock().clone()
+    }
+}
+
+impl ItemSink for MemorySink {
+    fn write_item(&self, item: &Item) -> anyhow::Result<()> {
+        self.items.lock().push(item.clone());
+        Ok(())
+    }
+
+    fn close(&self) -> anyhow::Result<()> {
+        Ok(())
+    }
+}
