@@ -116,7 +116,10 @@ mod tests {
             canon("https://example.com/x?b=2&a=1"),
             canon("https://EXAMPLE.com:443/x?a=1&b=2#top")
         );
-        assert_ne!(canon("https://example.com/x?a=1"), canon("https://example.com/x?a=2"));
+        assert_ne!(
+            canon("https://example.com/x?a=1"),
+            canon("https://example.com/x?a=2")
+        );
     }
 
     #[test]

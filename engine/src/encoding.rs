@@ -54,7 +54,12 @@ fn decode_with<'a>(enc: &'static Encoding, bytes: &'a [u8]) -> Cow<'a, str> {
 /// Resolves a charset label; UTF-16 declared in a document means UTF-8 (HTML spec),
 /// since a real UTF-16 body would have been caught by its BOM.
 fn label_to_encoding(label: &str) -> Option<&'static Encoding> {
-    let enc = Encoding::for_label(label.trim().trim_matches(|c| c == '"' || c == '\'').as_bytes())?;
+    let enc = Encoding::for_label(
+        label
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'')
+            .as_bytes(),
+    )?;
     if enc == encoding_rs::UTF_16LE || enc == encoding_rs::UTF_16BE {
         return Some(UTF_8);
     }

@@ -31,8 +31,8 @@ pub const IGNORED_EXTENSIONS: &[&str] = &[
     "mng", "pct", "bmp", "gif", "jpg", "jpeg", "png", "pst", "psp", "tif", "tiff", "ai", "drw",
     "dxf", "eps", "ps", "svg", "cdr", "ico", "webp", // audio
     "mp3", "wma", "ogg", "wav", "ra", "aac", "mid", "au", "aiff", // video
-    "3gp", "asf", "asx", "avi", "mov", "mp4", "mpg", "qt", "rm", "swf", "wmv", "m4a", "m4v",
-    "flv", "webm", // office suites
+    "3gp", "asf", "asx", "avi", "mov", "mp4", "mpg", "qt", "rm", "swf", "wmv", "m4a", "m4v", "flv",
+    "webm", // office suites
     "xls", "xlsm", "xlsx", "xltm", "xltx", "potm", "potx", "ppt", "pptm", "pptx", "pps", "doc",
     "docb", "docm", "docx", "dotm", "dotx", "odt", "ods", "odg", "odp", // other
     "css", "pdf", "exe", "bin", "rss", "dmg", "iso", "apk",
@@ -155,10 +155,12 @@ impl LinkExtractor {
         let deny = regex_set("deny", &cfg.deny)?;
         let mut restrict = Vec::new();
         for expr in &cfg.restrict_css {
-            restrict.push(Query::css(expr).map_err(|source| LinkExtractorError::Selector {
-                field: "restrict_css",
-                source,
-            })?);
+            restrict.push(
+                Query::css(expr).map_err(|source| LinkExtractorError::Selector {
+                    field: "restrict_css",
+                    source,
+                })?,
+            );
         }
         for expr in &cfg.restrict_xpaths {
             restrict.push(
@@ -311,7 +313,10 @@ fn domain_in(host: &str, domains: &[String]) -> bool {
     })
 }
 
-fn regex_set(field: &'static str, patterns: &[String]) -> Result<Option<RegexSet>, LinkExtractorError> {
+fn regex_set(
+    field: &'static str,
+    patterns: &[String],
+) -> Result<Option<RegexSet>, LinkExtractorError> {
     if patterns.is_empty() {
         return Ok(None);
     }
@@ -403,7 +408,10 @@ mod tests {
     fn allow_and_deny_regexes() {
         let page = Page::parse(PAGE);
         let links = le(r#"{"allow": ["/item/\\d+"], "deny": "2\\.html"}"#).extract(&page, &base());
-        assert_eq!(urls(&links), vec!["https://www.example.com/shop/item/1.html"]);
+        assert_eq!(
+            urls(&links),
+            vec!["https://www.example.com/shop/item/1.html"]
+        );
     }
 
     #[test]
@@ -411,7 +419,9 @@ mod tests {
         let page = Page::parse(PAGE);
         let links = le(r#"{"allow_domains": ["example.com"], "deny_domains": "blog.example.com"}"#)
             .extract(&page, &base());
-        assert!(urls(&links).iter().all(|u| u.starts_with("https://www.example.com/")));
+        assert!(urls(&links)
+            .iter()
+            .all(|u| u.starts_with("https://www.example.com/")));
         assert_eq!(links.len(), 5);
         let only_other = le(r#"{"allow_domains": "other.org"}"#).extract(&page, &base());
         assert_eq!(urls(&only_other), vec!["https://other.org/x"]);
@@ -442,7 +452,10 @@ mod tests {
         let nav_x = le(r#"{"restrict_xpaths": ["//div[@id='nav']"]}"#).extract(&page, &base());
         assert_eq!(urls(&nav_x), urls(&nav));
         let region_is_link = le(r#"{"restrict_css": "a[rel]"}"#).extract(&page, &base());
-        assert_eq!(urls(&region_is_link), vec!["https://www.example.com/shop/item/1.html"]);
+        assert_eq!(
+            urls(&region_is_link),
+            vec!["https://www.example.com/shop/item/1.html"]
+        );
     }
 
     #[test]
@@ -478,7 +491,8 @@ mod tests {
 
     #[test]
     fn config_errors_name_field_and_value() {
-        let cfg: LinkExtractorConfig = serde_json::from_str(r#"{"allow": ["ok", "(unclosed"]}"#).unwrap();
+        let cfg: LinkExtractorConfig =
+            serde_json::from_str(r#"{"allow": ["ok", "(unclosed"]}"#).unwrap();
         let e = LinkExtractor::new(cfg).unwrap_err().to_string();
         assert!(e.contains("`allow`") && e.contains("\"(unclosed\""), "{e}");
         let cfg: LinkExtractorConfig = serde_json::from_str(r#"{"deny": "[z-a]"}"#).unwrap();
@@ -486,16 +500,25 @@ mod tests {
         assert!(e.contains("`deny`") && e.contains("[z-a]"), "{e}");
         let cfg: LinkExtractorConfig = serde_json::from_str(r#"{"restrict_css": "div["}"#).unwrap();
         let e = LinkExtractor::new(cfg).unwrap_err().to_string();
-        assert!(e.contains("`restrict_css`") && e.contains("\"div[\""), "{e}");
+        assert!(
+            e.contains("`restrict_css`") && e.contains("\"div[\""),
+            "{e}"
+        );
         let cfg: LinkExtractorConfig =
             serde_json::from_str(r#"{"restrict_xpaths": "//div["}"#).unwrap();
         let e = LinkExtractor::new(cfg).unwrap_err().to_string();
-        assert!(e.contains("`restrict_xpaths`") && e.contains("//div["), "{e}");
+        assert!(
+            e.contains("`restrict_xpaths`") && e.contains("//div["),
+            "{e}"
+        );
         let cfg: LinkExtractorConfig = serde_json::from_str(r#"{"tags": [""]}"#).unwrap();
         let e = LinkExtractor::new(cfg).unwrap_err().to_string();
         assert!(e.contains("`tags`"), "{e}");
         let unknown = serde_json::from_str::<LinkExtractorConfig>(r#"{"allowed": "x"}"#);
-        assert!(unknown.unwrap_err().to_string().contains("unknown field `allowed`"));
+        assert!(unknown
+            .unwrap_err()
+            .to_string()
+            .contains("unknown field `allowed`"));
     }
 
     #[test]

@@ -88,8 +88,9 @@ fn describe_css_error(e: &scraper::error::SelectorErrorKind) -> String {
     use scraper::error::SelectorErrorKind as K;
     match e {
         K::UnexpectedToken => "unexpected token".into(),
-        K::EndOfLine => "unexpected end of selector (unclosed bracket, parenthesis or quote?)"
-            .into(),
+        K::EndOfLine => {
+            "unexpected end of selector (unclosed bracket, parenthesis or quote?)".into()
+        }
         K::ExpectedColonOnPseudoElement => "expected `:` in pseudo-element".into(),
         K::ExpectedIdentityOnPseudoElement => "expected a name after `::`".into(),
         K::UnexpectedSelectorParseError(k) => {
@@ -126,9 +127,10 @@ fn split_pseudo<'a>(expr: &str, part: &'a str) -> Result<(&'a str, Pseudo), Sele
             )));
         };
         let name = inner.trim().trim_matches(|c| c == '"' || c == '\'').trim();
-        if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '(' || c == ')')
-        {
-            return Err(bad(format!("`::attr()` needs one attribute name, got `{inner}`")));
+        if name.is_empty() || name.contains(|c: char| c.is_whitespace() || c == '(' || c == ')') {
+            return Err(bad(format!(
+                "`::attr()` needs one attribute name, got `{inner}`"
+            )));
         }
         Pseudo::Attr {
             name: name.to_ascii_lowercase(),

@@ -320,7 +320,7 @@ fn css_apply<'p>(
             for m in matched {
                 out.extend(
                     m.children()
-                        .filter_map(|c| c.value().as_text().map(|t| Item::Str(&**t))),
+                        .filter_map(|c| c.value().as_text().map(|t| Item::Str(t))),
                 );
             }
         }
@@ -328,14 +328,18 @@ fn css_apply<'p>(
             for m in css::outermost(matched) {
                 out.extend(
                     m.descendants()
-                        .filter_map(|c| c.value().as_text().map(|t| Item::Str(&**t))),
+                        .filter_map(|c| c.value().as_text().map(|t| Item::Str(t))),
                 );
             }
         }
         Pseudo::Attr {
             name,
             descendant: false,
-        } => out.extend(matched.into_iter().filter_map(|m| m.attr(name).map(Item::Str))),
+        } => out.extend(
+            matched
+                .into_iter()
+                .filter_map(|m| m.attr(name).map(Item::Str)),
+        ),
         Pseudo::Attr {
             name,
             descendant: true,
@@ -419,7 +423,12 @@ impl<'p> Selection<'p> {
     /// Runs `query` relative to this result; non-element results yield nothing.
     pub fn select(&self, query: &Query) -> SelectionList<'p> {
         let mut items = Vec::new();
-        select_from(self.page, std::slice::from_ref(&self.item), query, &mut items);
+        select_from(
+            self.page,
+            std::slice::from_ref(&self.item),
+            query,
+            &mut items,
+        );
         SelectionList {
             page: self.page,
             items,

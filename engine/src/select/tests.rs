@@ -20,7 +20,10 @@ fn texts(l: &SelectionList<'_>) -> Vec<String> {
 #[test]
 fn css_elements_text_and_attrs() {
     let page = Page::parse(HTML);
-    assert_eq!(page.css("h1::text").unwrap().getall(), vec!["Widget ", " 3000"]);
+    assert_eq!(
+        page.css("h1::text").unwrap().getall(),
+        vec!["Widget ", " 3000"]
+    );
     assert_eq!(
         page.css("h1 ::text").unwrap().getall(),
         vec!["Widget ", "Pro", " 3000"]
@@ -34,7 +37,10 @@ fn css_elements_text_and_attrs() {
         page.css("span.price").unwrap().get().as_deref(),
         Some(r#"<span class="price">$10.50</span>"#)
     );
-    assert_eq!(page.css("title::text").unwrap().get().as_deref(), Some("Shop & Co"));
+    assert_eq!(
+        page.css("title::text").unwrap().get().as_deref(),
+        Some("Shop & Co")
+    );
     assert!(page.css("table").unwrap().is_empty());
     assert_eq!(page.css("table").unwrap().get(), None);
 }
@@ -42,7 +48,10 @@ fn css_elements_text_and_attrs() {
 #[test]
 fn css_descendant_text_does_not_duplicate_nested_matches() {
     let page = Page::parse("<div>a<div>b</div>c</div>");
-    assert_eq!(page.css("div ::text").unwrap().getall(), vec!["a", "b", "c"]);
+    assert_eq!(
+        page.css("div ::text").unwrap().getall(),
+        vec!["a", "b", "c"]
+    );
     assert_eq!(page.css("div::text").unwrap().getall(), vec!["a", "c", "b"]);
 }
 
@@ -97,8 +106,14 @@ fn nested_css_selection() {
 fn malformed_html_is_repaired() {
     let page = Page::parse("<ul><li>one<li>two</ul><p>para <b>bold</p> after");
     assert_eq!(page.css("li::text").unwrap().getall(), vec!["one", "two"]);
-    assert_eq!(page.css("p b::text").unwrap().get().as_deref(), Some("bold"));
-    assert_eq!(page.xpath("//li/text()").unwrap().getall(), vec!["one", "two"]);
+    assert_eq!(
+        page.css("p b::text").unwrap().get().as_deref(),
+        Some("bold")
+    );
+    assert_eq!(
+        page.xpath("//li/text()").unwrap().getall(),
+        vec!["one", "two"]
+    );
 }
 
 #[test]
@@ -116,14 +131,23 @@ fn xpath_basics() {
         page.xpath("//h1/text()").unwrap().getall(),
         vec!["Widget ", " 3000"]
     );
-    assert_eq!(page.xpath("//li[contains(@class,'item')]").unwrap().len(), 2);
+    assert_eq!(
+        page.xpath("//li[contains(@class,'item')]").unwrap().len(),
+        2
+    );
     assert_eq!(
         page.xpath("string(//title)").unwrap().get().as_deref(),
         Some("Shop & Co")
     );
-    assert_eq!(page.xpath("count(//a)").unwrap().get().as_deref(), Some("4"));
     assert_eq!(
-        page.xpath("normalize-space(//h1)").unwrap().get().as_deref(),
+        page.xpath("count(//a)").unwrap().get().as_deref(),
+        Some("4")
+    );
+    assert_eq!(
+        page.xpath("normalize-space(//h1)")
+            .unwrap()
+            .get()
+            .as_deref(),
         Some("Widget Pro 3000")
     );
     assert_eq!(
@@ -137,14 +161,22 @@ fn xpath_basics() {
 #[test]
 fn nested_xpath_and_cross_engine() {
     let page = Page::parse(HTML);
-    let lis = page.xpath("//li[@class='item' or contains(@class,'item')]").unwrap();
+    let lis = page
+        .xpath("//li[@class='item' or contains(@class,'item')]")
+        .unwrap();
     assert_eq!(lis.xpath("./a/text()").unwrap().getall(), vec!["A", "B"]);
     // absolute path from a nested selection still starts at the root
     assert_eq!(lis.xpath("//title/text()").unwrap().len(), 2);
     // CSS inside XPath results and XPath inside CSS results
-    assert_eq!(lis.css("span::text").unwrap().getall(), vec!["$10.50", "$7"]);
+    assert_eq!(
+        lis.css("span::text").unwrap().getall(),
+        vec!["$10.50", "$7"]
+    );
     let css_lis = page.css("li.item").unwrap();
-    assert_eq!(css_lis.xpath("a/@href").unwrap().getall(), vec!["/a?x=1", "b.html"]);
+    assert_eq!(
+        css_lis.xpath("a/@href").unwrap().getall(),
+        vec!["/a?x=1", "b.html"]
+    );
     let first = lis.first().unwrap();
     assert!(first.is_element());
     assert_eq!(first.attr("class"), Some("item first"));
@@ -224,16 +256,26 @@ fn error_css_syntax() {
     assert!(msg.contains("\"div[\""), "{msg}");
     assert!(msg.contains("unexpected end"), "{msg}");
     let e = Query::css("a >> b").unwrap_err();
-    assert!(e.to_string().contains("invalid CSS selector \"a >> b\""), "{e}");
+    assert!(
+        e.to_string().contains("invalid CSS selector \"a >> b\""),
+        "{e}"
+    );
     let e = Query::css("a, , b").unwrap_err();
-    assert!(e.to_string().contains("empty selector between commas"), "{e}");
+    assert!(
+        e.to_string().contains("empty selector between commas"),
+        "{e}"
+    );
 }
 
 #[test]
 fn error_css_pseudo() {
     let e = Query::css("a::href").unwrap_err();
     assert!(matches!(e, SelectError::CssPseudo { .. }), "{e:?}");
-    assert!(e.to_string().contains("unsupported pseudo-element `::href`"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("unsupported pseudo-element `::href`"),
+        "{e}"
+    );
     let e = Query::css("a::attr()").unwrap_err();
     assert!(e.to_string().contains("needs one attribute name"), "{e}");
     let e = Query::css("a::attr(href").unwrap_err();
@@ -244,7 +286,10 @@ fn error_css_pseudo() {
     assert!(e.to_string().contains("must be the last"), "{e}");
     // `::` inside an attribute value is not a pseudo-element
     let page = Page::parse(r#"<a title="x::y">t</a>"#);
-    assert_eq!(page.css(r#"a[title="x::y"]::text"#).unwrap().getall(), vec!["t"]);
+    assert_eq!(
+        page.css(r#"a[title="x::y"]::text"#).unwrap().getall(),
+        vec!["t"]
+    );
 }
 
 #[test]

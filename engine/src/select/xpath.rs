@@ -73,7 +73,8 @@ pub(crate) fn compile(expr: &str) -> Result<XPathQuery, SelectError> {
             )
             .ok();
         }
-        slot.as_ref().map(|doc| xpath.apply(doc).err().map(|e| e.to_string()))
+        slot.as_ref()
+            .map(|doc| xpath.apply(doc).err().map(|e| e.to_string()))
     });
     if let Some(Some(err)) = probe {
         let reason = err
