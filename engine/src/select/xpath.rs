@@ -1,0 +1,134 @@
+//! XPath through `skyscraper` 0.7.
+//!
+//! skyscraper was kept after checking what a scraper needs: `//div[@class='x']//text()`,
+//! `//a/@href`, `//h1/text()`, `contains()`, `starts-with()`, `normalize-space()`,
+//! `string()`, `count()`, `name()`, positional predicates (`[2]`, `[last()]`,
+//! `[position()>1]`), axes (`..`, `following-sibling::`), unions and relative
+//! evaluation from a node all work (it implements the XPath 3.1 grammar, a superset of
+//! 1.0). Two gaps are handled here: unknown functions and wrong arities are only
+//! reported when an expression runs, so [`compile`] runs it once on a tiny document to
+//! report them up front; and a path starting with `/` evaluated from a node is resolved
+//! from the document root, as XPath requires.
+//!
+//! skyscraper has its own HTML5 parser, so an XPath document is a second parse of the
+//! page, built lazily by [`super::Page`] the first time an XPath query runs.
+
+use std::cell::RefCell;
+use std::sync::Arc;
+
+use skyscraper::xpath::grammar::data_model::XpathItem;
+use skyscraper::xpath::grammar::XpathItemTreeNode;
+use skyscraper::xpath::{Xpath, XpathItemTree};
+
+use super::SelectError;
+
+/// A compiled XPath expression (skyscraper's `Xpath` is not `Clone`, hence the `Arc`).
+#[derive(Clone)]
+pub(crate) struct XPathQuery {
+    pub(crate) xpath: Arc<Xpath>,
+    /// The expression starts with `/`: evaluate from the root even in nested selections.
+    pub(crate) absolute: bool,
+}
+
+impl std::fmt::Debug for XPathQuery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XPathQuery")
+            .field("absolute", &self.absolute)
+            .finish_non_exhaustive()
+    }
+}
+
+thread_local! {
+    static PROBE_DOC: RefCell<Option<XpathItemTree>> = const { RefCell::new(None) };
+}
+
+/// Parses `expr` and runs it once on a small document to surface evaluation errors
+/// (unknown functions, wrong argument counts).
+pub(crate) fn compile(expr: &str) -> Result<XPathQuery, SelectError> {
+    let trimmed = expr.trim();
+    if trimmed.is_empty() {
+        return Err(SelectError::Empty { kind: "XPath" });
+    }
+    let xpath = skyscraper::xpath::parse(trimmed).map_err(|e| {
+        let msg = e.to_string();
+        let reason = match msg.split_once("unexpected trailing input: ") {
+            Some((_, rest)) => {
+                let rest = rest.trim_matches('"');
+                let offset = trimmed.len().saturating_sub(rest.len());
+                let shown: String = rest.chars().take(20).collect();
+                format!("syntax error at offset {offset}, near `{shown}`")
+            }
+            None => "syntax error: not a valid XPath expression".to_string(),
+        };
+        SelectError::XPathSyntax {
+            expr: expr.to_string(),
+            reason,
+        }
+    })?;
+    let probe = PROBE_DOC.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        if slot.is_none() {
+            *slot = skyscraper::html::parse(
+                "<html><head><title>t</title></head><body><p class=\"c\">x</p></body></html>",
+            )
+            .ok();
+        }
+        slot.as_ref()
+            .map(|doc| xpath.apply(doc).err().map(|e| e.to_string()))
+    });
+    if let Some(Some(err)) = probe {
+        let reason = err
+            .trim_start_matches("Error applying expression")
+            .trim()
+            .trim_start_matches("err:XPST0017:")
+            .trim()
+            .to_string();
+        return Err(SelectError::XPathEval {
+            expr: expr.to_string(),
+            reason,
+        });
+    }
+    Ok(XPathQuery {
+        xpath: Arc::new(xpath),
+        absolute: trimmed.starts_with('/'),
+    })
+}
+
+/// One XPath result.
+pub(crate) enum XOut<'p> {
+    Node(&'p XpathItemTreeNode),
+    Value(String),
+}
+
+/// Evaluates `q` against `tree`, from `ctx` when given (a node of that tree).
+pub(crate) fn eval<'p>(
+    q: &XPathQuery,
+    tree: &'p XpathItemTree,
+    ctx: Option<&'p XpathItemTreeNode>,
+    out: &mut Vec<XOut<'p>>,
+) {
+    let res = match ctx {
+        Some(node) if !q.absolute => q.xpath.apply_to_item(tree, XpathItem::Node(node)),
+        _ => q.xpath.apply(tree),
+    };
+    match res {
+        Ok(items) => {
+            for item in items.iter() {
+                match item {
+                    XpathItem::Node(n) => out.push(XOut::Node(n)),
+                    XpathItem::AnyAtomicType(v) => out.push(XOut::Value(v.to_string())),
+                    XpathItem::Function(f) => out.push(XOut::Value(f.to_string())),
+                }
+            }
+        }
+        Err(e) => tracing::warn!(error = %e, "XPath evaluation failed"),
+    }
+}
+
+/// Elements of the skyscraper tree in document order.
+pub(crate) fn elements(tree: &XpathItemTree) -> Vec<&XpathItemTreeNode> {
+    tree.root()
+        .descendants(tree)
+        .filter(|n| matches!(n, XpathItemTreeNode::ElementNode(_)))
+        .collect()
+}
