@@ -1,1 +1,29 @@
-//! TODO
+//! Feed exports, as Scrapy's `FEEDS`: items streamed to files (or stdout, or any
+//! registered [`FeedStorage`]) in `jsonlines`, `json`, `csv` or `xml`.
+//!
+//! * [`FeedConfig`] is one feed: parsed from the `FEEDS` setting
+//!   ([`FeedConfig::from_settings`]) or a command-line `-o`/`-O` argument
+//!   ([`FeedConfig::from_cli`]).
+//! * [`FeedStorages`] maps URI schemes to [`FeedStorage`]s (`file`, `stdout` built in;
+//!   others such as `s3` are registered by other crates).
+//! * [`FeedSink`] is what the engine owns: `write_item` from any thread, `close` at the
+//!   end (also done on drop, so JSON and XML files are always complete).
+
+mod config;
+mod error;
+pub mod export;
+mod format;
+mod sink;
+mod storage;
+mod uri;
+
+pub use config::{parse_feeds, FeedConfig, FeedDefaults};
+pub use error::FeedError;
+pub use export::{new_exporter, ExportOptions, FeedExporter};
+pub use format::FeedFormat;
+pub use sink::FeedSink;
+pub use storage::{uri_scheme, FeedStorage, FeedStorages, FeedTarget, FileStorage, StdoutStorage};
+pub use uri::{render_uri, UriParams};
+
+#[cfg(test)]
+mod tests;
