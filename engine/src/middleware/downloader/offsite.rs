@@ -1,0 +1,79 @@
+//! Offsite (50): drops requests to hosts outside the spider's `allowed_domains`.
+
+use std::collections::HashSet;
+
+use futures::future::BoxFuture;
+use parking_lot::Mutex;
+
+use super::registry::host_in_domain;
+use crate::middleware::{DownloaderMiddleware, MiddlewareContext, RequestAction};
+use crate::request::Request;
+use crate::stats::Stats;
+use std::sync::Arc;
+
+/// Scrapy's `OffsiteMiddleware`: keeps requests to `allowed_domains` and their
+/// subdomains; `dont_filter` or meta `allow_offsite` lets a request through.
+///
+/// Stats: `offsite/domains` (each filtered domain once), `offsite/filtered`.
+pub struct OffsiteMiddleware {
+    domains: Vec<String>,
+    stats: Arc<Stats>,
+    seen: Mutex<HashSet<String>>,
+}
+
+impl OffsiteMiddleware {
+    /// `None` when the spider allows every domain.
+    pub fn from_context(ctx: &MiddlewareContext) -> Option<Self> {
+        let domains: Vec<String> = ctx
+            .allowed_domains
+            .iter()
+            .filter_map(|d| {
+                let d = d.trim().to_ascii_lowercase();
+                if d.contains("://") {
+                    tracing::warn!(domain = %d, "allowed_domains accepts only domains, not URLs; ignoring");
+                    return None;
+                }
+                // Scrapy ignores ports in allowed_domains entries.
+                let d = d.split(':').next().unwrap_or("").to_string();
+                (!d.is_empty()).then_some(d)
+            })
+            .collect();
+        if domains.is_empty() {
+            return None;
+        }
+        Some(OffsiteMiddleware {
+            domains,
+            stats: ctx.stats.clone(),
+            seen: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn allowed(&self, host: &str) -> bool {
+        self.domains.iter().any(|d| host_in_domain(host, d))
+    }
+}
+
+impl DownloaderMiddleware for OffsiteMiddleware {
+    fn name(&self) -> &str {
+        "OffsiteMiddleware"
+    }
+
+    fn process_request<'a>(&'a self, request: &'a mut Request) -> BoxFuture<'a, RequestAction> {
+        let action = if request.dont_filter
+            || request.meta_flag("allow_offsite")
+            || self.allowed(request.host())
+        {
+            RequestAction::Continue
+        } else {
+            let host = request.host().to_ascii_lowercase();
+            if self.seen.lock().insert(host.clone()) {
+                self.stats.inc_many(&["offsite/domains", "offsite/filtered"]);
+                tracing::debug!(%host, url = %request.url, "filtered offsite request");
+            } else {
+                self.stats.inc("offsite/filtered", 1);
+            }
+            RequestAction::Ignore(format!("Filtered offsite request to {host}"))
+        };
+        Box::pin(std::future::ready(action))
+    }
+}
