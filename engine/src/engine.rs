@@ -687,7 +687,12 @@ impl Shared {
                 requests.push((request, fp));
             }
         }
-        let (mut scraped, mut dropped) = (0i64, 0i64);
+        let (mut scraped, mut dropped) = (0i64, out.dropped.len() as i64);
+        for reason in &out.dropped {
+            self.stats
+                .inc(&format!("item_dropped_reasons_count/{reason}"), 1);
+            tracing::debug!("Dropped: {reason}");
+        }
         'items: for mut item in out.items {
             if let Some(resp) = response {
                 if !self

@@ -13,7 +13,7 @@ pub fn fingerprint(request: &Request) -> Fingerprint {
     let mut h = Sha1::new();
     h.update(request.method.as_str().as_bytes());
     h.update(b"\n");
-    h.update(crate::linkextract::canonicalize_url(&request.url).as_bytes());
+    h.update(crate::canonical::canonicalize_url(&request.url).as_bytes());
     h.update(b"\n");
     h.update(&request.body);
     h.finalize().into()

@@ -24,6 +24,7 @@ pub mod scheduler;
 pub mod select;
 pub mod settings;
 pub mod sitemap;
+pub mod spec;
 pub mod spider;
 pub mod stats;
 

@@ -17,6 +17,8 @@ pub struct Output {
     pub items: Vec<Item>,
     /// Requests, in the order yielded.
     pub requests: Vec<Request>,
+    /// Items the callback itself rejected, with the reason (counted as dropped).
+    pub dropped: Vec<String>,
 }
 
 impl Output {
@@ -28,6 +30,12 @@ impl Output {
     /// Yields an item.
     pub fn item(&mut self, item: Item) {
         self.items.push(item);
+    }
+
+    /// Rejects an item the callback could not complete (counted in
+    /// `item_dropped_count` and `item_dropped_reasons_count/<reason>`).
+    pub fn drop_item(&mut self, reason: impl Into<String>) {
+        self.dropped.push(reason.into());
     }
 
     /// Yields a request.

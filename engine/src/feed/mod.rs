@@ -27,3 +27,14 @@ pub use uri::{render_uri, UriParams};
 
 #[cfg(test)]
 mod tests;
+
+impl crate::pipeline::ItemSink for FeedSink {
+    fn write_item(&self, item: &crate::Item) -> anyhow::Result<()> {
+        FeedSink::write_item(self, item);
+        Ok(())
+    }
+
+    fn close(&self) -> anyhow::Result<()> {
+        FeedSink::close(self).map_err(Into::into)
+    }
+}

@@ -1,1 +1,77 @@
-fn main() {}
+//! `trawl`: run spiders like `scrapy crawl`, check specs, try callbacks on one page,
+//! and serve the bundled example site.
+
+mod commands;
+mod logging;
+mod progress;
+mod spiders;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// Trawl: Scrapy's crawl engine and Scrapyd's job runner, in Rust.
+#[derive(Parser)]
+#[command(name = "trawl", version, about)]
+struct Cli {
+    /// Log level: ERROR, WARN, INFO, DEBUG or TRACE (Scrapy's LOG_LEVEL).
+    #[arg(short = 'L', long = "loglevel", global = true, env = "TRAWL_LOG_LEVEL")]
+    loglevel: Option<String>,
+    /// Write the log to this file instead of stderr.
+    #[arg(long, global = true)]
+    logfile: Option<std::path::PathBuf>,
+    /// Disable logging.
+    #[arg(long, global = true)]
+    nolog: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a spider (a spec file, or a spec name found in ./spiders or ./examples).
+    Crawl(commands::crawl::CrawlArgs),
+    /// Validate a spider spec without crawling.
+    Check(commands::check::CheckArgs),
+    /// Fetch one URL and show what a callback extracts from it.
+    Parse(commands::parse::ParseArgs),
+    /// Serve the bundled example shop site on loopback.
+    DemoSite(commands::demo::DemoSiteArgs),
+    /// Serve the example site and crawl it with examples/shop.toml, offline.
+    Demo(commands::demo::DemoArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let log = logging::LogOptions {
+        level: cli.loglevel,
+        file: cli.logfile,
+        disabled: cli.nolog,
+    };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Crawl(args) => commands::crawl::run(args, log).await,
+            Command::Check(args) => commands::check::run(args, log).await,
+            Command::Parse(args) => commands::parse::run(args, log).await,
+            Command::DemoSite(args) => commands::demo::serve_site(args, log).await,
+            Command::Demo(args) => commands::demo::run(args, log).await,
+        }
+    });
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,183 @@
+//! Compiled item fields and their extraction from a page or a node.
+
+use std::borrow::Cow;
+
+use regex::Regex;
+use serde_json::Value;
+
+use super::schema::FieldType;
+use super::template::Template;
+use crate::select::{Page, Query, Selection, SelectionList};
+
+/// Where a field's selector runs: the whole page, or one node of a callback's `items`.
+#[derive(Clone, Copy)]
+pub enum Scope<'a, 'p> {
+    /// The whole page.
+    Page(&'a Page<'p>),
+    /// One node.
+    Node(&'a Selection<'a>),
+}
+
+impl<'a> Scope<'a, '_> {
+    /// Runs `query` in this scope.
+    pub fn select(&self, query: &Query) -> SelectionList<'a> {
+        match self {
+            Scope::Page(p) => p.select(query),
+            Scope::Node(n) => n.select(query),
+        }
+    }
+}
+
+/// Where a field's raw values come from.
+#[derive(Debug, Clone)]
+pub enum Source {
+    /// A CSS or XPath selector.
+    Select(Query),
+    /// A template rendered per item (`{url}`, `{category}`).
+    Template(Template),
+    /// A constant JSON value (numbers, booleans, lists).
+    Constant(Value),
+}
+
+/// A validated field.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// The field's name in the item.
+    pub name: String,
+    /// Where values come from.
+    pub source: Source,
+    /// Regex applied to each value.
+    pub re: Option<Regex>,
+    /// Join separator.
+    pub join: Option<String>,
+    /// Trim and drop empty values.
+    pub strip: bool,
+    /// Keep all values as a list.
+    pub all: bool,
+    /// Output type.
+    pub kind: FieldType,
+    /// Value when nothing matches.
+    pub default: Option<Value>,
+    /// Drop the item when nothing matches and there is no default.
+    pub required: bool,
+}
+
+/// The result of extracting one field.
+pub enum Extracted {
+    /// A value to store.
+    Value(Value),
+    /// Nothing matched and the field is optional: leave it out.
+    Missing,
+    /// Nothing matched and the field is required: drop the item.
+    MissingRequired,
+}
+
+impl Field {
+    /// Extracts this field in `scope`; `vars` resolves template placeholders.
+    pub fn extract<'v>(
+        &self,
+        scope: Scope<'_, '_>,
+        vars: &dyn Fn(&str) -> Option<Cow<'v, str>>,
+    ) -> Extracted {
+        let mut values: Vec<String> = match &self.source {
+            Source::Constant(v) => return Extracted::Value(v.clone()),
+            Source::Template(t) => vec![t.render(vars)],
+            Source::Select(q) => scope.select(q).getall(),
+        };
+        if self.strip {
+            values = values
+                .into_iter()
+                .filter_map(|v| {
+                    let t = v.trim();
+                    if t.is_empty() {
+                        None
+                    } else if t.len() == v.len() {
+                        Some(v)
+                    } else {
+                        Some(t.to_string())
+                    }
+                })
+                .collect();
+        }
+        if let Some(re) = &self.re {
+            values = values.iter().flat_map(|v| regex_values(re, v)).collect();
+        }
+        if let Some(sep) = &self.join {
+            values = if values.is_empty() {
+                values
+            } else {
+                vec![values.join(sep)]
+            };
+        }
+        let mut converted = values.iter().filter_map(|v| convert(v, self.kind));
+        let value = if self.all {
+            let list: Vec<Value> = converted.collect();
+            (!list.is_empty()).then_some(Value::Array(list))
+        } else {
+            converted.next()
+        };
+        match (value, &self.default) {
+            (Some(v), _) => Extracted::Value(v),
+            (None, Some(d)) => Extracted::Value(d.clone()),
+            (None, None) if self.required => Extracted::MissingRequired,
+            (None, None) => Extracted::Missing,
+        }
+    }
+}
+
+/// Scrapy's `re()`: group 1 when the regex has groups, else the whole match.
+fn regex_values(re: &Regex, text: &str) -> Vec<String> {
+    if re.captures_len() > 1 {
+        re.captures_iter(text)
+            .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
+            .collect()
+    } else {
+        re.find_iter(text).map(|m| m.as_str().to_string()).collect()
+    }
+}
+
+fn convert(v: &str, kind: FieldType) -> Option<Value> {
+    match kind {
+        FieldType::String => Some(Value::String(v.to_string())),
+        FieldType::Int => {
+            let cleaned: String = v.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+            cleaned.trim().parse::<i64>().ok().map(Value::from)
+        }
+        FieldType::Float => {
+            let cleaned: String = v.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+            cleaned
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|f| f.is_finite())
+                .map(Value::from)
+        }
+        FieldType::Bool => match v.trim().to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" | "on" => Some(Value::Bool(true)),
+            "false" | "no" | "0" | "off" => Some(Value::Bool(false)),
+            _ => None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversions() {
+        assert_eq!(convert("1,234", FieldType::Int), Some(Value::from(1234)));
+        assert_eq!(convert("12.5", FieldType::Float), Some(Value::from(12.5)));
+        assert_eq!(convert("abc", FieldType::Float), None);
+        assert_eq!(convert("Yes", FieldType::Bool), Some(Value::Bool(true)));
+        assert_eq!(convert("nan", FieldType::Float), None);
+    }
+
+    #[test]
+    fn regex_group_or_match() {
+        let g = Regex::new(r"\$(\d+)").unwrap();
+        assert_eq!(regex_values(&g, "$12 and $3"), vec!["12", "3"]);
+        let m = Regex::new(r"\d+").unwrap();
+        assert_eq!(regex_values(&m, "a1b22"), vec!["1", "22"]);
+    }
+}

@@ -1,0 +1,179 @@
+//! The declarative spider spec as written by users (TOML or JSON, one schema).
+
+use indexmap::IndexMap;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+/// A spider spec file, before validation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecFile {
+    /// The spider's name: letters, digits, `_`, `-`, `.`.
+    pub name: String,
+    /// What this spider is for.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Start URLs; may hold `{arg}` placeholders.
+    #[serde(default)]
+    pub start_urls: Vec<String>,
+    /// Domains the crawl stays on (subdomains included); empty = any.
+    #[serde(default)]
+    pub allowed_domains: Vec<String>,
+    /// The callback for start URL responses (CrawlSpider's `parse_start_url`).
+    #[serde(default)]
+    pub start_callback: Option<String>,
+    /// CrawlSpider rules, applied to start responses and to pages that rules follow.
+    /// Each rule holds the link extractor's keys (`allow`, `deny`, `restrict_css`, ...)
+    /// plus `callback`, `follow`, `priority`.
+    #[serde(default)]
+    pub rules: Vec<Map<String, Value>>,
+    /// Named callbacks: how items are extracted and which links they follow.
+    #[serde(default)]
+    pub callbacks: IndexMap<String, CallbackSpec>,
+    /// Sitemaps (or robots.txt URLs listing sitemaps) to start from, as SitemapSpider.
+    #[serde(default)]
+    pub sitemap_urls: Vec<String>,
+    /// Which sitemap URLs go to which callback (first match wins).
+    #[serde(default)]
+    pub sitemap_rules: Vec<SitemapRuleSpec>,
+    /// Regexes of sitemap-index entries to follow (default: all).
+    #[serde(default)]
+    pub sitemap_follow: Vec<String>,
+    /// Settings at spider priority (below the job's and the command line's).
+    #[serde(default)]
+    pub settings: Map<String, Value>,
+    /// Declared spider arguments with their default values (`-a name=value` overrides).
+    #[serde(default)]
+    pub args: Map<String, Value>,
+    /// Emit only items not seen by earlier runs of this spider in the same project
+    /// (DeltaFetch); honoured by the control plane.
+    #[serde(default)]
+    pub incremental: bool,
+}
+
+/// One named callback.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CallbackSpec {
+    /// Extract one item per node matching this selector (fields are relative to it);
+    /// without it, one item per page.
+    #[serde(default)]
+    pub items: Option<SelectorSpec>,
+    /// Item fields, in output order.
+    #[serde(default)]
+    pub fields: IndexMap<String, FieldSpec>,
+    /// Links to follow from this callback's pages (pagination, detail pages).
+    #[serde(default)]
+    pub follow: Vec<FollowSpec>,
+}
+
+/// A CSS or XPath selector.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SelectorSpec {
+    /// A CSS selector (with `::text` / `::attr(name)`).
+    #[serde(default)]
+    pub css: Option<String>,
+    /// An XPath 1.0 expression.
+    #[serde(default)]
+    pub xpath: Option<String>,
+}
+
+/// One item field.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    /// A CSS selector.
+    #[serde(default)]
+    pub css: Option<String>,
+    /// An XPath expression.
+    #[serde(default)]
+    pub xpath: Option<String>,
+    /// A constant, or a template such as `"{url}"` or `"{category}"`.
+    #[serde(default)]
+    pub value: Option<Value>,
+    /// A regex applied to each value: group 1 if it has groups, else the whole match.
+    #[serde(default)]
+    pub re: Option<String>,
+    /// Join every value with this separator into one string.
+    #[serde(default)]
+    pub join: Option<String>,
+    /// Trim whitespace and drop empty values (default true).
+    #[serde(default)]
+    pub strip: Option<bool>,
+    /// Keep only the first value (default true unless `all`).
+    #[serde(default)]
+    pub first: Option<bool>,
+    /// Keep every value, as a list.
+    #[serde(default)]
+    pub all: Option<bool>,
+    /// Convert to `string` (default), `int`, `float` or `bool`.
+    #[serde(default, rename = "type")]
+    pub kind: Option<FieldType>,
+    /// The value when nothing matches.
+    #[serde(default)]
+    pub default: Option<Value>,
+    /// Drop the item when nothing matches and there is no default.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// A field's output type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FieldType {
+    /// Text (the default).
+    String,
+    /// A signed integer (`1,234` and `1 234` accepted).
+    Int,
+    /// A float (`1,234.5` accepted).
+    Float,
+    /// `true`/`false`, `yes`/`no`, `1`/`0`, `on`/`off`.
+    Bool,
+}
+
+/// Links to follow from a callback's page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FollowSpec {
+    /// A CSS selector for URLs (e.g. `a.next::attr(href)`; elements give their `href`).
+    #[serde(default)]
+    pub css: Option<String>,
+    /// An XPath expression for URLs.
+    #[serde(default)]
+    pub xpath: Option<String>,
+    /// The callback for the followed pages (default: the same callback).
+    #[serde(default)]
+    pub callback: Option<String>,
+    /// Request priority.
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// A sitemap rule: URLs matching `pattern` go to `callback`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SitemapRuleSpec {
+    /// A regex on the URL.
+    pub pattern: String,
+    /// The callback name.
+    pub callback: String,
+}
+
+/// The keys of a rule that are not link-extractor keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RuleOptions {
+    /// The callback for pages this rule extracts.
+    #[serde(default)]
+    pub callback: Option<String>,
+    /// Apply the rules again on those pages (default: true without a callback).
+    #[serde(default)]
+    pub follow: Option<bool>,
+    /// Request priority.
+    #[serde(default)]
+    pub priority: i32,
+}
+
+/// Keys of a rule table that belong to [`RuleOptions`].
+pub const RULE_OPTION_KEYS: &[&str] = &["callback", "follow", "priority"];

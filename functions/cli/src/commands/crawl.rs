@@ -1,0 +1,178 @@
+//! `trawl crawl`: run one spider like `scrapy crawl`.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use trawl_engine::feed::{FeedConfig, FeedDefaults, FeedSink, FeedStorages, UriParams};
+use trawl_engine::settings::Priority;
+use trawl_engine::spec::{Spec, SpecSpider};
+use trawl_engine::{CrawlBuilder, CrawlOutcome, Settings, Spider};
+
+use crate::logging::{self, LogOptions};
+use crate::{progress, spiders};
+
+/// Exit code for an invalid spec or bad arguments (the crawl never started).
+pub const EXIT_INVALID: u8 = 2;
+
+/// `trawl crawl` arguments.
+#[derive(clap::Args)]
+pub struct CrawlArgs {
+    /// A spec file (.toml/.json) or a spec name in ./spiders or ./examples.
+    pub spider: String,
+    /// Spider argument NAME=VALUE (repeatable).
+    #[arg(short = 'a', value_name = "NAME=VALUE")]
+    pub args: Vec<String>,
+    /// Setting NAME=VALUE, above the spec's own settings (repeatable).
+    #[arg(short = 's', long = "set", value_name = "NAME=VALUE")]
+    pub set: Vec<String>,
+    /// Append items to PATH[:FORMAT] (format from the extension; `-` is stdout).
+    #[arg(short = 'o', long = "output", value_name = "PATH[:FORMAT]")]
+    pub output: Vec<String>,
+    /// Overwrite PATH[:FORMAT] with the items.
+    #[arg(short = 'O', long = "overwrite-output", value_name = "PATH[:FORMAT]")]
+    pub overwrite_output: Vec<String>,
+}
+
+/// Loads a spec for the command line; an invalid one is reported and gives `Err(code)`.
+pub fn load_spider(spider: &str, args: &[String]) -> Result<SpecSpider, ExitCode> {
+    let fail = |msg: String| {
+        eprintln!("error: {msg}");
+        ExitCode::from(EXIT_INVALID)
+    };
+    let path = spiders::resolve(spider).map_err(|e| fail(format!("{e:#}")))?;
+    let args = spiders::parse_args(args).map_err(|e| fail(format!("{e:#}")))?;
+    let names: Vec<&str> = args.iter().map(|(k, _)| k.as_str()).collect();
+    let spec = Spec::load(&path, &names)
+        .map_err(|e| fail(format!("invalid spec {}: {e}", path.display())))?;
+    SpecSpider::new(Arc::new(spec), &args)
+        .map_err(|e| fail(format!("invalid spec {}: {e}", path.display())))
+}
+
+/// Command-line settings (`-s`), at command-line priority.
+pub fn cmdline_settings(pairs: &[String]) -> anyhow::Result<Settings> {
+    let mut settings = Settings::new();
+    for p in pairs {
+        settings.set_pair(p, Priority::Cmdline)?;
+    }
+    Ok(settings)
+}
+
+/// Where the items of a crawl went.
+pub struct CrawlRun {
+    /// The engine's outcome.
+    pub outcome: CrawlOutcome,
+    /// Feed files written.
+    pub files: Vec<String>,
+}
+
+/// Runs `spider` with feeds from FEEDS and `outputs` (`(PATH[:FORMAT], overwrite)`),
+/// a progress line on terminals, and Ctrl-C handling (graceful, then forced).
+pub async fn run_spider(
+    spider: Arc<dyn Spider>,
+    settings: Settings,
+    outputs: &[(String, bool)],
+    log: &LogOptions,
+) -> anyhow::Result<CrawlRun> {
+    let builder = CrawlBuilder::new(spider.clone(), settings);
+    let s = builder.settings();
+    let level = (s.priority("LOG_LEVEL") > Some(Priority::Default)).then(|| s.get_str("LOG_LEVEL"));
+    logging::init(log, level.as_deref())?;
+
+    let defaults = FeedDefaults::from_settings(s)?;
+    let mut feeds = FeedConfig::from_settings(s)?;
+    for (out, overwrite) in outputs {
+        feeds.push(FeedConfig::from_cli(out, *overwrite, &defaults)?);
+    }
+    let sink = Arc::new(FeedSink::new(
+        feeds,
+        &FeedStorages::builtin(),
+        UriParams::new(spider.name()),
+    )?);
+    let crawl = builder
+        .sink(sink.clone())
+        .build()
+        .context("cannot start the crawl")?;
+    let handle = crawl.handle();
+
+    let on_signal = handle.clone();
+    let signals = tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("Received SIGINT, shutting down gracefully. Send again to force");
+            on_signal.stop("shutdown");
+        }
+        if tokio::signal::ctrl_c().await.is_ok() {
+            tracing::warn!("Received SIGINT twice, forcing unclean shutdown");
+            on_signal.kill("shutdown");
+        }
+    });
+    let bar = progress::show(handle);
+    let outcome = crawl.run().await;
+    if let Some(bar) = bar {
+        bar.abort();
+    }
+    progress::finish();
+    signals.abort();
+    Ok(CrawlRun {
+        outcome,
+        files: sink.files(),
+    })
+}
+
+/// Prints the end-of-crawl summary to stderr.
+pub fn print_summary(run: &CrawlRun) {
+    let st = &run.outcome.stats;
+    let n = |k: &str| st.get(k).and_then(|v| v.as_i64()).unwrap_or(0);
+    let secs = st
+        .get("elapsed_time_seconds")
+        .and_then(|v| v.as_f64())
+        .unwrap_or(0.0);
+    let pages = n("response_received_count");
+    eprintln!(
+        "{}: {} pages, {} items ({} dropped), {} errors in {:.2}s ({:.0} pages/s, peak RSS {} MB)",
+        run.outcome.finish_reason,
+        pages,
+        n("item_scraped_count"),
+        n("item_dropped_count"),
+        n("downloader/exception_count") + n("spider_exceptions/count"),
+        secs,
+        if secs > 0.0 { pages as f64 / secs } else { 0.0 },
+        n("memusage/max") / (1024 * 1024),
+    );
+    for f in &run.files {
+        eprintln!("items: {f}");
+    }
+}
+
+/// The exit code for a finished crawl.
+pub fn exit_code(outcome: &CrawlOutcome) -> ExitCode {
+    if outcome.finish_reason == "failed" {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// `trawl crawl`.
+pub async fn run(args: CrawlArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
+    let spider = match load_spider(&args.spider, &args.args) {
+        Ok(s) => s,
+        Err(code) => return Ok(code),
+    };
+    let settings = match cmdline_settings(&args.set) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
+    };
+    let outputs: Vec<(String, bool)> = args
+        .output
+        .iter()
+        .map(|o| (o.clone(), false))
+        .chain(args.overwrite_output.iter().map(|o| (o.clone(), true)))
+        .collect();
+    let run = run_spider(Arc::new(spider), settings, &outputs, &log).await?;
+    print_summary(&run);
+    Ok(exit_code(&run.outcome))
+}

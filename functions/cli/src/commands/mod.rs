@@ -1,0 +1,6 @@
+//! One module per `trawl` subcommand.
+
+pub mod check;
+pub mod crawl;
+pub mod demo;
+pub mod parse;
