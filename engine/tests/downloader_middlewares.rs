@@ -577,3 +577,49 @@ async fn http_cache_serves_the_second_download() {
     assert_eq!(srv.hits("/echo"), 2);
     assert_eq!(s.get_i64("httpcache/store"), 1);
 }
+
+#[tokio::test]
+async fn http_cache_expiration_and_ignored_codes() {
+    let srv = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(
+        settings(&[
+            ("HTTPCACHE_ENABLED", json!(true)),
+            ("HTTPCACHE_DIR", json!(dir.path().to_str().unwrap())),
+            ("HTTPCACHE_EXPIRATION_SECS", json!(60)),
+            ("HTTPCACHE_IGNORE_HTTP_CODES", json!([404])),
+        ]),
+        &[],
+    );
+    let dl = downloader(&ctx);
+    dl.download(srv.get("/status/404")).await;
+    dl.download(srv.get("/status/404")).await;
+    assert_eq!(srv.hits("/status/404"), 2, "ignored codes are not cached");
+
+    dl.download(srv.get("/page")).await;
+    assert_eq!(ctx.stats.get_i64("httpcache/store"), 1);
+    // Age every entry past the expiration: the next download goes to the server.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                std::fs::File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_modified(old)
+                    .unwrap();
+            }
+        }
+    }
+    let resp = response(dl.download(srv.get("/page")).await);
+    assert!(resp.flags.is_empty());
+    assert_eq!(srv.hits("/page"), 2);
+    let resp = response(dl.download(srv.get("/page")).await);
+    assert_eq!(resp.flags, ["cached"]);
+    assert_eq!(srv.hits("/page"), 2);
+}

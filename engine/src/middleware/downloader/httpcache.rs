@@ -22,7 +22,7 @@ const SKIP_STORE: &str = "_dont_cache";
 
 /// The request fingerprint: SHA-1 (hex) over the method, the canonical URL (fragment
 /// dropped, query arguments sorted) and the body.
-pub fn request_fingerprint(request: &Request) -> String {
+pub(crate) fn request_fingerprint(request: &Request) -> String {
     let mut url: Url = request.url.clone();
     url.set_fragment(None);
     if url.query().is_some() {
