@@ -58,7 +58,9 @@ async fn registry_orders_builtins_and_applies_overrides() {
         .map(|m| m.name().to_string())
         .collect();
     assert_eq!(names[0], "CookiesMiddleware");
-    assert!(!names.iter().any(|n| n == "RetryMiddleware" || n == "UserAgentMiddleware"));
+    assert!(!names
+        .iter()
+        .any(|n| n == "RetryMiddleware" || n == "UserAgentMiddleware"));
 
     let ctx = context(
         settings(&[("DOWNLOADER_MIDDLEWARES", json!({"NoSuchMiddleware": 5}))]),
@@ -82,7 +84,10 @@ async fn extra_middlewares_are_placed_by_order_and_overridable() {
     assert_eq!(chain.first().unwrap().name(), "MyMiddleware");
     assert_eq!(chain.last().unwrap().name(), "HttpProxyMiddleware");
 
-    let ctx = context(settings(&[("DOWNLOADER_MIDDLEWARES", json!({"MyMiddleware": null}))]), &[]);
+    let ctx = context(
+        settings(&[("DOWNLOADER_MIDDLEWARES", json!({"MyMiddleware": null}))]),
+        &[],
+    );
     let chain = downloader_middlewares(&ctx, vec![(1, Arc::new(Named))]).unwrap();
     assert!(chain.iter().all(|m| m.name() != "MyMiddleware"));
 }
@@ -95,10 +100,19 @@ async fn default_headers_and_user_agent_are_added_unless_present() {
     let resp = response(dl.download(srv.get("/echo")).await);
     let e = echoed(&resp);
     assert_eq!(e["headers"]["accept-language"], "en");
-    assert!(e["headers"]["accept"].as_str().unwrap().starts_with("text/html"));
-    assert!(e["headers"]["user-agent"].as_str().unwrap().starts_with("Trawl/"));
+    assert!(e["headers"]["accept"]
+        .as_str()
+        .unwrap()
+        .starts_with("text/html"));
+    assert!(e["headers"]["user-agent"]
+        .as_str()
+        .unwrap()
+        .starts_with("Trawl/"));
 
-    let req = srv.get("/echo").header("User-Agent", "mine").header("Accept-Language", "fr");
+    let req = srv
+        .get("/echo")
+        .header("User-Agent", "mine")
+        .header("Accept-Language", "fr");
     let e = echoed(&response(dl.download(req).await));
     assert_eq!(e["headers"]["user-agent"], "mine");
     assert_eq!(e["headers"]["accept-language"], "fr");
@@ -108,14 +122,22 @@ async fn default_headers_and_user_agent_are_added_unless_present() {
 async fn http_auth_only_for_its_domain() {
     let srv = Server::start().await;
     let ctx = context(
-        settings(&[("HTTP_USER", json!("u")), ("HTTP_PASS", json!("p")), ("HTTP_AUTH_DOMAIN", json!("127.0.0.1"))]),
+        settings(&[
+            ("HTTP_USER", json!("u")),
+            ("HTTP_PASS", json!("p")),
+            ("HTTP_AUTH_DOMAIN", json!("127.0.0.1")),
+        ]),
         &[],
     );
     let e = echoed(&response(downloader(&ctx).download(srv.get("/echo")).await));
     assert_eq!(e["headers"]["authorization"], "Basic dTpw");
 
     let ctx = context(
-        settings(&[("HTTP_USER", json!("u")), ("HTTP_PASS", json!("p")), ("HTTP_AUTH_DOMAIN", json!("example.com"))]),
+        settings(&[
+            ("HTTP_USER", json!("u")),
+            ("HTTP_PASS", json!("p")),
+            ("HTTP_AUTH_DOMAIN", json!("example.com")),
+        ]),
         &[],
     );
     let e = echoed(&response(downloader(&ctx).download(srv.get("/echo")).await));
@@ -134,13 +156,19 @@ async fn offsite_requests_are_dropped_unless_allowed() {
     assert_eq!(ctx.stats.get_i64("offsite/filtered"), 2);
     assert_eq!(ctx.stats.get_i64("offsite/domains"), 1);
 
-    let resp = response(dl.download(srv.get("/page").meta("allow_offsite", true)).await);
+    let resp = response(
+        dl.download(srv.get("/page").meta("allow_offsite", true))
+            .await,
+    );
     assert_eq!(resp.status, 200);
     let resp = response(dl.download(srv.get("/page").dont_filter(true)).await);
     assert_eq!(resp.status, 200);
 
     let ctx = context(settings(&[]), &["127.0.0.1"]);
-    assert_eq!(response(downloader(&ctx).download(srv.get("/page")).await).status, 200);
+    assert_eq!(
+        response(downloader(&ctx).download(srv.get("/page")).await).status,
+        200
+    );
 }
 
 #[tokio::test]
@@ -158,7 +186,10 @@ async fn robots_txt_is_fetched_once_and_obeyed() {
     let out = dl.download(srv.get("/private/x")).await;
     assert_eq!(ignored_reason(&out), "Forbidden by robots.txt");
     assert_eq!(srv.hits("/private/x"), 0);
-    let resp = response(dl.download(srv.get("/private/x").meta("dont_obey_robotstxt", true)).await);
+    let resp = response(
+        dl.download(srv.get("/private/x").meta("dont_obey_robotstxt", true))
+            .await,
+    );
     assert_eq!(resp.status, 200);
 
     let s = &ctx.stats;
@@ -166,7 +197,10 @@ async fn robots_txt_is_fetched_once_and_obeyed() {
     assert_eq!(s.get_i64("robotstxt/response_count"), 1);
     assert_eq!(s.get_i64("robotstxt/response_status_count/200"), 1);
     assert_eq!(s.get_i64("robotstxt/forbidden"), 1);
-    assert_eq!(s.get_i64("downloader/exception_type_count/IgnoreRequest"), 1);
+    assert_eq!(
+        s.get_i64("downloader/exception_type_count/IgnoreRequest"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -175,13 +209,29 @@ async fn unreachable_robots_txt_allows_all() {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         l.local_addr().unwrap().port()
     };
-    let ctx = context(settings(&[("ROBOTSTXT_OBEY", json!(true)), ("RETRY_ENABLED", json!(false))]), &[]);
+    let ctx = context(
+        settings(&[
+            ("ROBOTSTXT_OBEY", json!(true)),
+            ("RETRY_ENABLED", json!(false)),
+        ]),
+        &[],
+    );
     let out = downloader(&ctx)
         .download(Request::parse(&format!("http://127.0.0.1:{port}/private")).unwrap())
         .await;
     // Not forbidden: the download itself is attempted (and refused).
-    assert!(matches!(out, DownloadOutcome::Failed(_, DownloadError::ConnectionRefused(_))), "{out:?}");
-    assert_eq!(ctx.stats.get_i64("robotstxt/exception_count/ConnectionRefusedError"), 1);
+    assert!(
+        matches!(
+            out,
+            DownloadOutcome::Failed(_, DownloadError::ConnectionRefused(_))
+        ),
+        "{out:?}"
+    );
+    assert_eq!(
+        ctx.stats
+            .get_i64("robotstxt/exception_count/ConnectionRefusedError"),
+        1
+    );
 }
 
 #[tokio::test]
@@ -198,7 +248,11 @@ async fn retry_on_503_then_success() {
     assert_eq!(rescheduled[1].meta_u64("retry_times"), Some(2));
     assert_eq!(rescheduled[1].priority, 3);
     assert_eq!(ctx.stats.get_i64("retry/count"), 2);
-    assert_eq!(ctx.stats.get_i64("retry/reason_count/503 Service Unavailable"), 2);
+    assert_eq!(
+        ctx.stats
+            .get_i64("retry/reason_count/503 Service Unavailable"),
+        2
+    );
     assert_eq!(ctx.stats.get_i64("retry/max_reached"), 0);
 }
 
@@ -211,13 +265,25 @@ async fn retry_exhausted_passes_the_response_on() {
     assert_eq!(rescheduled.len(), 1);
     assert_eq!(srv.hits("/status/500"), 2);
     assert_eq!(ctx.stats.get_i64("retry/max_reached"), 1);
-    assert_eq!(ctx.stats.get_i64("retry/reason_count/500 Internal Server Error"), 1);
+    assert_eq!(
+        ctx.stats
+            .get_i64("retry/reason_count/500 Internal Server Error"),
+        1
+    );
 
     // meta overrides: max_retry_times and dont_retry
-    let (out, rescheduled) = drive(&downloader(&ctx), srv.get("/status/502").meta("max_retry_times", 3)).await;
+    let (out, rescheduled) = drive(
+        &downloader(&ctx),
+        srv.get("/status/502").meta("max_retry_times", 3),
+    )
+    .await;
     assert_eq!(response(out).status, 502);
     assert_eq!(rescheduled.len(), 3);
-    let (out, rescheduled) = drive(&downloader(&ctx), srv.get("/status/503").meta("dont_retry", true)).await;
+    let (out, rescheduled) = drive(
+        &downloader(&ctx),
+        srv.get("/status/503").meta("dont_retry", true),
+    )
+    .await;
     assert_eq!(response(out).status, 503);
     assert!(rescheduled.is_empty());
 }
@@ -231,28 +297,44 @@ async fn retry_on_connection_refused() {
     let ctx = context(settings(&[]), &[]);
     let req = Request::parse(&format!("http://127.0.0.1:{port}/")).unwrap();
     let (out, rescheduled) = drive(&downloader(&ctx), req).await;
-    assert!(matches!(out, DownloadOutcome::Failed(_, DownloadError::ConnectionRefused(_))), "{out:?}");
+    assert!(
+        matches!(
+            out,
+            DownloadOutcome::Failed(_, DownloadError::ConnectionRefused(_))
+        ),
+        "{out:?}"
+    );
     assert_eq!(rescheduled.len(), 2);
     let s = &ctx.stats;
     assert_eq!(s.get_i64("retry/count"), 2);
     assert_eq!(s.get_i64("retry/reason_count/ConnectionRefusedError"), 2);
     assert_eq!(s.get_i64("retry/max_reached"), 1);
     assert_eq!(s.get_i64("downloader/exception_count"), 3);
-    assert_eq!(s.get_i64("downloader/exception_type_count/ConnectionRefusedError"), 3);
+    assert_eq!(
+        s.get_i64("downloader/exception_type_count/ConnectionRefusedError"),
+        3
+    );
 }
 
 #[tokio::test]
 async fn redirect_chain_is_followed_and_recorded() {
     let srv = Server::start().await;
     let ctx = context(settings(&[]), &[]);
-    let (out, rescheduled) = drive(&downloader(&ctx), srv.get("/redirect/3").dont_filter(true)).await;
+    let (out, rescheduled) =
+        drive(&downloader(&ctx), srv.get("/redirect/3").dont_filter(true)).await;
     let resp = response(out);
     assert_eq!(&resp.body[..], b"arrived");
     assert_eq!(rescheduled.len(), 3);
     let last = &resp.request;
     assert_eq!(last.meta_u64("redirect_times"), Some(3));
-    assert!(last.dont_filter, "dont_filter carries over like Scrapy's replace()");
-    assert_eq!(last.priority, 6, "REDIRECT_PRIORITY_ADJUST defaults to +2 per hop");
+    assert!(
+        last.dont_filter,
+        "dont_filter carries over like Scrapy's replace()"
+    );
+    assert_eq!(
+        last.priority, 6,
+        "REDIRECT_PRIORITY_ADJUST defaults to +2 per hop"
+    );
     let urls = last.meta["redirect_urls"].as_array().unwrap();
     assert_eq!(urls[0], srv.url("/redirect/3"));
     assert_eq!(urls.len(), 3);
@@ -292,9 +374,18 @@ async fn redirect_method_rules() {
         assert_eq!(e["body"], "a=1", "{code}");
     }
     // Opting out: the 302 itself reaches the spider.
-    let resp = response(dl.download(srv.get("/redirect-to/302").meta("dont_redirect", true)).await);
+    let resp = response(
+        dl.download(srv.get("/redirect-to/302").meta("dont_redirect", true))
+            .await,
+    );
     assert_eq!(resp.status, 302);
-    let resp = response(dl.download(srv.get("/redirect-to/302").meta("handle_httpstatus_list", json!([302]))).await);
+    let resp = response(
+        dl.download(
+            srv.get("/redirect-to/302")
+                .meta("handle_httpstatus_list", json!([302])),
+        )
+        .await,
+    );
     assert_eq!(resp.status, 302);
 }
 
@@ -304,7 +395,9 @@ async fn redirect_drops_credentials_across_hosts() {
     let ctx = context(settings(&[]), &[]);
     let dl = downloader(&ctx);
     // Same host: Authorization survives.
-    let req = srv.get("/redirect-to/302").header("Authorization", "Basic x");
+    let req = srv
+        .get("/redirect-to/302")
+        .header("Authorization", "Basic x");
     let e = echoed(&response(drive(&dl, req).await.0));
     assert_eq!(e["headers"]["authorization"], "Basic x");
     // 127.0.0.1 → localhost is another host: Authorization and Cookie are dropped.
@@ -332,7 +425,10 @@ async fn meta_refresh_is_followed() {
     let resp = response(out);
     assert_eq!(echoed(&resp)["uri"], "/echo");
     assert_eq!(rescheduled.len(), 1);
-    assert_eq!(resp.request.meta["redirect_reasons"], json!(["meta refresh"]));
+    assert_eq!(
+        resp.request.meta["redirect_reasons"],
+        json!(["meta refresh"])
+    );
 
     let ctx = context(settings(&[("METAREFRESH_ENABLED", json!(false))]), &[]);
     let resp = response(downloader(&ctx).download(srv.get("/meta-refresh")).await);
@@ -344,23 +440,43 @@ async fn cookies_are_stored_and_sent_back_also_across_redirects() {
     let srv = Server::start().await;
     let ctx = context(settings(&[]), &[]);
     let dl = downloader(&ctx);
-    assert_eq!(response(dl.download(srv.get("/set-cookie")).await).status, 200);
+    assert_eq!(
+        response(dl.download(srv.get("/set-cookie")).await).status,
+        200
+    );
     let e = echoed(&response(dl.download(srv.get("/echo")).await));
     assert_eq!(e["headers"]["cookie"], "session=abc");
 
     let (out, _) = drive(&dl, srv.get("/set-cookie-redirect")).await;
-    let cookie = echoed(&response(out))["headers"]["cookie"].as_str().unwrap().to_string();
-    assert!(cookie.contains("session=abc") && cookie.contains("flow=xyz"), "{cookie}");
+    let cookie = echoed(&response(out))["headers"]["cookie"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        cookie.contains("session=abc") && cookie.contains("flow=xyz"),
+        "{cookie}"
+    );
 
     // Separate jars and opting out.
-    let e = echoed(&response(dl.download(srv.get("/echo").meta("cookiejar", 2)).await));
+    let e = echoed(&response(
+        dl.download(srv.get("/echo").meta("cookiejar", 2)).await,
+    ));
     assert!(e["headers"].get("cookie").is_none());
-    let e = echoed(&response(dl.download(srv.get("/echo").meta("dont_merge_cookies", true)).await));
+    let e = echoed(&response(
+        dl.download(srv.get("/echo").meta("dont_merge_cookies", true))
+            .await,
+    ));
     assert!(e["headers"].get("cookie").is_none());
     // A request's own cookies are kept next to the jar's.
-    let e = echoed(&response(dl.download(srv.get("/echo").header("Cookie", "mine=1")).await));
+    let e = echoed(&response(
+        dl.download(srv.get("/echo").header("Cookie", "mine=1"))
+            .await,
+    ));
     let cookie = e["headers"]["cookie"].as_str().unwrap();
-    assert!(cookie.contains("mine=1") && cookie.contains("session=abc"), "{cookie}");
+    assert!(
+        cookie.contains("mine=1") && cookie.contains("session=abc"),
+        "{cookie}"
+    );
 }
 
 #[tokio::test]
@@ -368,13 +484,18 @@ async fn proxy_credentials_become_proxy_authorization() {
     let srv = Server::start().await;
     let ctx = context(settings(&[]), &[]);
     let proxy = srv.base.replace("http://", "http://user:pass@");
-    let req = Request::parse("http://example.invalid/echo").unwrap().meta("proxy", proxy);
+    let req = Request::parse("http://example.invalid/echo")
+        .unwrap()
+        .meta("proxy", proxy);
     let resp = response(downloader(&ctx).download(req).await);
     let e = echoed(&resp);
     assert_eq!(e["uri"], "http://example.invalid/echo");
     assert_eq!(e["headers"]["proxy-authorization"], "Basic dXNlcjpwYXNz");
     // The credentials left the proxy URL.
-    assert_eq!(resp.request.meta_str("proxy"), Some(format!("{}/", srv.base).as_str()));
+    assert_eq!(
+        resp.request.meta_str("proxy"),
+        Some(format!("{}/", srv.base).as_str())
+    );
 }
 
 #[tokio::test]
@@ -414,7 +535,10 @@ async fn downloader_stats_count_requests_and_responses() {
     assert_eq!(s.get_i64("downloader/response_status_count/200"), 1);
     assert_eq!(s.get_i64("downloader/response_status_count/404"), 1);
     assert!(s.get_i64("downloader/request_bytes") > 40);
-    assert!(s.get_i64("downloader/response_bytes") > "<html><body>page /page</body></html>".len() as i64);
+    assert!(
+        s.get_i64("downloader/response_bytes")
+            > "<html><body>page /page</body></html>".len() as i64
+    );
 }
 
 #[tokio::test]
@@ -422,7 +546,10 @@ async fn http_cache_serves_the_second_download() {
     let srv = Server::start().await;
     let dir = tempfile::tempdir().unwrap();
     let ctx = context(
-        settings(&[("HTTPCACHE_ENABLED", json!(true)), ("HTTPCACHE_DIR", json!(dir.path().to_str().unwrap()))]),
+        settings(&[
+            ("HTTPCACHE_ENABLED", json!(true)),
+            ("HTTPCACHE_DIR", json!(dir.path().to_str().unwrap())),
+        ]),
         &[],
     );
     let dl = downloader(&ctx);
@@ -435,11 +562,64 @@ async fn http_cache_serves_the_second_download() {
     assert_eq!(second.status, 200);
     assert_eq!(second.header("content-type"), Some("text/html"));
     let s = &ctx.stats;
-    assert_eq!((s.get_i64("httpcache/miss"), s.get_i64("httpcache/store"), s.get_i64("httpcache/hit")), (1, 1, 1));
+    assert_eq!(
+        (
+            s.get_i64("httpcache/miss"),
+            s.get_i64("httpcache/store"),
+            s.get_i64("httpcache/hit")
+        ),
+        (1, 1, 1)
+    );
 
     // dont_cache goes to the server and stores nothing.
     dl.download(srv.get("/echo").meta("dont_cache", true)).await;
     dl.download(srv.get("/echo").meta("dont_cache", true)).await;
     assert_eq!(srv.hits("/echo"), 2);
     assert_eq!(s.get_i64("httpcache/store"), 1);
+}
+
+#[tokio::test]
+async fn http_cache_expiration_and_ignored_codes() {
+    let srv = Server::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = context(
+        settings(&[
+            ("HTTPCACHE_ENABLED", json!(true)),
+            ("HTTPCACHE_DIR", json!(dir.path().to_str().unwrap())),
+            ("HTTPCACHE_EXPIRATION_SECS", json!(60)),
+            ("HTTPCACHE_IGNORE_HTTP_CODES", json!([404])),
+        ]),
+        &[],
+    );
+    let dl = downloader(&ctx);
+    dl.download(srv.get("/status/404")).await;
+    dl.download(srv.get("/status/404")).await;
+    assert_eq!(srv.hits("/status/404"), 2, "ignored codes are not cached");
+
+    dl.download(srv.get("/page")).await;
+    assert_eq!(ctx.stats.get_i64("httpcache/store"), 1);
+    // Age every entry past the expiration: the next download goes to the server.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(120);
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                std::fs::File::options()
+                    .write(true)
+                    .open(&p)
+                    .unwrap()
+                    .set_modified(old)
+                    .unwrap();
+            }
+        }
+    }
+    let resp = response(dl.download(srv.get("/page")).await);
+    assert!(resp.flags.is_empty());
+    assert_eq!(srv.hits("/page"), 2);
+    let resp = response(dl.download(srv.get("/page")).await);
+    assert_eq!(resp.flags, ["cached"]);
+    assert_eq!(srv.hits("/page"), 2);
 }

@@ -11,7 +11,9 @@ use axum::http::{header, HeaderMap, Request as HttpRequest, StatusCode};
 use axum::response::{IntoResponse, Response as HttpResponse};
 use parking_lot::Mutex;
 use serde_json::{json, Value};
-use trawl_engine::downloader::{DownloadOutcome, Downloader, FetchConfig, Fetcher, SlotConfig, Slots};
+use trawl_engine::downloader::{
+    DownloadOutcome, Downloader, FetchConfig, Fetcher, SlotConfig, Slots,
+};
 use trawl_engine::middleware::downloader::downloader_middlewares;
 use trawl_engine::middleware::MiddlewareContext;
 use trawl_engine::settings::Priority;
@@ -94,7 +96,11 @@ async fn handle(req: HttpRequest<Body>, hits: Hits) -> HttpResponse {
         }
         ["status", code] => {
             let code: u16 = code.parse().unwrap();
-            (StatusCode::from_u16(code).unwrap(), format!("status {code}")).into_response()
+            (
+                StatusCode::from_u16(code).unwrap(),
+                format!("status {code}"),
+            )
+                .into_response()
         }
         ["flaky", failures] => {
             if n <= failures.parse::<usize>().unwrap() {
@@ -121,7 +127,9 @@ async fn handle(req: HttpRequest<Body>, hits: Hits) -> HttpResponse {
             r#"<html><head><meta http-equiv="refresh" content="0; url=/echo"></head></html>"#,
         )
             .into_response(),
-        ["set-cookie"] => ([(header::SET_COOKIE, "session=abc; Path=/")], "cookie set").into_response(),
+        ["set-cookie"] => {
+            ([(header::SET_COOKIE, "session=abc; Path=/")], "cookie set").into_response()
+        }
         ["set-cookie-redirect"] => (
             StatusCode::FOUND,
             [
@@ -145,10 +153,18 @@ async fn handle(req: HttpRequest<Body>, hits: Hits) -> HttpResponse {
     }
 }
 
-fn echo(method: &axum::http::Method, uri: &axum::http::Uri, headers: &HeaderMap, body: &[u8]) -> HttpResponse {
+fn echo(
+    method: &axum::http::Method,
+    uri: &axum::http::Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> HttpResponse {
     let mut h = serde_json::Map::new();
     for (k, v) in headers {
-        h.insert(k.as_str().to_string(), Value::String(v.to_str().unwrap_or("").to_string()));
+        h.insert(
+            k.as_str().to_string(),
+            Value::String(v.to_str().unwrap_or("").to_string()),
+        );
     }
     let doc = json!({
         "method": method.as_str(),
@@ -156,7 +172,11 @@ fn echo(method: &axum::http::Method, uri: &axum::http::Uri, headers: &HeaderMap,
         "headers": h,
         "body": String::from_utf8_lossy(body),
     });
-    ([(header::CONTENT_TYPE, "application/json")], doc.to_string()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        doc.to_string(),
+    )
+        .into_response()
 }
 
 /// Default settings with `pairs` set at command-line priority.

@@ -22,7 +22,7 @@ const SKIP_STORE: &str = "_dont_cache";
 
 /// The request fingerprint: SHA-1 (hex) over the method, the canonical URL (fragment
 /// dropped, query arguments sorted) and the body.
-pub fn request_fingerprint(request: &Request) -> String {
+pub(crate) fn request_fingerprint(request: &Request) -> String {
     let mut url: Url = request.url.clone();
     url.set_fragment(None);
     if url.query().is_some() {
@@ -108,7 +108,11 @@ impl HttpCacheMiddleware {
         let path = self.path_for(&request_fingerprint(request));
         if let Some(exp) = self.expiration {
             let modified = tokio::fs::metadata(&path).await.ok()?.modified().ok()?;
-            if SystemTime::now().duration_since(modified).unwrap_or_default() > exp {
+            if SystemTime::now()
+                .duration_since(modified)
+                .unwrap_or_default()
+                > exp
+            {
                 return None;
             }
         }
@@ -161,7 +165,13 @@ impl HttpCacheMiddleware {
 
 fn sanitize(name: &str) -> String {
     name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || "-_.".contains(c) { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "-_.".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -199,7 +209,9 @@ impl DownloaderMiddleware for HttpCacheMiddleware {
             }
             match self.store(&response).await {
                 Ok(()) => self.stats.inc("httpcache/store", 1),
-                Err(e) => tracing::warn!(url = %response.url, error = %e, "cannot store response in HTTP cache"),
+                Err(e) => {
+                    tracing::warn!(url = %response.url, error = %e, "cannot store response in HTTP cache")
+                }
             }
             ResponseAction::Continue(Box::new(response))
         })

@@ -21,7 +21,7 @@ use std::sync::Arc;
 pub use cookies::CookiesMiddleware;
 pub use headers::{DefaultHeadersMiddleware, UserAgentMiddleware};
 pub use httpauth::HttpAuthMiddleware;
-pub use httpcache::{request_fingerprint, HttpCacheMiddleware};
+pub use httpcache::HttpCacheMiddleware;
 pub use offsite::OffsiteMiddleware;
 pub use proxy::HttpProxyMiddleware;
 pub use redirect::{MetaRefreshMiddleware, RedirectMiddleware};

@@ -67,7 +67,8 @@ impl DownloaderMiddleware for OffsiteMiddleware {
         } else {
             let host = request.host().to_ascii_lowercase();
             if self.seen.lock().insert(host.clone()) {
-                self.stats.inc_many(&["offsite/domains", "offsite/filtered"]);
+                self.stats
+                    .inc_many(&["offsite/domains", "offsite/filtered"]);
                 tracing::debug!(%host, url = %request.url, "filtered offsite request");
             } else {
                 self.stats.inc("offsite/filtered", 1);

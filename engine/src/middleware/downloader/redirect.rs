@@ -38,7 +38,9 @@ impl Redirector {
     ) -> ResponseAction {
         let source = &response.request;
         let times = source.meta_u64("redirect_times").unwrap_or(0) + 1;
-        let max = source.meta_u64("redirect_max_times").unwrap_or(self.max_times);
+        let max = source
+            .meta_u64("redirect_max_times")
+            .unwrap_or(self.max_times);
         if times > max {
             tracing::debug!(url = %source.url, "discarding redirect: max redirections reached");
             return ResponseAction::Ignore(Box::new(response), "max redirections reached".into());
@@ -293,7 +295,10 @@ mod tests {
         assert_eq!(meta_refresh(a), Some((5.0, "/next".into())));
         let b = r#"<meta content='0;url="http://x.test/a"' http-equiv=refresh>"#;
         assert_eq!(meta_refresh(b), Some((0.0, "http://x.test/a".into())));
-        assert_eq!(meta_refresh(r#"<meta http-equiv="refresh" content="3">"#), None);
+        assert_eq!(
+            meta_refresh(r#"<meta http-equiv="refresh" content="3">"#),
+            None
+        );
         assert_eq!(meta_refresh(r#"<meta charset="utf-8">"#), None);
     }
 }

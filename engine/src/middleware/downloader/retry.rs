@@ -46,7 +46,9 @@ impl RetryMiddleware {
     /// The retry request, or `None` (and `retry/max_reached`) when retries are used up.
     fn retry(&self, request: &Request, reason: &str) -> Option<Request> {
         let times = request.meta_u64("retry_times").unwrap_or(0) + 1;
-        let max = request.meta_u64("max_retry_times").unwrap_or(self.max_times);
+        let max = request
+            .meta_u64("max_retry_times")
+            .unwrap_or(self.max_times);
         if times > max {
             self.stats.inc("retry/max_reached", 1);
             tracing::error!(url = %request.url, retries = times - 1, %reason, "gave up retrying");
@@ -80,16 +82,15 @@ impl DownloaderMiddleware for RetryMiddleware {
     }
 
     fn process_response<'a>(&'a self, response: Response) -> BoxFuture<'a, ResponseAction> {
-        let action = if !response.request.meta_flag("dont_retry")
-            && self.codes.contains(&response.status)
-        {
-            match self.retry(&response.request, &status_reason(response.status)) {
-                Some(r) => ResponseAction::Reschedule(Box::new(r)),
-                None => ResponseAction::Continue(Box::new(response)),
-            }
-        } else {
-            ResponseAction::Continue(Box::new(response))
-        };
+        let action =
+            if !response.request.meta_flag("dont_retry") && self.codes.contains(&response.status) {
+                match self.retry(&response.request, &status_reason(response.status)) {
+                    Some(r) => ResponseAction::Reschedule(Box::new(r)),
+                    None => ResponseAction::Continue(Box::new(response)),
+                }
+            } else {
+                ResponseAction::Continue(Box::new(response))
+            };
         Box::pin(std::future::ready(action))
     }
 

@@ -67,7 +67,12 @@ impl RobotsTxtMiddleware {
     /// The parsed robots.txt for `url`'s origin (`None` = everything allowed).
     async fn robot_for(&self, url: &Url) -> Option<Arc<Robot>> {
         let origin = url.origin().ascii_serialization();
-        let cell = self.origins.lock().entry(origin.clone()).or_default().clone();
+        let cell = self
+            .origins
+            .lock()
+            .entry(origin.clone())
+            .or_default()
+            .clone();
         cell.get_or_init(|| self.fetch_robots(origin)).await.clone()
     }
 

@@ -49,7 +49,11 @@ fn headers_size(h: &HeaderMap) -> usize {
 /// Approximate bytes of `request` on the wire.
 fn request_size(r: &Request) -> usize {
     let target = &r.url[url::Position::BeforePath..url::Position::AfterQuery];
-    r.method.as_str().len() + 1 + target.len() + " HTTP/1.1\r\n".len() + headers_size(&r.headers)
+    r.method.as_str().len()
+        + 1
+        + target.len()
+        + " HTTP/1.1\r\n".len()
+        + headers_size(&r.headers)
         + r.body.len()
 }
 
@@ -60,8 +64,7 @@ impl DownloaderMiddleware for DownloaderStats {
 
     fn process_request<'a>(&'a self, request: &'a mut Request) -> BoxFuture<'a, RequestAction> {
         let method = format!("downloader/request_method_count/{}", request.method);
-        self.stats
-            .inc_many(&["downloader/request_count", &method]);
+        self.stats.inc_many(&["downloader/request_count", &method]);
         self.stats
             .inc("downloader/request_bytes", request_size(request) as i64);
         Box::pin(std::future::ready(RequestAction::Continue))
@@ -69,9 +72,9 @@ impl DownloaderMiddleware for DownloaderStats {
 
     fn process_response<'a>(&'a self, response: Response) -> BoxFuture<'a, ResponseAction> {
         let status = format!("downloader/response_status_count/{}", response.status);
-        self.stats
-            .inc_many(&["downloader/response_count", &status]);
-        let size = "HTTP/1.1 200 OK\r\n".len() + headers_size(&response.headers) + response.body.len();
+        self.stats.inc_many(&["downloader/response_count", &status]);
+        let size =
+            "HTTP/1.1 200 OK\r\n".len() + headers_size(&response.headers) + response.body.len();
         self.stats.inc("downloader/response_bytes", size as i64);
         Box::pin(std::future::ready(ResponseAction::Continue(Box::new(
             response,
@@ -84,8 +87,7 @@ impl DownloaderMiddleware for DownloaderStats {
         error: &'a DownloadError,
     ) -> BoxFuture<'a, ErrorAction> {
         let kind = format!("downloader/exception_type_count/{}", error.kind());
-        self.stats
-            .inc_many(&["downloader/exception_count", &kind]);
+        self.stats.inc_many(&["downloader/exception_count", &kind]);
         Box::pin(std::future::ready(ErrorAction::Continue))
     }
 }

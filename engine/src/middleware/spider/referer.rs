@@ -46,8 +46,8 @@ impl SpiderMiddleware for RefererMiddleware {
     fn process_request(&self, response: Option<&Response>, request: &mut Request) -> bool {
         if let Some(resp) = response {
             if !request.headers.contains_key(http::header::REFERER) {
-                if let Some(v) = referrer(&resp.url, &request.url)
-                    .and_then(|r| HeaderValue::from_str(&r).ok())
+                if let Some(v) =
+                    referrer(&resp.url, &request.url).and_then(|r| HeaderValue::from_str(&r).ok())
                 {
                     request.headers.insert(http::header::REFERER, v);
                 }
