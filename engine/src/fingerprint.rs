@@ -21,9 +21,10 @@ pub fn fingerprint(request: &Request) -> Fingerprint {
 
 /// Lower-case hex of a fingerprint (cache file names, logs).
 pub fn to_hex(fp: &Fingerprint) -> String {
+    use std::fmt::Write;
     let mut s = String::with_capacity(40);
     for b in fp {
-        s.push_str(&format!("{b:02x}"));
+        let _ = write!(s, "{b:02x}");
     }
     s
 }

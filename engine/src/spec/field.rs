@@ -140,11 +140,17 @@ fn convert(v: &str, kind: FieldType) -> Option<Value> {
     match kind {
         FieldType::String => Some(Value::String(v.to_string())),
         FieldType::Int => {
-            let cleaned: String = v.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+            let cleaned: String = v
+                .chars()
+                .filter(|c| !matches!(c, ',' | '_' | ' '))
+                .collect();
             cleaned.trim().parse::<i64>().ok().map(Value::from)
         }
         FieldType::Float => {
-            let cleaned: String = v.chars().filter(|c| !matches!(c, ',' | '_' | ' ')).collect();
+            let cleaned: String = v
+                .chars()
+                .filter(|c| !matches!(c, ',' | '_' | ' '))
+                .collect();
             cleaned
                 .trim()
                 .parse::<f64>()

@@ -137,8 +137,9 @@ impl Spec {
     pub fn parse(text: &str, format: SpecFormat, known_args: &[&str]) -> Result<Spec, SpecError> {
         let value: Value = match format {
             SpecFormat::Toml => {
-                let t: toml::Table = toml::from_str(text)
-                    .map_err(|e| SpecError::new("spec", format!("invalid TOML: {}", e.message())))?;
+                let t: toml::Table = toml::from_str(text).map_err(|e| {
+                    SpecError::new("spec", format!("invalid TOML: {}", e.message()))
+                })?;
                 serde_json::to_value(t).map_err(|e| SpecError::new("spec", e.to_string()))?
             }
             SpecFormat::Json => serde_json::from_str(text)
@@ -146,7 +147,11 @@ impl Spec {
         };
         let file: SpecFile = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
-            let path = if path == "." { "spec".to_string() } else { path };
+            let path = if path == "." {
+                "spec".to_string()
+            } else {
+                path
+            };
             SpecError::new(path, e.into_inner().to_string())
         })?;
         compile(file, known_args)
@@ -220,7 +225,10 @@ fn start_url(path: &str, text: &str, known: &HashSet<String>) -> Result<Template
         if !matches!(url.scheme(), "http" | "https" | "file") {
             return Err(SpecError::new(
                 path,
-                format!("unsupported URL scheme {:?} (use http, https or file)", url.scheme()),
+                format!(
+                    "unsupported URL scheme {:?} (use http, https or file)",
+                    url.scheme()
+                ),
             ));
         }
     }
@@ -291,7 +299,10 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
     }
     for (name, cb) in &callbacks {
         for (i, f) in cb.follow.iter().enumerate() {
-            check_callback(&format!("callbacks.{name}.follow[{i}].callback"), &f.callback)?;
+            check_callback(
+                &format!("callbacks.{name}.follow[{i}].callback"),
+                &f.callback,
+            )?;
         }
     }
 
@@ -306,10 +317,14 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
             .map_err(|e| SpecError::new(&path, e.to_string()))?;
         let cfg: LinkExtractorConfig = serde_path_to_error::deserialize(Value::Object(extractor))
             .map_err(|e| {
-                let p = e.path().to_string();
-                let p = if p == "." { path.clone() } else { format!("{path}.{p}") };
-                SpecError::new(p, e.into_inner().to_string())
-            })?;
+            let p = e.path().to_string();
+            let p = if p == "." {
+                path.clone()
+            } else {
+                format!("{path}.{p}")
+            };
+            SpecError::new(p, e.into_inner().to_string())
+        })?;
         let extractor =
             LinkExtractor::new(cfg).map_err(|e| SpecError::new(&path, e.to_string()))?;
         if let Some(cb) = &opts.callback {
@@ -327,7 +342,10 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
     for (i, r) in file.sitemap_rules.iter().enumerate() {
         let path = format!("sitemap_rules[{i}]");
         check_callback(&format!("{path}.callback"), &r.callback)?;
-        sitemap_rules.push((regex(&format!("{path}.pattern"), &r.pattern)?, r.callback.clone()));
+        sitemap_rules.push((
+            regex(&format!("{path}.pattern"), &r.pattern)?,
+            r.callback.clone(),
+        ));
     }
     if !file.sitemap_urls.is_empty() && sitemap_rules.is_empty() {
         return Err(SpecError::new(
@@ -351,8 +369,20 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         ));
     }
     for (k, v) in &file.settings {
-        if v.is_object() && !matches!(k.as_str(), "FEEDS" | "DEFAULT_REQUEST_HEADERS" | "DOWNLOADER_MIDDLEWARES" | "SPIDER_MIDDLEWARES" | "ITEM_PIPELINES") {
-            return Err(SpecError::new(format!("settings.{k}"), "expected a value, not a table"));
+        if v.is_object()
+            && !matches!(
+                k.as_str(),
+                "FEEDS"
+                    | "DEFAULT_REQUEST_HEADERS"
+                    | "DOWNLOADER_MIDDLEWARES"
+                    | "SPIDER_MIDDLEWARES"
+                    | "ITEM_PIPELINES"
+            )
+        {
+            return Err(SpecError::new(
+                format!("settings.{k}"),
+                "expected a value, not a table",
+            ));
         }
     }
 
@@ -381,14 +411,23 @@ fn compile_callback(
 ) -> Result<Callback, SpecError> {
     let items = match &cb.items {
         Some(s) => {
-            let q = one_selector(&format!("{path}.items"), s.css.as_deref(), s.xpath.as_deref())?;
+            let q = one_selector(
+                &format!("{path}.items"),
+                s.css.as_deref(),
+                s.xpath.as_deref(),
+            )?;
             Some(q.ok_or_else(|| SpecError::new(format!("{path}.items"), "needs css or xpath"))?)
         }
         None => None,
     };
     let mut fields = Vec::new();
     for (fname, f) in &cb.fields {
-        fields.push(compile_field(&format!("{path}.fields.{fname}"), fname, f, known)?);
+        fields.push(compile_field(
+            &format!("{path}.fields.{fname}"),
+            fname,
+            f,
+            known,
+        )?);
     }
     let mut follow = Vec::new();
     for (i, f) in cb.follow.iter().enumerate() {
@@ -402,7 +441,10 @@ fn compile_callback(
         });
     }
     if fields.is_empty() && follow.is_empty() {
-        return Err(SpecError::new(path, "a callback needs fields or follow entries"));
+        return Err(SpecError::new(
+            path,
+            "a callback needs fields or follow entries",
+        ));
     }
     Ok(Callback {
         items,
@@ -420,31 +462,37 @@ fn compile_field(
     let query = one_selector(path, f.css.as_deref(), f.xpath.as_deref())?;
     let source = match (query, &f.value) {
         (Some(_), Some(_)) => {
-            return Err(SpecError::new(path, "give either a selector (css/xpath) or a value, not both"))
+            return Err(SpecError::new(
+                path,
+                "give either a selector (css/xpath) or a value, not both",
+            ))
         }
         (Some(q), None) => Source::Select(q),
         (None, Some(Value::String(s))) => {
             Source::Template(template(&format!("{path}.value"), s, known)?)
         }
         (None, Some(v)) => Source::Constant(v.clone()),
-        (None, None) => {
-            return Err(SpecError::new(path, "needs one of css, xpath or value"))
-        }
+        (None, None) => return Err(SpecError::new(path, "needs one of css, xpath or value")),
     };
-    let re = f
-        .re
-        .as_deref()
-        .map(|p| regex(&format!("{path}.re"), p))
-        .transpose()?;
+    let re =
+        f.re.as_deref()
+            .map(|p| regex(&format!("{path}.re"), p))
+            .transpose()?;
     let all = f.all.unwrap_or(false);
     if f.first == Some(true) && all {
         return Err(SpecError::new(path, "first and all exclude each other"));
     }
     if f.first == Some(false) && f.all.is_none() {
-        return Err(SpecError::new(path.to_string() + ".first", "first = false needs all = true (or join)"));
+        return Err(SpecError::new(
+            path.to_string() + ".first",
+            "first = false needs all = true (or join)",
+        ));
     }
     if f.join.is_some() && all {
-        return Err(SpecError::new(path, "join makes one string: it excludes all = true"));
+        return Err(SpecError::new(
+            path,
+            "join makes one string: it excludes all = true",
+        ));
     }
     let kind = f.kind.unwrap_or(FieldType::String);
     if let Some(d) = &f.default {

@@ -38,7 +38,9 @@ impl SpecSpider {
         let spider = SpecSpider { spec, args: all };
         for (i, t) in spider.spec.start_urls.iter().enumerate() {
             let path = format!("start_urls[{i}]");
-            spider.start_url(t).map_err(|e| SpecError::new(path, e.to_string()))?;
+            spider
+                .start_url(t)
+                .map_err(|e| SpecError::new(path, e.to_string()))?;
         }
         Ok(spider)
     }
@@ -92,7 +94,9 @@ impl SpecSpider {
         for f in &cb.follow {
             for sel in page.select(&f.query).iter() {
                 let href = if sel.is_element() {
-                    sel.attr("href").or_else(|| sel.attr("src")).map(str::to_string)
+                    sel.attr("href")
+                        .or_else(|| sel.attr("src"))
+                        .map(str::to_string)
                 } else {
                     Some(sel.get())
                 };
@@ -103,7 +107,9 @@ impl SpecSpider {
                 if !matches!(url.scheme(), "http" | "https" | "file") {
                     continue;
                 }
-                let mut r = Request::get(url).callback(f.callback.clone()).priority(f.priority);
+                let mut r = Request::get(url)
+                    .callback(f.callback.clone())
+                    .priority(f.priority);
                 r.depth = response.request.depth + 1;
                 out.request(r);
             }
@@ -184,8 +190,11 @@ impl SpecSpider {
             }
             Sitemap::UrlSet(entries) => {
                 for e in entries {
-                    let Some((_, cb)) =
-                        self.spec.sitemap_rules.iter().find(|(re, _)| re.is_match(&e.loc))
+                    let Some((_, cb)) = self
+                        .spec
+                        .sitemap_rules
+                        .iter()
+                        .find(|(re, _)| re.is_match(&e.loc))
                     else {
                         continue;
                     };
@@ -256,7 +265,12 @@ impl Spider for SpecSpider {
             name if self.spec.callbacks.contains_key(name) => {
                 self.run_callback(name, &page, response, out)
             }
-            other => return Err(anyhow!("spider {} has no callback {other:?}", self.spec.name)),
+            other => {
+                return Err(anyhow!(
+                    "spider {} has no callback {other:?}",
+                    self.spec.name
+                ))
+            }
         }
         Ok(())
     }

@@ -114,14 +114,19 @@ mod tests {
         assert_eq!(out, "http://h/books/p?x={1}");
         let known: HashSet<String> = HashSet::new();
         assert_eq!(t.unknown_var(&known), Some("category"));
-        assert!(Template::parse("{url}").unwrap().unknown_var(&known).is_none());
+        assert!(Template::parse("{url}")
+            .unwrap()
+            .unknown_var(&known)
+            .is_none());
     }
 
     #[test]
     fn rejects_bad_templates() {
         assert!(Template::parse("x{").unwrap_err().contains("unclosed"));
         assert!(Template::parse("x}").unwrap_err().contains("unmatched"));
-        assert!(Template::parse("{a b}").unwrap_err().contains("bad placeholder"));
+        assert!(Template::parse("{a b}")
+            .unwrap_err()
+            .contains("bad placeholder"));
         assert!(Template::parse("{}").is_err());
     }
 }

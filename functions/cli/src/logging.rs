@@ -31,9 +31,9 @@ fn level_name(level: &str) -> anyhow::Result<&'static str> {
         "INFO" => "info",
         "DEBUG" => "debug",
         "TRACE" => "trace",
-        other => anyhow::bail!(
-            "unknown log level {other:?} (use ERROR, WARNING, INFO, DEBUG or TRACE)"
-        ),
+        other => {
+            anyhow::bail!("unknown log level {other:?} (use ERROR, WARNING, INFO, DEBUG or TRACE)")
+        }
     })
 }
 
@@ -73,8 +73,11 @@ pub fn init(opts: &LogOptions, setting_level: Option<&str>) -> anyhow::Result<()
         (None, None) => "info",
     };
     // Keep dependencies quiet unless asked for.
-    let filter = EnvFilter::try_from_env("TRAWL_LOG")
-        .unwrap_or_else(|_| EnvFilter::new(format!("warn,trawl_engine={level},trawl_cli={level},trawl_demo={level}")));
+    let filter = EnvFilter::try_from_env("TRAWL_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "warn,trawl_engine={level},trawl_cli={level},trawl_demo={level}"
+        ))
+    });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false);

@@ -35,7 +35,10 @@ pub fn resolve(spider: &str) -> anyhow::Result<PathBuf> {
         if let Ok(entries) = std::fs::read_dir(&dir) {
             for e in entries.flatten() {
                 let p = e.path();
-                if matches!(p.extension().and_then(|x| x.to_str()), Some("toml" | "json")) {
+                if matches!(
+                    p.extension().and_then(|x| x.to_str()),
+                    Some("toml" | "json")
+                ) {
                     if let Some(stem) = p.file_stem().and_then(|s| s.to_str()) {
                         available.push(stem.to_string());
                     }
@@ -47,7 +50,11 @@ pub fn resolve(spider: &str) -> anyhow::Result<PathBuf> {
     available.dedup();
     bail!(
         "spider {spider:?} not found: give a spec file path, or one of: {}",
-        if available.is_empty() { "(no specs in ./spiders or ./examples)".to_string() } else { available.join(", ") }
+        if available.is_empty() {
+            "(no specs in ./spiders or ./examples)".to_string()
+        } else {
+            available.join(", ")
+        }
     )
 }
 

@@ -8,7 +8,6 @@ use bytes::Bytes;
 use futures::future::BoxFuture;
 use http::HeaderMap;
 use serde::{Deserialize, Serialize};
-use sha1::{Digest, Sha1};
 use url::Url;
 
 use crate::middleware::{DownloaderMiddleware, MiddlewareContext, RequestAction, ResponseAction};
@@ -20,30 +19,9 @@ use crate::stats::Stats;
 /// Meta key marking a request whose response must not be stored (Scrapy's `_dont_cache`).
 const SKIP_STORE: &str = "_dont_cache";
 
-/// The request fingerprint: SHA-1 (hex) over the method, the canonical URL (fragment
-/// dropped, query arguments sorted) and the body.
-pub(crate) fn request_fingerprint(request: &Request) -> String {
-    let mut url: Url = request.url.clone();
-    url.set_fragment(None);
-    if url.query().is_some() {
-        let mut pairs: Vec<(String, String)> = url
-            .query_pairs()
-            .map(|(k, v)| (k.into_owned(), v.into_owned()))
-            .collect();
-        pairs.sort();
-        if pairs.is_empty() {
-            url.set_query(None);
-        } else {
-            url.query_pairs_mut().clear().extend_pairs(pairs);
-        }
-    }
-    let mut h = Sha1::new();
-    h.update(request.method.as_str().as_bytes());
-    h.update(b"\n");
-    h.update(url.as_str().as_bytes());
-    h.update(b"\n");
-    h.update(&request.body);
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+/// The cache key: the request fingerprint in hex.
+fn request_fingerprint(request: &Request) -> String {
+    crate::fingerprint::to_hex(&crate::fingerprint::fingerprint(request))
 }
 
 /// The first line of a cache entry; the raw body follows it.

@@ -59,7 +59,11 @@ pub async fn run(args: CheckArgs, _log: LogOptions) -> anyhow::Result<ExitCode> 
         spec.start_urls.len(),
         spec.sitemap_urls.len(),
         spec.rules.len(),
-        if callbacks.is_empty() { "none".to_string() } else { callbacks.join(", ") }
+        if callbacks.is_empty() {
+            "none".to_string()
+        } else {
+            callbacks.join(", ")
+        }
     );
     Ok(ExitCode::SUCCESS)
 }

@@ -74,7 +74,13 @@ pub async fn run(args: DemoArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
         args.products,
         server.url("/index.html")
     );
-    let run = run_spider(Arc::new(spider), settings, &[(args.output.clone(), true)], &log).await?;
+    let run = run_spider(
+        Arc::new(spider),
+        settings,
+        &[(args.output.clone(), true)],
+        &log,
+    )
+    .await?;
     server.shutdown().await;
     print_summary(&run);
     let items = run

@@ -90,7 +90,10 @@ pub async fn run(args: ParseArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
         && !inner.spec().callbacks.contains_key(&args.callback)
     {
         let names: Vec<&String> = inner.spec().callbacks.keys().collect();
-        eprintln!("error: unknown callback {:?} (defined: {names:?})", args.callback);
+        eprintln!(
+            "error: unknown callback {:?} (defined: {names:?})",
+            args.callback
+        );
         return Ok(ExitCode::from(EXIT_INVALID));
     }
     logging::init(&log, None)?;
@@ -102,13 +105,20 @@ pub async fn run(args: ParseArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
         dropped: Mutex::new(Vec::new()),
     });
     let mut settings = cmdline_settings(&args.set)?;
-    settings.set("STATS_DUMP", false, trawl_engine::settings::Priority::Cmdline);
+    settings.set(
+        "STATS_DUMP",
+        false,
+        trawl_engine::settings::Priority::Cmdline,
+    );
     let sink = Arc::new(MemorySink::new());
     let crawl = CrawlBuilder::new(spider.clone(), settings)
         .sink(sink.clone())
         .build()?;
     let outcome = crawl.run().await;
-    let pages = outcome.stats.get("response_received_count").and_then(|v| v.as_i64());
+    let pages = outcome
+        .stats
+        .get("response_received_count")
+        .and_then(|v| v.as_i64());
     let requests: Vec<_> = spider
         .requests
         .lock()
@@ -125,7 +135,10 @@ pub async fn run(args: ParseArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
     });
     println!("{}", serde_json::to_string_pretty(&report)?);
     if pages.unwrap_or(0) == 0 {
-        eprintln!("error: no response was processed for {} (see the log above)", args.url);
+        eprintln!(
+            "error: no response was processed for {} (see the log above)",
+            args.url
+        );
         return Ok(ExitCode::FAILURE);
     }
     Ok(ExitCode::SUCCESS)
