@@ -1,0 +1,251 @@
+//! `trawl-bench`: crawl throughput on a generated shop site, against baselines measured
+//! in the same run.
+//!
+//! The site is served by a child process; every measured run is its own child process,
+//! so peak RSS and CPU time belong to that run alone:
+//! - `http-only`: GET every page of the site with reqwest at the same concurrency, no
+//!   parsing — the ceiling this machine and server allow;
+//! - `trawl`: the engine with `examples/shop.toml` (link extraction by rules, three+
+//!   fields by CSS, JSON lines feed);
+//! - `scrapy` (when a Python with Scrapy is given): the same crawl in Scrapy 2.x.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use clap::{Parser, Subcommand};
+use futures::StreamExt;
+use serde_json::{json, Value};
+use trawl_demo::{serve, Site, SiteSpec};
+use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, FeedStorages, UriParams};
+use trawl_engine::settings::Priority;
+use trawl_engine::spec::{Spec, SpecFormat, SpecSpider};
+use trawl_engine::{CrawlBuilder, Settings};
+
+const SHOP_SPEC: &str = include_str!("../../examples/shop.toml");
+
+#[derive(Parser)]
+#[command(about = "Crawl benchmark: Trawl vs an HTTP-only baseline (and Scrapy) on one site")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Cmd>,
+    /// Products on the generated site.
+    #[arg(long, default_value_t = 10_000)]
+    products: usize,
+    /// Site seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+    /// Concurrent requests for every run.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Trawl runs (the best is reported).
+    #[arg(long, default_value_t = 3)]
+    runs: usize,
+    /// A Python interpreter with Scrapy installed, for the Scrapy baseline.
+    #[arg(long)]
+    scrapy_python: Option<String>,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// (child) Serve the site; prints its URL on the first line.
+    Serve,
+    /// (child) GET every page, no parsing; prints a JSON result.
+    HttpOnly {
+        /// Site base URL.
+        site: String,
+    },
+    /// (child) Crawl with Trawl; prints a JSON result.
+    Trawl {
+        /// Site base URL.
+        site: String,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match &cli.command {
+        None => orchestrate(&cli),
+        Some(Cmd::Serve) => rt.block_on(serve_site(&cli)),
+        Some(Cmd::HttpOnly { site }) => rt.block_on(http_only(&cli, site)),
+        Some(Cmd::Trawl { site }) => rt.block_on(trawl(&cli, site)),
+    }
+}
+
+fn site(cli: &Cli) -> Site {
+    Site::generate(SiteSpec::new(cli.products, cli.seed))
+}
+
+async fn serve_site(cli: &Cli) -> anyhow::Result<()> {
+    let server = serve(Arc::new(site(cli)), "127.0.0.1:0".parse()?).await?;
+    println!("{}", server.base_url());
+    // Serve until the parent closes our stdin.
+    tokio::task::spawn_blocking(|| {
+        let mut sink = String::new();
+        while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+    })
+    .await?;
+    server.shutdown().await;
+    Ok(())
+}
+
+/// CPU seconds (user + system) this process has used, from /proc/self/stat.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let after = stat.rsplit(')').next().unwrap_or("");
+    let f: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+async fn http_only(cli: &Cli, base: &str) -> anyhow::Result<()> {
+    let paths = site(cli).html_paths();
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()?;
+    let started = Instant::now();
+    let bytes: usize = futures::stream::iter(paths.iter())
+        .map(|p| {
+            let client = client.clone();
+            let url = format!("{base}{p}");
+            async move {
+                match client.get(&url).send().await {
+                    Ok(r) => r.bytes().await.map(|b| b.len()).unwrap_or(0),
+                    Err(_) => 0,
+                }
+            }
+        })
+        .buffer_unordered(cli.concurrency)
+        .fold(0, |acc, n| async move { acc + n })
+        .await;
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "{}",
+        json!({"pages": paths.len(), "items": 0, "seconds": secs, "bytes": bytes,
+               "rss": trawl_engine::engine::peak_rss_bytes(), "cpu": cpu_seconds()})
+    );
+    Ok(())
+}
+
+async fn trawl(cli: &Cli, base: &str) -> anyhow::Result<()> {
+    let spec = Spec::parse(SHOP_SPEC, SpecFormat::Toml, &["site"])?;
+    let spider = Arc::new(SpecSpider::new(
+        Arc::new(spec),
+        &[("site".to_string(), base.to_string())],
+    )?);
+    let mut settings = Settings::new();
+    for (k, v) in [
+        ("LOGSTATS_INTERVAL", "0".to_string()),
+        ("STATS_DUMP", "false".to_string()),
+        ("CONCURRENT_REQUESTS", cli.concurrency.to_string()),
+        ("CONCURRENT_REQUESTS_PER_DOMAIN", cli.concurrency.to_string()),
+    ] {
+        settings.set(k, v, Priority::Cmdline);
+    }
+    let out = std::env::temp_dir().join("trawl-bench-items.jsonl");
+    let mut feed = FeedConfig::new(out.to_str().context("temp path")?, FeedFormat::JsonLines);
+    feed.overwrite = true;
+    let sink = Arc::new(FeedSink::new(
+        vec![feed],
+        &FeedStorages::builtin(),
+        UriParams::new("shop"),
+    )?);
+    let crawl = CrawlBuilder::new(spider, settings).sink(sink).build()?;
+    let started = Instant::now();
+    let outcome = crawl.run().await;
+    let secs = started.elapsed().as_secs_f64();
+    let n = |k: &str| outcome.stats.get(k).and_then(Value::as_u64).unwrap_or(0);
+    println!(
+        "{}",
+        json!({"pages": n("response_received_count"), "items": n("item_scraped_count"),
+               "seconds": secs, "rss": trawl_engine::engine::peak_rss_bytes(), "cpu": cpu_seconds(),
+               "finish_reason": outcome.finish_reason})
+    );
+    Ok(())
+}
+
+/// Runs a child and parses the JSON on its last stdout line.
+fn measure(mut cmd: Command) -> anyhow::Result<Value> {
+    let out = cmd.stderr(Stdio::inherit()).output().context("cannot run child")?;
+    if !out.status.success() {
+        bail!("child failed: {:?}", out.status);
+    }
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().last().context("child printed nothing")?;
+    serde_json::from_str(line).with_context(|| format!("bad child output {line:?}"))
+}
+
+fn child(cli: &Cli, args: &[&str]) -> anyhow::Result<Command> {
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.args([
+        "--products",
+        &cli.products.to_string(),
+        "--seed",
+        &cli.seed.to_string(),
+        "--concurrency",
+        &cli.concurrency.to_string(),
+    ]);
+    cmd.args(args);
+    Ok(cmd)
+}
+
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        drop(self.0.stdin.take());
+        let _ = self.0.wait();
+    }
+}
+
+fn orchestrate(cli: &Cli) -> anyhow::Result<()> {
+    let expected = site(cli).expected_item_count();
+    let mut server = child(cli, &["serve"])?
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut first = String::new();
+    BufReader::new(server.stdout.take().context("server stdout")?).read_line(&mut first)?;
+    let base = first.trim().to_string();
+    let _server = Server(server);
+    eprintln!("site: {} products at {base}", cli.products);
+
+    let mut rows = vec![("http-only (no parsing)".to_string(), measure(child(cli, &["http-only", &base])?)?)];
+    let mut best: Option<Value> = None;
+    for i in 0..cli.runs {
+        let r = measure(child(cli, &["trawl", &base])?)?;
+        eprintln!("trawl run {}: {:.2}s", i + 1, r["seconds"].as_f64().unwrap_or(0.0));
+        if r["items"].as_u64() != Some(expected as u64) {
+            bail!("trawl scraped {} items, the site has {expected}", r["items"]);
+        }
+        if best.as_ref().is_none_or(|b| r["seconds"].as_f64() < b["seconds"].as_f64()) {
+            best = Some(r);
+        }
+    }
+    rows.push((format!("trawl (best of {})", cli.runs), best.context("no trawl run")?));
+    if let Some(py) = &cli.scrapy_python {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scrapy_shop.py");
+        let mut cmd = Command::new(py);
+        cmd.args([script, &base, &cli.concurrency.to_string()]);
+        rows.push(("scrapy".to_string(), measure(cmd)?));
+    }
+
+    println!("| run | pages | items | seconds | pages/s | items/s | peak RSS MB | CPU s |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    for (name, r) in &rows {
+        let secs = r["seconds"].as_f64().unwrap_or(f64::NAN);
+        let pages = r["pages"].as_f64().unwrap_or(0.0);
+        let items = r["items"].as_f64().unwrap_or(0.0);
+        println!(
+            "| {name} | {pages} | {items} | {secs:.2} | {:.0} | {:.0} | {:.1} | {:.2} |",
+            pages / secs,
+            items / secs,
+            r["rss"].as_f64().unwrap_or(0.0) / 1048576.0,
+            r["cpu"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok(())
+}
