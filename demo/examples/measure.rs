@@ -9,11 +9,20 @@ use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
     let t = Instant::now();
-    let site = Arc::new(trawl_demo::Site::generate(trawl_demo::SiteSpec::new(10_000, 1)));
-    println!("generated {} pages in {:?}", site.html_paths().len(), t.elapsed());
+    let site = Arc::new(trawl_demo::Site::generate(trawl_demo::SiteSpec::new(
+        10_000, 1,
+    )));
+    println!(
+        "generated {} pages in {:?}",
+        site.html_paths().len(),
+        t.elapsed()
+    );
     let paths = site.html_paths();
     let t = Instant::now();
-    let bytes: usize = paths.iter().map(|p| site.get(p, "http://x").body.len()).sum();
+    let bytes: usize = paths
+        .iter()
+        .map(|p| site.get(p, "http://x").body.len())
+        .sum();
     let per = t.elapsed() / paths.len() as u32;
     println!("rendered {bytes} bytes, {per:?} per page");
 
@@ -37,7 +46,8 @@ async fn main() -> anyhow::Result<()> {
                         if line == "\r\n" {
                             break;
                         }
-                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length: ") {
+                        if let Some(v) = line.to_ascii_lowercase().strip_prefix("content-length: ")
+                        {
                             len = v.trim().parse().unwrap();
                         }
                     }
@@ -54,7 +64,10 @@ async fn main() -> anyhow::Result<()> {
         total += c.await?;
     }
     let secs = t.elapsed().as_secs_f64();
-    println!("served {total} pages in {secs:.2}s: {:.0} req/s", total as f64 / secs);
+    println!(
+        "served {total} pages in {secs:.2}s: {:.0} req/s",
+        total as f64 / secs
+    );
     server.shutdown().await;
     Ok(())
 }

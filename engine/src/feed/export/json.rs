@@ -56,12 +56,17 @@ impl FeedExporter for JsonLinesExporter {
 pub struct JsonExporter {
     options: ExportOptions,
     count: u64,
+    buf: Vec<u8>,
 }
 
 impl JsonExporter {
     /// A JSON array exporter.
     pub fn new(options: ExportOptions) -> Self {
-        JsonExporter { options, count: 0 }
+        JsonExporter {
+            options,
+            count: 0,
+            buf: Vec::with_capacity(1024),
+        }
     }
 }
 
@@ -87,7 +92,7 @@ impl FeedExporter for JsonExporter {
             (_, Some(_)) => b",\n",
         };
         w.write_all(sep)?;
-        w.write_all(&buf)?;
+        w.write_all(&self.buf)?;
         self.count += 1;
         Ok(())
     }
