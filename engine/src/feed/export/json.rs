@@ -77,10 +77,10 @@ impl FeedExporter for JsonExporter {
 
     fn export_item(&mut self, item: &Item, w: &mut dyn Write) -> io::Result<()> {
         // Serialise first so a failing item does not leave a dangling comma.
-        let mut buf = Vec::with_capacity(256);
+        self.buf.clear();
         let value = Selected(item, &self.options.fields);
         write_json(
-            &mut buf,
+            &mut self.buf,
             &value,
             self.options.indent,
             self.options.ensure_ascii,
