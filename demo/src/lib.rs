@@ -15,9 +15,11 @@
 //! ```
 //!
 //! Pages are rendered on request from compact per-page data and a shared pool of
-//! pre-generated paragraphs: a 10,000-product site holds a few MB instead of ~120 MB of
-//! HTML, rendering a page is a handful of `memcpy`s, and every request for a URL returns
-//! byte-identical HTML.
+//! pre-generated paragraphs, and every request for a URL returns byte-identical HTML.
+//! Measured with `examples/measure.rs` (release, 2 cores): a 10,000-product site
+//! (10,524 pages, 119 MB of HTML) generates in 66 ms, renders at ~3 µs a page, serves
+//! ~50,000 req/s over 8 keep-alive loopback connections, with a peak RSS of 13 MB for
+//! the whole process, instead of ~120 MB for pre-rendered pages.
 
 mod render;
 mod rng;

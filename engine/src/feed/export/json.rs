@@ -56,12 +56,17 @@ impl FeedExporter for JsonLinesExporter {
 pub struct JsonExporter {
     options: ExportOptions,
     count: u64,
+    buf: Vec<u8>,
 }
 
 impl JsonExporter {
     /// A JSON array exporter.
     pub fn new(options: ExportOptions) -> Self {
-        JsonExporter { options, count: 0 }
+        JsonExporter {
+            options,
+            count: 0,
+            buf: Vec::with_capacity(1024),
+        }
     }
 }
 
@@ -72,10 +77,10 @@ impl FeedExporter for JsonExporter {
 
     fn export_item(&mut self, item: &Item, w: &mut dyn Write) -> io::Result<()> {
         // Serialise first so a failing item does not leave a dangling comma.
-        let mut buf = Vec::with_capacity(256);
+        self.buf.clear();
         let value = Selected(item, &self.options.fields);
         write_json(
-            &mut buf,
+            &mut self.buf,
             &value,
             self.options.indent,
             self.options.ensure_ascii,
@@ -87,7 +92,7 @@ impl FeedExporter for JsonExporter {
             (_, Some(_)) => b",\n",
         };
         w.write_all(sep)?;
-        w.write_all(&buf)?;
+        w.write_all(&self.buf)?;
         self.count += 1;
         Ok(())
     }
