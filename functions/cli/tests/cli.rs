@@ -114,7 +114,11 @@ async fn crawl_writes_every_item_to_jsonl_and_csv() {
     assert_eq!(ids.len(), site.expected_item_count(), "no duplicates");
 
     let text = std::fs::read_to_string(&csv).unwrap();
-    assert!(text.starts_with("id,title,price,description,url\n"));
+    assert!(
+        text.starts_with("id,title,price,description,url\r\n"),
+        "{}",
+        &text[..80]
+    );
     assert_eq!(
         text.matches("id,title,price,description,url").count(),
         1,
