@@ -200,9 +200,9 @@ impl LinkExtractor {
     }
 
     /// The links of `page` fetched from `base` (a `<base href>` in the page wins), in
-    /// document order. Links with non-http(s) schemes (`javascript:`, `mailto:`, ...; `file:`
-    /// is kept on `file:` pages),
-    /// denied extensions, domains or patterns are dropped; fragments are removed.
+    /// document order. Links with non-http(s) schemes (`javascript:`, `mailto:`, ...;
+    /// `file:` links are kept on `file:` pages only), denied extensions, domains or
+    /// patterns are dropped; fragments are removed.
     pub fn extract(&self, page: &Page<'_>, base: &Url) -> Vec<Link> {
         let base = page.effective_base(base);
         let mut links = Vec::new();

@@ -9,7 +9,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::Value;
 use trawl_demo::{serve, Site, SiteServer, SiteSpec};
 use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, FeedStorages, UriParams};
 use trawl_engine::pipeline::MemorySink;
