@@ -200,8 +200,9 @@ impl LinkExtractor {
     }
 
     /// The links of `page` fetched from `base` (a `<base href>` in the page wins), in
-    /// document order. Links with non-http(s) schemes (`javascript:`, `mailto:`, ...),
-    /// denied extensions, domains or patterns are dropped; fragments are removed.
+    /// document order. Links with non-http(s) schemes (`javascript:`, `mailto:`, ...;
+    /// `file:` links are kept on `file:` pages only), denied extensions, domains or
+    /// patterns are dropped; fragments are removed.
     pub fn extract(&self, page: &Page<'_>, base: &Url) -> Vec<Link> {
         let base = page.effective_base(base);
         let mut links = Vec::new();
@@ -249,7 +250,9 @@ impl LinkExtractor {
     fn accept(&self, base: &Url, raw: &str) -> Option<Url> {
         let raw = raw.trim_matches(|c: char| matches!(c, ' ' | '\t' | '\n' | '\r' | '\x0c'));
         let mut url = base.join(raw).ok()?;
-        if !matches!(url.scheme(), "http" | "https") {
+        // Local files link to local files; web pages never lead to local files.
+        let file_to_file = url.scheme() == "file" && base.scheme() == "file";
+        if !matches!(url.scheme(), "http" | "https") && !file_to_file {
             return None;
         }
         url.set_fragment(None);

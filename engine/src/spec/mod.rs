@@ -22,7 +22,7 @@ pub use schema::{CallbackSpec, FieldSpec, FieldType, FollowSpec, SitemapRuleSpec
 pub use spider::SpecSpider;
 pub use template::Template;
 
-use crate::linkextract::{LinkExtractor, LinkExtractorConfig};
+use crate::linkextract::{LinkExtractor, LinkExtractorConfig, LinkExtractorError};
 use crate::select::Query;
 
 /// A spec error: where (a dotted path such as `callbacks.product.fields.price.re`) and
@@ -313,8 +313,16 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
             .clone()
             .into_iter()
             .partition(|(k, _)| schema::RULE_OPTION_KEYS.contains(&k.as_str()));
-        let opts: schema::RuleOptions = serde_json::from_value(Value::Object(opts))
-            .map_err(|e| SpecError::new(&path, e.to_string()))?;
+        let opts: schema::RuleOptions = serde_path_to_error::deserialize(Value::Object(opts))
+            .map_err(|e| {
+                let p = e.path().to_string();
+                let p = if p == "." {
+                    path.clone()
+                } else {
+                    format!("{path}.{p}")
+                };
+                SpecError::new(p, e.into_inner().to_string())
+            })?;
         let cfg: LinkExtractorConfig = serde_path_to_error::deserialize(Value::Object(extractor))
             .map_err(|e| {
             let p = e.path().to_string();
@@ -325,8 +333,14 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
             };
             SpecError::new(p, e.into_inner().to_string())
         })?;
-        let extractor =
-            LinkExtractor::new(cfg).map_err(|e| SpecError::new(&path, e.to_string()))?;
+        let extractor = LinkExtractor::new(cfg).map_err(|e| {
+            let field = match &e {
+                LinkExtractorError::Regex { field, .. }
+                | LinkExtractorError::Selector { field, .. }
+                | LinkExtractorError::EmptyEntry { field } => field,
+            };
+            SpecError::new(format!("{path}.{field}"), e.to_string())
+        })?;
         if let Some(cb) = &opts.callback {
             check_callback(&format!("{path}.callback"), cb)?;
         }

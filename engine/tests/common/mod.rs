@@ -235,3 +235,60 @@ pub fn response(outcome: DownloadOutcome) -> trawl_engine::Response {
 pub fn echoed(resp: &trawl_engine::Response) -> Value {
     serde_json::from_slice(&resp.body).unwrap()
 }
+
+/// Serves `app` on an ephemeral loopback port; returns `http://127.0.0.1:<port>`.
+pub async fn serve_router(app: axum::Router) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        axum::serve(listener, app).await.unwrap();
+    });
+    base
+}
+
+/// Crawl settings without periodic logs or stats dumps, with `NAME=VALUE` pairs at
+/// command-line priority.
+pub fn crawl_settings(pairs: &[&str]) -> Settings {
+    let mut s = Settings::new();
+    s.set("LOGSTATS_INTERVAL", 0, Priority::Cmdline);
+    s.set("STATS_DUMP", false, Priority::Cmdline);
+    for p in pairs {
+        s.set_pair(p, Priority::Cmdline).unwrap();
+    }
+    s
+}
+
+/// A spider for a TOML spec with `-a` arguments (the spec must be valid).
+pub fn spec_spider(toml: &str, args: &[(&str, &str)]) -> trawl_engine::spec::SpecSpider {
+    use trawl_engine::spec::{Spec, SpecFormat, SpecSpider};
+    let names: Vec<&str> = args.iter().map(|(k, _)| *k).collect();
+    let spec = Spec::parse(toml, SpecFormat::Toml, &names).unwrap_or_else(|e| panic!("{e}"));
+    let args: Vec<(String, String)> = args
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    SpecSpider::new(Arc::new(spec), &args).unwrap()
+}
+
+/// Runs a TOML spec to its end with `settings`; returns the outcome and the items.
+pub async fn crawl_spec(
+    toml: &str,
+    args: &[(&str, &str)],
+    settings: &[&str],
+) -> (trawl_engine::CrawlOutcome, Vec<trawl_engine::Item>) {
+    let sink = Arc::new(trawl_engine::pipeline::MemorySink::new());
+    let crawl = trawl_engine::CrawlBuilder::new(
+        Arc::new(spec_spider(toml, args)),
+        crawl_settings(settings),
+    )
+    .sink(sink.clone())
+    .build()
+    .unwrap();
+    let outcome = crawl.run().await;
+    (outcome, sink.items())
+}
+
+/// A stat as an integer (0 when absent).
+pub fn stat(outcome: &trawl_engine::CrawlOutcome, key: &str) -> i64 {
+    outcome.stats.get(key).and_then(Value::as_i64).unwrap_or(0)
+}
