@@ -70,7 +70,9 @@ enum Cmd {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
     match &cli.command {
         None => orchestrate(&cli),
         Some(Cmd::Serve) => rt.block_on(serve_site(&cli)),
@@ -89,7 +91,11 @@ async fn serve_site(cli: &Cli) -> anyhow::Result<()> {
     // Serve until the parent closes our stdin.
     tokio::task::spawn_blocking(|| {
         let mut sink = String::new();
-        while std::io::stdin().read_line(&mut sink).map(|n| n > 0).unwrap_or(false) {}
+        while std::io::stdin()
+            .read_line(&mut sink)
+            .map(|n| n > 0)
+            .unwrap_or(false)
+        {}
     })
     .await?;
     server.shutdown().await;
@@ -145,7 +151,10 @@ async fn trawl(cli: &Cli, base: &str) -> anyhow::Result<()> {
         ("LOGSTATS_INTERVAL", "0".to_string()),
         ("STATS_DUMP", "false".to_string()),
         ("CONCURRENT_REQUESTS", cli.concurrency.to_string()),
-        ("CONCURRENT_REQUESTS_PER_DOMAIN", cli.concurrency.to_string()),
+        (
+            "CONCURRENT_REQUESTS_PER_DOMAIN",
+            cli.concurrency.to_string(),
+        ),
     ] {
         settings.set(k, v, Priority::Cmdline);
     }
@@ -173,7 +182,10 @@ async fn trawl(cli: &Cli, base: &str) -> anyhow::Result<()> {
 
 /// Runs a child and parses the JSON on its last stdout line.
 fn measure(mut cmd: Command) -> anyhow::Result<Value> {
-    let out = cmd.stderr(Stdio::inherit()).output().context("cannot run child")?;
+    let out = cmd
+        .stderr(Stdio::inherit())
+        .output()
+        .context("cannot run child")?;
     if !out.status.success() {
         bail!("child failed: {:?}", out.status);
     }
@@ -217,19 +229,35 @@ fn orchestrate(cli: &Cli) -> anyhow::Result<()> {
     let _server = Server(server);
     eprintln!("site: {} products at {base}", cli.products);
 
-    let mut rows = vec![("http-only (no parsing)".to_string(), measure(child(cli, &["http-only", &base])?)?)];
+    let mut rows = vec![(
+        "http-only (no parsing)".to_string(),
+        measure(child(cli, &["http-only", &base])?)?,
+    )];
     let mut best: Option<Value> = None;
     for i in 0..cli.runs {
         let r = measure(child(cli, &["trawl", &base])?)?;
-        eprintln!("trawl run {}: {:.2}s", i + 1, r["seconds"].as_f64().unwrap_or(0.0));
+        eprintln!(
+            "trawl run {}: {:.2}s",
+            i + 1,
+            r["seconds"].as_f64().unwrap_or(0.0)
+        );
         if r["items"].as_u64() != Some(expected as u64) {
-            bail!("trawl scraped {} items, the site has {expected}", r["items"]);
+            bail!(
+                "trawl scraped {} items, the site has {expected}",
+                r["items"]
+            );
         }
-        if best.as_ref().is_none_or(|b| r["seconds"].as_f64() < b["seconds"].as_f64()) {
+        if best
+            .as_ref()
+            .is_none_or(|b| r["seconds"].as_f64() < b["seconds"].as_f64())
+        {
             best = Some(r);
         }
     }
-    rows.push((format!("trawl (best of {})", cli.runs), best.context("no trawl run")?));
+    rows.push((
+        format!("trawl (best of {})", cli.runs),
+        best.context("no trawl run")?,
+    ));
     if let Some(py) = &cli.scrapy_python {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scrapy_shop.py");
         let mut cmd = Command::new(py);

@@ -110,7 +110,7 @@ mod tests {
     fn parses_and_renders() {
         let t = Template::parse("http://h/{category}/p?x={{1}}").unwrap();
         assert_eq!(t.vars().collect::<Vec<_>>(), vec!["category"]);
-        let out = t.render(|v| (v == "category").then(|| Cow::Borrowed("books")));
+        let out = t.render(|v| (v == "category").then_some(Cow::Borrowed("books")));
         assert_eq!(out, "http://h/books/p?x={1}");
         let known: HashSet<String> = HashSet::new();
         assert_eq!(t.unknown_var(&known), Some("category"));
