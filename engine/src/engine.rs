@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{Map, Value};
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
 
@@ -29,6 +29,7 @@ use crate::scheduler::{QueueOrder, Rejected, Scheduler, SchedulerState};
 use crate::settings::{Priority, SettingError, Settings};
 use crate::spider::{Output, Spider, StartRequests};
 use crate::stats::Stats;
+use crate::workers::{JobTracker, WorkerPool};
 
 /// Why a crawl could not be built.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +52,7 @@ pub struct CrawlBuilder {
     pipelines: Vec<Arc<dyn ItemPipeline>>,
     sinks: Vec<Arc<dyn ItemSink>>,
     resume: Option<SchedulerState>,
+    pool: Option<Arc<WorkerPool>>,
 }
 
 impl CrawlBuilder {
@@ -66,7 +68,14 @@ impl CrawlBuilder {
             pipelines: Vec::new(),
             sinks: Vec::new(),
             resume: None,
+            pool: None,
         }
+    }
+
+    /// Runs callbacks on `pool` (shared between crawls) instead of a pool of its own.
+    pub fn worker_pool(mut self, pool: Arc<WorkerPool>) -> Self {
+        self.pool = Some(pool);
+        self
     }
 
     /// Adds a downloader middleware at `order` (Scrapy's numbers: 50 … 900).
@@ -153,8 +162,8 @@ impl CrawlBuilder {
             pipelines: self.pipelines,
             sinks: self.sinks,
             stats,
-            callback_permits: Arc::new(Semaphore::new(cpus)),
-            callback_threads: cpus,
+            pool: self.pool.unwrap_or_else(|| Arc::new(WorkerPool::new(cpus))),
+            jobs: JobTracker::new(),
             pages: AtomicU64::new(0),
             items: AtomicU64::new(0),
             errors: AtomicU64::new(0),
@@ -282,8 +291,8 @@ struct Shared {
     pipelines: Vec<Arc<dyn ItemPipeline>>,
     sinks: Vec<Arc<dyn ItemSink>>,
     stats: Arc<Stats>,
-    callback_permits: Arc<Semaphore>,
-    callback_threads: usize,
+    pool: Arc<WorkerPool>,
+    jobs: Arc<JobTracker>,
     pages: AtomicU64,
     items: AtomicU64,
     errors: AtomicU64,
@@ -511,10 +520,7 @@ impl Crawl {
     async fn finish(mut self, reason: String, started: Instant) -> CrawlOutcome {
         let shared = self.shared.clone();
         // Let callbacks already on the blocking pool finish before the sinks close.
-        let _ = shared
-            .callback_permits
-            .acquire_many(shared.callback_threads as u32)
-            .await;
+        shared.jobs.wait_idle().await;
         let spider = shared.spider.clone();
         let reason_c = reason.clone();
         let pipelines = shared.pipelines.clone();
@@ -592,19 +598,11 @@ async fn on_blocking_pool<F>(shared: Arc<Shared>, f: F) -> TaskOutput
 where
     F: FnOnce(&Shared) -> TaskOutput + Send + 'static,
 {
-    let Ok(permit) = shared.callback_permits.clone().acquire_owned().await else {
-        return TaskOutput::default();
-    };
     let sh = shared.clone();
-    let joined = tokio::task::spawn_blocking(move || {
-        let _permit = permit;
-        f(&sh)
-    })
-    .await;
-    match joined {
+    match shared.pool.run(&shared.jobs, move || f(&sh)).await {
         Ok(out) => out,
         Err(e) => {
-            tracing::error!("spider callback panicked: {e}");
+            tracing::error!("{e}");
             shared.errors.fetch_add(1, Ordering::Relaxed);
             shared.stats.inc("spider_exceptions/count", 1);
             shared.stats.inc("spider_exceptions/panic", 1);

@@ -27,6 +27,7 @@ pub mod sitemap;
 pub mod spec;
 pub mod spider;
 pub mod stats;
+pub mod workers;
 
 pub use engine::{Crawl, CrawlBuilder, CrawlError, CrawlHandle, CrawlOutcome, Progress};
 pub use item::Item;
