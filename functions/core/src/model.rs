@@ -1,0 +1,216 @@
+//! The control plane's domain model: projects, versions (spider bundles), jobs and
+//! schedules.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// A job's lifecycle state, as Scrapyd's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum JobState {
+    /// Queued, waiting for a free slot.
+    Pending,
+    /// A crawler runs it.
+    Running,
+    /// Ended; the outcome says how.
+    Finished,
+}
+
+impl JobState {
+    /// `pending`, `running` or `finished`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobState::Pending => "pending",
+            JobState::Running => "running",
+            JobState::Finished => "finished",
+        }
+    }
+
+    /// Parses [`JobState::as_str`]'s output.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "pending" => Some(JobState::Pending),
+            "running" => Some(JobState::Running),
+            "finished" => Some(JobState::Finished),
+            _ => None,
+        }
+    }
+}
+
+/// How a finished job ended.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Outcome {
+    /// Scrapy's `finish_reason`: `finished`, `cancelled`, `failed`, `shutdown`,
+    /// `timeout`, `closespider_*`.
+    pub finish_reason: String,
+    /// The engine's final stats (empty when the crawl never started).
+    #[serde(default)]
+    pub stats: Map<String, Value>,
+    /// Why the job failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    /// An outcome with no stats.
+    pub fn reason(reason: &str, error: Option<String>) -> Self {
+        Outcome {
+            finish_reason: reason.to_string(),
+            stats: Map::new(),
+            error,
+        }
+    }
+
+    /// `item_scraped_count` from the stats.
+    pub fn items_scraped(&self) -> u64 {
+        self.stats
+            .get("item_scraped_count")
+            .and_then(Value::as_u64)
+            .unwrap_or(0)
+    }
+}
+
+/// A crawl job.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    /// Job id (Scrapyd's: 32 hex digits unless the client chose one).
+    pub id: String,
+    /// Project name.
+    pub project: String,
+    /// Spider name.
+    pub spider: String,
+    /// The version asked for (`_version`), or the one resolved when the job started.
+    pub version: Option<String>,
+    /// Spider arguments.
+    pub args: BTreeMap<String, String>,
+    /// Settings at job priority.
+    pub settings: BTreeMap<String, String>,
+    /// Higher runs first, across all projects.
+    pub priority: f64,
+    /// Lifecycle state.
+    pub state: JobState,
+    /// When it was scheduled.
+    pub created_at: DateTime<Utc>,
+    /// When a crawler started it.
+    pub started_at: Option<DateTime<Utc>>,
+    /// When it finished.
+    pub finished_at: Option<DateTime<Utc>>,
+    /// How it ended (finished jobs only).
+    pub outcome: Option<Outcome>,
+    /// Starts so far (a requeued job starts again with the next attempt).
+    pub attempt: u32,
+    /// Who runs it: a process/task id locally, an invocation id on AWS.
+    pub runner: Option<String>,
+    /// The runner's last sign of life.
+    pub heartbeat_at: Option<DateTime<Utc>>,
+    /// Cancel requests received while running (1 = graceful stop, 2+ = stop now).
+    pub cancel_requests: u32,
+    /// The schedule that created it, if any.
+    pub schedule_id: Option<String>,
+}
+
+impl Job {
+    /// A new pending job.
+    pub fn new(id: String, project: String, spider: String, now: DateTime<Utc>) -> Self {
+        Job {
+            id,
+            project,
+            spider,
+            version: None,
+            args: BTreeMap::new(),
+            settings: BTreeMap::new(),
+            priority: 0.0,
+            state: JobState::Pending,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            outcome: None,
+            attempt: 0,
+            runner: None,
+            heartbeat_at: None,
+            cancel_requests: 0,
+            schedule_id: None,
+        }
+    }
+
+    /// Blob key of the job's log: `logs/{project}/{spider}/{job}.log`.
+    pub fn log_key(&self) -> String {
+        format!("logs/{}/{}/{}.log", self.project, self.spider, self.id)
+    }
+
+    /// Blob key of the job's items: `items/{project}/{spider}/{job}.jl`.
+    pub fn items_key(&self) -> String {
+        format!("items/{}/{}/{}.jl", self.project, self.spider, self.id)
+    }
+}
+
+/// One uploaded version of a project: a spider bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Version {
+    /// Project name.
+    pub project: String,
+    /// Version label (sorted like Scrapyd's, see [`crate::version_order`]).
+    pub version: String,
+    /// Spider names in the bundle.
+    pub spiders: Vec<String>,
+    /// Blob key of the bundle.
+    pub bundle_key: String,
+    /// Upload time.
+    pub created_at: DateTime<Utc>,
+}
+
+/// What to do when a schedule fires while its previous job is still pending/running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OverlapPolicy {
+    /// Skip this run.
+    Skip,
+    /// Start another job anyway.
+    Allow,
+}
+
+impl OverlapPolicy {
+    /// `skip` or `allow`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OverlapPolicy::Skip => "skip",
+            OverlapPolicy::Allow => "allow",
+        }
+    }
+}
+
+/// A recurring crawl.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Schedule {
+    /// Schedule id.
+    pub id: String,
+    /// Project name.
+    pub project: String,
+    /// Spider name.
+    pub spider: String,
+    /// Five-field cron expression or an `@hourly`-style macro.
+    pub cron: String,
+    /// IANA time zone the expression is read in.
+    pub timezone: String,
+    /// Spider arguments for each job.
+    pub args: BTreeMap<String, String>,
+    /// Settings for each job.
+    pub settings: BTreeMap<String, String>,
+    /// Job priority.
+    pub priority: f64,
+    /// Disabled schedules never fire.
+    pub enabled: bool,
+    /// Overlap policy.
+    pub overlap: OverlapPolicy,
+    /// The next due time (UTC).
+    pub next_run: Option<DateTime<Utc>>,
+    /// The last time it fired.
+    pub last_run: Option<DateTime<Utc>>,
+    /// The last job it created.
+    pub last_job: Option<String>,
+    /// Creation time.
+    pub created_at: DateTime<Utc>,
+}

@@ -1,0 +1,227 @@
+//! Ports: the small traits behind which local and AWS implementations differ.
+//!
+//! Every state change of a job or a schedule is a *conditional* update (it names the
+//! state it expects), so two pollers or a redelivered message can never start a job twice
+//! or lose a cancel; the DynamoDB implementation maps each method onto one conditional
+//! write. [`crate::contract`] (feature `testkit`) is the test suite every implementation
+//! must pass.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use trawl_engine::feed::FeedStorages;
+
+use crate::model::{Job, JobState, Outcome, Schedule, Version};
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The record already exists (an insert with a taken id).
+    #[error("already exists: {0}")]
+    Conflict(String),
+    /// The backend failed.
+    #[error("storage error: {0}")]
+    Backend(String),
+}
+
+impl StoreError {
+    /// Wraps any error as a backend failure.
+    pub fn backend(e: impl std::fmt::Display) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Result of a store call.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Projects and their versions (spider bundles).
+#[async_trait]
+pub trait ProjectStore: Send + Sync {
+    /// Records a version (replacing one with the same project and label).
+    async fn put_version(&self, version: &Version) -> StoreResult<()>;
+    /// The versions of `project`, in no particular order.
+    async fn versions(&self, project: &str) -> StoreResult<Vec<Version>>;
+    /// Every project with at least one version.
+    async fn projects(&self) -> StoreResult<Vec<String>>;
+    /// Deletes one version; `false` if it did not exist.
+    async fn delete_version(&self, project: &str, version: &str) -> StoreResult<bool>;
+    /// Deletes every version of a project; `false` if it had none.
+    async fn delete_project(&self, project: &str) -> StoreResult<bool>;
+}
+
+/// Job counts by state.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobCounts {
+    /// Pending jobs.
+    pub pending: usize,
+    /// Running jobs.
+    pub running: usize,
+    /// Finished jobs kept.
+    pub finished: usize,
+}
+
+/// Job records and their state machine.
+#[async_trait]
+pub trait JobStore: Send + Sync {
+    /// Stores a new job; [`StoreError::Conflict`] if the id is taken.
+    async fn insert_job(&self, job: &Job) -> StoreResult<()>;
+    /// One job.
+    async fn get_job(&self, id: &str) -> StoreResult<Option<Job>>;
+    /// Jobs in `state` (optionally of one project): pending by priority (highest first)
+    /// then age; running by start time; finished newest first.
+    async fn list_jobs(&self, state: JobState, project: Option<&str>) -> StoreResult<Vec<Job>>;
+    /// Counts by state.
+    async fn count_jobs(&self) -> StoreResult<JobCounts>;
+    /// pending → running: sets `started_at`, `runner`, `heartbeat_at`, `attempt + 1`.
+    /// `None` if the job was not pending (someone else started or removed it).
+    async fn start_job(
+        &self,
+        id: &str,
+        runner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>>;
+    /// running (this attempt) → finished with `outcome`. `false` if it was not.
+    async fn finish_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
+    /// running (this attempt) → pending again (requeue after a crash). `false` if not.
+    async fn requeue_job(&self, id: &str, attempt: u32) -> StoreResult<bool>;
+    /// Deletes a pending job (Scrapyd's cancel of a pending job). `false` if not pending.
+    async fn remove_pending(&self, id: &str) -> StoreResult<bool>;
+    /// Counts a cancel request on a running job and returns the new count (1 = stop
+    /// gracefully, 2+ = stop now); `None` if the job is not running.
+    async fn request_cancel(&self, id: &str) -> StoreResult<Option<u32>>;
+    /// A running job's heartbeat: records `now` and returns its cancel-request count;
+    /// `None` if the job is no longer running with this attempt.
+    async fn heartbeat(
+        &self,
+        id: &str,
+        attempt: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<u32>>;
+    /// Deletes finished jobs beyond the newest `keep`, returning them (for their blobs).
+    async fn prune_finished(&self, keep: usize) -> StoreResult<Vec<Job>>;
+}
+
+/// Recurring crawl schedules.
+#[async_trait]
+pub trait ScheduleStore: Send + Sync {
+    /// Inserts or replaces a schedule.
+    async fn put_schedule(&self, schedule: &Schedule) -> StoreResult<()>;
+    /// One schedule.
+    async fn get_schedule(&self, id: &str) -> StoreResult<Option<Schedule>>;
+    /// All schedules, optionally of one project, oldest first.
+    async fn list_schedules(&self, project: Option<&str>) -> StoreResult<Vec<Schedule>>;
+    /// Deletes a schedule; `false` if it did not exist.
+    async fn delete_schedule(&self, id: &str) -> StoreResult<bool>;
+    /// Moves a schedule on from the due time `expected_next` (only if that is still its
+    /// `next_run`): sets `next_run = next`, and when it fired, `last_run`/`last_job`.
+    /// `false` if another poller moved it first.
+    async fn advance_schedule(
+        &self,
+        id: &str,
+        expected_next: DateTime<Utc>,
+        next: Option<DateTime<Utc>>,
+        fired: Option<(DateTime<Utc>, String)>,
+    ) -> StoreResult<bool>;
+}
+
+/// Bundles, logs and item feeds.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Stores `data` under `key` (replacing it).
+    async fn put(&self, key: &str, data: Bytes) -> StoreResult<()>;
+    /// The blob at `key`.
+    async fn get(&self, key: &str) -> StoreResult<Option<Bytes>>;
+    /// Deletes `key` (absent keys are fine).
+    async fn delete(&self, key: &str) -> StoreResult<()>;
+    /// Where a crawler writes a log that this store keeps: a local path to append to
+    /// directly, or `None` to write a temporary file that is `put` periodically.
+    fn local_path(&self, key: &str) -> Option<PathBuf>;
+    /// The feed URI for `key` (a file path locally, `s3://bucket/key` on AWS).
+    fn feed_uri(&self, key: &str) -> String;
+    /// Feed storages able to write [`BlobStore::feed_uri`] URIs.
+    fn feed_storages(&self) -> FeedStorages;
+}
+
+/// Hands a started job to a crawler.
+#[async_trait]
+pub trait Dispatcher: Send + Sync {
+    /// Runs (or queues for a crawler) a job that just went to `running`.
+    async fn dispatch(&self, job: &Job) -> anyhow::Result<()>;
+    /// Tells the crawler running `job_id` about a cancel right away, if it can
+    /// (crawlers also learn of cancels from their heartbeat).
+    async fn notify_cancel(&self, job_id: &str, requests: u32);
+}
+
+/// Wakes the poller now instead of at its next tick.
+pub trait Kicker: Send + Sync {
+    /// Asks for a poll as soon as possible.
+    fn kick(&self);
+}
+
+/// The time source (injected in tests).
+pub trait Clock: Send + Sync {
+    /// Now, in UTC.
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock tests move by hand.
+#[derive(Debug)]
+pub struct ManualClock(parking_lot::Mutex<DateTime<Utc>>);
+
+impl ManualClock {
+    /// A clock showing `t`.
+    pub fn new(t: DateTime<Utc>) -> Arc<Self> {
+        Arc::new(ManualClock(parking_lot::Mutex::new(t)))
+    }
+
+    /// Sets the time.
+    pub fn set(&self, t: DateTime<Utc>) {
+        *self.0.lock() = t;
+    }
+
+    /// Moves the time forward.
+    pub fn advance(&self, d: chrono::Duration) {
+        let mut t = self.0.lock();
+        *t += d;
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> DateTime<Utc> {
+        *self.0.lock()
+    }
+}
+
+/// Everything the control plane needs, bundled.
+#[derive(Clone)]
+pub struct Stores {
+    /// Projects and versions.
+    pub projects: Arc<dyn ProjectStore>,
+    /// Jobs.
+    pub jobs: Arc<dyn JobStore>,
+    /// Schedules.
+    pub schedules: Arc<dyn ScheduleStore>,
+    /// Bundles, logs, items.
+    pub blobs: Arc<dyn BlobStore>,
+    /// Time.
+    pub clock: Arc<dyn Clock>,
+}
