@@ -4,3 +4,4 @@ pub mod check;
 pub mod crawl;
 pub mod demo;
 pub mod parse;
+pub mod serve;
