@@ -785,17 +785,21 @@ mod tests {
     }
 
     #[test]
-    fn gap_with_seconds_offset() {
-        // Europe/Amsterdam 1937-07-01: +00:19:32 -> +00:20, a 28-second gap at 00:00.
-        let s = CronSchedule::parse("0 0 * * *", "Europe/Amsterdam").unwrap();
-        let t = utc("1937-06-30T12:00:00Z");
-        let next = s.next_after(t).unwrap();
-        let local = next.with_timezone(&s.tz).naive_local();
-        let expected = NaiveDate::from_ymd_opt(1937, 7, 1)
-            .unwrap()
-            .and_hms_opt(0, 0, 28)
-            .unwrap();
-        assert_eq!(local, expected, "{next}");
+    fn day_long_gap() {
+        // Pacific/Apia skipped 2011-12-30 entirely (-10 -> +14 at the end of the 29th).
+        assert_eq!(
+            between(
+                "0 12 * * *",
+                "Pacific/Apia",
+                "2011-12-29T00:00:00Z",
+                "2011-12-31T12:00:00Z"
+            ),
+            [
+                "2011-12-29T22:00:00Z", // 29th 12:00 (-10)
+                "2011-12-30T10:00:00Z", // 30th 12:00 missing: 31st 00:00 (+14)
+                "2011-12-30T22:00:00Z", // 31st 12:00 (+14)
+            ]
+        );
     }
 
     #[test]
