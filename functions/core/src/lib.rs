@@ -4,7 +4,10 @@
 //! implementation of the ports (SQLite + files + in-process workers) lives in
 //! [`embedded`]; the AWS one lives in its own crate.
 
+#[cfg(any(test, feature = "testkit"))]
+pub mod contract;
 pub mod control;
+pub mod embedded;
 pub mod model;
 pub mod ports;
 
