@@ -4,6 +4,7 @@
 //! implementation of the ports (SQLite + files + in-process workers) lives in
 //! [`embedded`]; the AWS one lives in its own crate.
 
+pub mod api;
 pub mod control;
 pub mod model;
 pub mod ports;
