@@ -127,7 +127,9 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
     if base.is_empty() {
         inner.with_state(app)
     } else {
+        // `nest` maps the inner "/" to "{base}" only; "{base}/" is the home page too.
         Router::new()
+            .route(&format!("{base}/"), route(&app, Allowed::Get, pages::home))
             .nest(&base, inner)
             .fallback(cors::not_found)
             .with_state(app)
