@@ -4,6 +4,7 @@
 //! implementation of the ports (SQLite + files) lives in [`embedded`] and the
 //! one-process assembly in [`local`]; the AWS one lives in its own crate.
 
+pub mod api;
 pub mod bundle;
 #[cfg(any(test, feature = "testkit"))]
 pub mod contract;
