@@ -40,6 +40,8 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Fetch one URL and show what a callback extracts from it.
     Parse(commands::parse::ParseArgs),
+    /// Run the control plane: a Scrapyd-compatible server with SQLite and files.
+    Serve(commands::serve::ServeArgs),
     /// Serve the bundled example shop site on loopback.
     DemoSite(commands::demo::DemoSiteArgs),
     /// Serve the example site and crawl it with examples/shop.toml, offline.
@@ -88,6 +90,7 @@ fn main() -> ExitCode {
             Command::Crawl(args) => commands::crawl::run(args, log).await,
             Command::Check(args) => commands::check::run(args, log).await,
             Command::Parse(args) => commands::parse::run(args, log).await,
+            Command::Serve(args) => commands::serve::run(args, log).await,
             Command::DemoSite(args) => commands::demo::serve_site(args, log).await,
             Command::Demo(args) => commands::demo::run(args, log).await,
             Command::Deploy(args) => client::deploy::run(args).await,

@@ -4,8 +4,11 @@
 //! implementation of the ports (SQLite + files + in-process workers) lives in
 //! [`embedded`]; the AWS one lives in its own crate.
 
+pub mod bundle;
 pub mod control;
+pub mod cron;
 pub mod model;
+pub mod names;
 pub mod ports;
 
 pub use control::{ApiError, ApiResult, Control, ControlConfig};

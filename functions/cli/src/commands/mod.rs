@@ -5,3 +5,4 @@ pub mod client;
 pub mod crawl;
 pub mod demo;
 pub mod parse;
+pub mod serve;
