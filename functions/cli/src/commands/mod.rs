@@ -1,6 +1,7 @@
 //! One module per `trawl` subcommand.
 
 pub mod check;
+pub mod client;
 pub mod crawl;
 pub mod demo;
 pub mod parse;
