@@ -98,7 +98,18 @@ pub fn init_with_job_logs(opts: &LogOptions) -> anyhow::Result<()> {
                 .boxed()),
         }
     });
-    let process_log = process_log.transpose()?;
+    let process_log = process_log.transpose()?.map(|layer| {
+        // Job lines go to the job's own log; the server log keeps only their warnings.
+        layer.with_filter(tracing_subscriber::filter::dynamic_filter_fn(
+            |meta, ctx| {
+                *meta.level() <= tracing::Level::WARN
+                    || !ctx.lookup_current().is_some_and(|span| {
+                        span.scope()
+                            .any(|s| s.name() == trawl_core::joblog::JOB_SPAN)
+                    })
+            },
+        ))
+    });
     tracing_subscriber::registry()
         .with(process_log)
         .with(trawl_core::joblog::JobLogLayer)

@@ -201,7 +201,7 @@ async fn poll_loop(control: Weak<Control>, kicker: Arc<NotifyKicker>, every: Dur
             Err(e) => tracing::error!("poll failed: {e}"),
         }
         polls += 1;
-        if polls % 64 == 0 {
+        if polls.is_multiple_of(64) {
             if let Err(e) = c.prune().await {
                 tracing::error!("pruning finished jobs failed: {e}");
             }

@@ -152,7 +152,7 @@ impl Job {
 pub struct Version {
     /// Project name.
     pub project: String,
-    /// Version label (sorted like Scrapyd's, see [`crate::version_order`]).
+    /// Version label (sorted like Scrapyd's, see [`crate::names::version_cmp`]).
     pub version: String,
     /// Spider names in the bundle.
     pub spiders: Vec<String>,

@@ -1,6 +1,9 @@
 //! The crawler side: runs one started job to its end — loads the spider from the
 //! version's bundle, runs the engine with the job's settings, streams items to the blob
 //! store, writes the job's log, heartbeats (learning of cancels), and records the outcome.
+//!
+//! Job logs are written by [`crate::joblog::JobLogLayer`], which the process must install
+//! in its global `tracing` subscriber (`trawl serve` and the crawler function do).
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -96,7 +99,9 @@ impl Control {
             .await
         {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(job = %job.id, "job was no longer running when it ended (reaped?)"),
+            Ok(false) => {
+                tracing::warn!(job = %job.id, "job was no longer running when it ended (reaped?)")
+            }
             Err(e) => tracing::error!(job = %job.id, "cannot record the outcome: {e}"),
         }
         self.kicker.kick();
@@ -114,9 +119,12 @@ impl Control {
             .resolve_version(&job.project, job.version.as_deref())
             .await?;
         let bundle = self.bundle(&version).await?;
-        let spec = bundle
-            .get(&job.spider)
-            .with_context(|| format!("spider '{}' not found in version {}", job.spider, version.version))?;
+        let spec = bundle.get(&job.spider).with_context(|| {
+            format!(
+                "spider '{}' not found in version {}",
+                job.spider, version.version
+            )
+        })?;
         let args: Vec<(String, String)> = job.args.clone().into_iter().collect();
         let spider = Arc::new(spec.spider(&args)?);
         tracing::info!(
@@ -140,15 +148,22 @@ impl Control {
             UriParams::new(&job.spider).with("job", job.id.clone()),
         )?);
         let crawl = builder
-            .sink(sink)
+            .sink(sink.clone())
             .worker_pool(cfg.pool.clone())
             .build()?;
         let handle = crawl.handle();
         on_start(handle.clone());
 
         let watcher = tokio::spawn(
-            watch_job(self.stores.clone(), job.clone(), handle, cfg.clone(), log_upload)
-                .instrument(tracing::Span::current()),
+            watch_job(
+                self.stores.clone(),
+                job.clone(),
+                handle,
+                cfg.clone(),
+                log_upload,
+                sink,
+            )
+            .instrument(tracing::Span::current()),
         );
         let outcome = crawl.run().await;
         watcher.abort();
@@ -156,13 +171,14 @@ impl Control {
     }
 }
 
-/// Heartbeats; turns cancel requests and the deadline into stops.
+/// Heartbeats; flushes items and log; turns cancel requests and the deadline into stops.
 async fn watch_job(
     stores: crate::ports::Stores,
     job: Job,
     handle: CrawlHandle,
     cfg: RunnerConfig,
     log_upload: Option<(String, PathBuf)>,
+    sink: Arc<FeedSink>,
 ) {
     let mut tick = tokio::time::interval(cfg.heartbeat_every);
     let mut last_upload = tokio::time::Instant::now();
@@ -178,6 +194,8 @@ async fn watch_job(
                 continue;
             }
         }
+        // A crash loses nothing older than one heartbeat: items and log reach the disk.
+        sink.flush();
         job_logs().flush(&job.id);
         if let Some((key, path)) = &log_upload {
             if last_upload.elapsed() >= cfg.log_upload_every {
