@@ -1,0 +1,269 @@
+//! Scrapyd's JSON endpoints: parameters → [`Control`](crate::Control) → envelope.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::Response;
+use serde_json::{json, Value};
+
+use super::envelope::{opt_time, Fields};
+use super::{App, Params};
+use crate::control::{ApiResult, ScheduleRequest};
+use crate::model::Job;
+
+/// Parameters of `schedule.json` that are not spider arguments.
+const SCHEDULE_RESERVED: &[&str] = &["project", "spider", "_version", "jobid", "priority", "setting"];
+
+/// `daemonstatus.json`: `pending`, `running`, `finished` counts.
+pub(super) async fn daemon_status(State(app): State<Arc<App>>) -> Response {
+    let r = async {
+        let c = app.control.daemon_status().await?;
+        Ok(fields! {"pending" => c.pending, "running" => c.running, "finished" => c.finished})
+    };
+    app.reply(r.await)
+}
+
+/// `addversion.json`: `project`, `version`, `egg` (file part or form field).
+pub(super) async fn add_version(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let project = p.required("project")?;
+        let version = p.required("version")?;
+        let egg = p.required_bytes("egg")?;
+        let spiders = app.control.add_version(&project, &version, egg).await?;
+        Ok(fields! {"project" => project, "version" => version, "spiders" => spiders})
+    };
+    app.reply(r.await)
+}
+
+/// `schedule.json`: returns `jobid`.
+pub(super) async fn schedule(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let req = ScheduleRequest {
+            project: p.required("project")?,
+            spider: p.required("spider")?,
+            version: p.opt("_version"),
+            job_id: p.opt("jobid"),
+            priority: p.priority()?,
+            settings: p.settings()?,
+            args: p.args(SCHEDULE_RESERVED),
+        };
+        let jobid = app.control.schedule(req).await?;
+        Ok(fields! {"jobid" => jobid})
+    };
+    app.reply(r.await)
+}
+
+/// `cancel.json`: `project`, `job`, optional `signal` (accepted; a second cancel of a
+/// running job stops it at once). Returns `prevstate`.
+pub(super) async fn cancel(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let project = p.required("project")?;
+        let job = p.required("job")?;
+        let prev = app.control.cancel(&project, &job).await?;
+        Ok(fields! {"prevstate" => prev.map(|s| s.as_str())})
+    };
+    app.reply(r.await)
+}
+
+/// `status.json`: `job`, optional `project`. Returns `currstate`.
+pub(super) async fn status(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let job = p.required("job")?;
+        let project = p.opt("project");
+        let found = app.control.status(&job, project.as_deref()).await?;
+        Ok(fields! {"currstate" => found.map(|j| j.state.as_str())})
+    };
+    app.reply(r.await)
+}
+
+/// `listprojects.json`.
+pub(super) async fn list_projects(State(app): State<Arc<App>>) -> Response {
+    let r = async { Ok(fields! {"projects" => app.control.list_projects().await?}) };
+    app.reply(r.await)
+}
+
+/// `listversions.json`: `project`.
+pub(super) async fn list_versions(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let project = p.required("project")?;
+        Ok(fields! {"versions" => app.control.list_versions(&project).await?})
+    };
+    app.reply(r.await)
+}
+
+/// `listspiders.json`: `project`, optional `_version`.
+pub(super) async fn list_spiders(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let project = p.required("project")?;
+        let version = p.opt("_version");
+        let spiders = app.control.list_spiders(&project, version.as_deref()).await?;
+        Ok(fields! {"spiders" => spiders})
+    };
+    app.reply(r.await)
+}
+
+/// `listjobs.json`: optional `project`.
+pub(super) async fn list_jobs(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let project = p.opt("project");
+        let lists = app.control.list_jobs(project.as_deref()).await?;
+        let base = &app.base;
+        Ok(fields! {
+            "pending" => lists.pending.iter().map(pending_entry).collect::<Vec<_>>(),
+            "running" => lists.running.iter().map(|j| running_entry(j, base)).collect::<Vec<_>>(),
+            "finished" => lists.finished.iter().map(|j| finished_entry(j, base)).collect::<Vec<_>>(),
+        })
+    };
+    app.reply(r.await)
+}
+
+/// `delversion.json`: `project`, `version`.
+pub(super) async fn delete_version(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let project = p.required("project")?;
+        let version = p.required("version")?;
+        app.control.delete_version(&project, &version).await?;
+        ApiResult::Ok(Fields::new())
+    };
+    app.reply(r.await)
+}
+
+/// `delproject.json`: `project`.
+pub(super) async fn delete_project(State(app): State<Arc<App>>, p: Params) -> Response {
+    let r = async {
+        let project = p.required("project")?;
+        app.control.delete_project(&project).await?;
+        ApiResult::Ok(Fields::new())
+    };
+    app.reply(r.await)
+}
+
+/// Percent-encodes a path segment (names are validated, so this rarely changes them).
+pub(super) fn encode_segment(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `{base}/logs/{p}/{s}/{job}.log`.
+pub(super) fn log_url(base: &str, j: &Job) -> String {
+    format!(
+        "{base}/logs/{}/{}/{}.log",
+        encode_segment(&j.project),
+        encode_segment(&j.spider),
+        encode_segment(&j.id)
+    )
+}
+
+/// `{base}/items/{p}/{s}/{job}.jl`.
+pub(super) fn items_url(base: &str, j: &Job) -> String {
+    format!(
+        "{base}/items/{}/{}/{}.jl",
+        encode_segment(&j.project),
+        encode_segment(&j.spider),
+        encode_segment(&j.id)
+    )
+}
+
+/// A pending job in `listjobs.json`.
+pub(super) fn pending_entry(j: &Job) -> Value {
+    json!({
+        "id": j.id,
+        "project": j.project,
+        "spider": j.spider,
+        "version": j.version,
+        "settings": j.settings,
+        "args": j.args,
+    })
+}
+
+/// A running job in `listjobs.json` (`pid` is the runner id).
+pub(super) fn running_entry(j: &Job, base: &str) -> Value {
+    json!({
+        "id": j.id,
+        "project": j.project,
+        "spider": j.spider,
+        "pid": j.runner,
+        "start_time": opt_time(j.started_at),
+        "log_url": log_url(base, j),
+        "items_url": items_url(base, j),
+    })
+}
+
+/// A finished job in `listjobs.json`, plus `finish_reason` and `items_scraped` from
+/// its outcome (`null` when it has none).
+pub(super) fn finished_entry(j: &Job, base: &str) -> Value {
+    let outcome = j.outcome.as_ref();
+    json!({
+        "id": j.id,
+        "project": j.project,
+        "spider": j.spider,
+        "start_time": opt_time(j.started_at),
+        "end_time": opt_time(j.finished_at),
+        "log_url": log_url(base, j),
+        "items_url": items_url(base, j),
+        "finish_reason": outcome.map(|o| o.finish_reason.as_str()),
+        "items_scraped": outcome.map(|o| o.items_scraped()),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{JobState, Outcome};
+    use chrono::{TimeZone, Utc};
+
+    fn job() -> Job {
+        let t = Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap();
+        let mut j = Job::new("j1".into(), "proj".into(), "sp".into(), t);
+        j.args.insert("a".into(), "1".into());
+        j.settings.insert("S".into(), "v".into());
+        j
+    }
+
+    #[test]
+    fn entries() {
+        let mut j = job();
+        assert_eq!(
+            pending_entry(&j),
+            json!({"id": "j1", "project": "proj", "spider": "sp", "version": null,
+                   "settings": {"S": "v"}, "args": {"a": "1"}})
+        );
+        j.state = JobState::Running;
+        j.started_at = Some(Utc.with_ymd_and_hms(2024, 5, 6, 7, 9, 0).unwrap());
+        j.runner = Some("task-7".into());
+        assert_eq!(
+            running_entry(&j, ""),
+            json!({"id": "j1", "project": "proj", "spider": "sp", "pid": "task-7",
+                   "start_time": "2024-05-06 07:09:00.000000",
+                   "log_url": "/logs/proj/sp/j1.log", "items_url": "/items/proj/sp/j1.jl"})
+        );
+        j.state = JobState::Finished;
+        j.finished_at = Some(Utc.with_ymd_and_hms(2024, 5, 6, 7, 10, 0).unwrap());
+        let mut o = Outcome::reason("finished", None);
+        o.stats.insert("item_scraped_count".into(), json!(42));
+        j.outcome = Some(o);
+        assert_eq!(
+            finished_entry(&j, "/base"),
+            json!({"id": "j1", "project": "proj", "spider": "sp",
+                   "start_time": "2024-05-06 07:09:00.000000",
+                   "end_time": "2024-05-06 07:10:00.000000",
+                   "log_url": "/base/logs/proj/sp/j1.log", "items_url": "/base/items/proj/sp/j1.jl",
+                   "finish_reason": "finished", "items_scraped": 42})
+        );
+        j.outcome = None;
+        assert_eq!(finished_entry(&j, "")["finish_reason"], Value::Null);
+    }
+
+    #[test]
+    fn segments_are_encoded() {
+        assert_eq!(encode_segment("a-b_c.d~1"), "a-b_c.d~1");
+        assert_eq!(encode_segment("a/b c"), "a%2Fb%20c");
+    }
+}

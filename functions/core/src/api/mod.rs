@@ -1,0 +1,163 @@
+//! The Scrapyd-compatible HTTP API (plus Trawl's schedules, logs, items and the `/jobs`
+//! page) as an axum [`Router`] over a [`Control`].
+//!
+//! Handlers stay thin: parse the parameters ([`params`]), call [`Control`], shape the
+//! JSON ([`envelope`]). Every answer carries CORS headers ([`cors`]); when credentials
+//! are configured every route requires HTTP Basic auth ([`auth`]).
+//!
+//! All times in answers (`start_time`, `end_time`, `next_run`, ...) are UTC, formatted
+//! like Scrapyd's: `YYYY-MM-DD HH:MM:SS.ffffff`.
+
+/// Builds [`envelope::Fields`] from `key => value` pairs.
+macro_rules! fields {
+    ($($k:expr => $v:expr),* $(,)?) => {{
+        #[allow(unused_mut)]
+        let mut m = $crate::api::envelope::Fields::new();
+        $( m.insert(($k).to_string(), serde_json::json!($v)); )*
+        m
+    }};
+}
+
+pub mod auth;
+pub mod cors;
+pub mod envelope;
+mod endpoints;
+mod files;
+mod pages;
+pub mod params;
+mod schedules;
+
+use std::sync::Arc;
+
+use axum::handler::Handler;
+use axum::routing::MethodRouter;
+use axum::Router;
+
+use crate::control::Control;
+pub use cors::Allowed;
+pub use params::Params;
+
+/// How the API is served.
+#[derive(Debug, Clone)]
+pub struct ApiOptions {
+    /// HTTP Basic user name. Auth is on when the user name or the password is non-empty.
+    pub username: Option<String>,
+    /// HTTP Basic password.
+    pub password: Option<String>,
+    /// A prefix every route lives under (e.g. `/prod` behind a gateway stage); `""` or
+    /// `"/"` for none. Links in answers (`log_url`, the `/jobs` page) include it.
+    pub base_path: String,
+    /// The largest request body accepted (a bundle upload), in bytes.
+    pub max_body_bytes: usize,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            username: None,
+            password: None,
+            base_path: String::new(),
+            max_body_bytes: 64 << 20,
+        }
+    }
+}
+
+/// Shared state of the handlers.
+pub(crate) struct App {
+    pub(crate) control: Arc<Control>,
+    pub(crate) opts: ApiOptions,
+    /// `opts.base_path` normalized: `""` or `/prefix` without a trailing slash.
+    pub(crate) base: String,
+    pub(crate) auth: Option<auth::Credentials>,
+}
+
+impl App {
+    /// `node_name` of every answer.
+    pub(crate) fn node_name(&self) -> &str {
+        &self.control.config().node_name
+    }
+}
+
+/// Normalizes a base path to `""` or `/prefix` (no trailing slash).
+fn normalize_base(base: &str) -> String {
+    let trimmed = base.trim().trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// The API router: Scrapyd's endpoints, Trawl's schedule endpoints, `/logs`, `/items`,
+/// `/jobs` and `/`, under `opts.base_path`.
+pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
+    let base = normalize_base(&opts.base_path);
+    let auth = auth::Credentials::from_options(&opts);
+    let app = Arc::new(App {
+        control,
+        opts,
+        base: base.clone(),
+        auth,
+    });
+    use endpoints as e;
+    use schedules as s;
+    use Allowed::{Get, Post};
+    let inner = Router::new()
+        .route("/", route(&app, Get, pages::home))
+        .route("/jobs", route(&app, Get, pages::jobs))
+        .route("/logs/{project}/{spider}/{file}", route(&app, Get, files::log))
+        .route("/items/{project}/{spider}/{file}", route(&app, Get, files::items))
+        .route("/daemonstatus.json", route(&app, Get, e::daemon_status))
+        .route("/addversion.json", route(&app, Post, e::add_version))
+        .route("/schedule.json", route(&app, Post, e::schedule))
+        .route("/cancel.json", route(&app, Post, e::cancel))
+        .route("/status.json", route(&app, Get, e::status))
+        .route("/listprojects.json", route(&app, Get, e::list_projects))
+        .route("/listversions.json", route(&app, Get, e::list_versions))
+        .route("/listspiders.json", route(&app, Get, e::list_spiders))
+        .route("/listjobs.json", route(&app, Get, e::list_jobs))
+        .route("/delversion.json", route(&app, Post, e::delete_version))
+        .route("/delproject.json", route(&app, Post, e::delete_project))
+        .route("/addschedule.json", route(&app, Post, s::add_schedule))
+        .route("/listschedules.json", route(&app, Get, s::list_schedules))
+        .route("/delschedule.json", route(&app, Post, s::delete_schedule))
+        .route("/enableschedule.json", route(&app, Post, s::enable_schedule))
+        .route("/disableschedule.json", route(&app, Post, s::disable_schedule))
+        .fallback(cors::not_found);
+    if base.is_empty() {
+        inner.with_state(app)
+    } else {
+        // `nest` maps the inner "/" to "{base}" only; "{base}/" is the home page too.
+        Router::new()
+            .route(&format!("{base}/"), route(&app, Allowed::Get, pages::home))
+            .nest(&base, inner)
+            .fallback(cors::not_found)
+            .with_state(app)
+    }
+}
+
+/// One endpoint: its handler on its methods, `OPTIONS`, a 405 for other methods, auth
+/// and CORS around all of it.
+fn route<H, T>(app: &Arc<App>, allowed: Allowed, handler: H) -> MethodRouter<Arc<App>>
+where
+    H: Handler<T, Arc<App>>,
+    T: 'static,
+{
+    let mr = match allowed {
+        Allowed::Get => MethodRouter::new().get(handler),
+        Allowed::Post => MethodRouter::new().post(handler),
+        Allowed::GetPost => MethodRouter::new().get(handler.clone()).post(handler),
+    };
+    mr.options(cors::options(allowed))
+        .fallback(cors::method_not_allowed(allowed))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            auth::require,
+        ))
+        .layer(axum::middleware::map_response(move |res: axum::response::Response| {
+            cors::add_headers(res, allowed)
+        }))
+}
+
+#[cfg(test)]
+mod tests;
