@@ -607,7 +607,11 @@ where
     let sh = shared.clone();
     // Keep the caller's span (a control plane tags each job's log lines with it).
     let span = tracing::Span::current();
-    match shared.pool.run(&shared.jobs, move || span.in_scope(|| f(&sh))).await {
+    match shared
+        .pool
+        .run(&shared.jobs, move || span.in_scope(|| f(&sh)))
+        .await
+    {
         Ok(out) => out,
         Err(e) => {
             tracing::error!("{e}");

@@ -213,7 +213,9 @@ impl Control {
         if let Some(old) = old {
             self.stores.blobs.delete(&old.bundle_key).await?;
         }
-        self.bundles.lock().insert(record.bundle_key.clone(), Arc::new(bundle));
+        self.bundles
+            .lock()
+            .insert(record.bundle_key.clone(), Arc::new(bundle));
         Ok(record.spiders.len())
     }
 
@@ -240,8 +242,11 @@ impl Control {
             .map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
         for (k, v) in &req.settings {
             let mut s = trawl_engine::Settings::new();
-            s.set_pair(&format!("{k}={v}"), trawl_engine::settings::Priority::Cmdline)
-                .map_err(|e| ApiError::invalid("setting", e.to_string()))?;
+            s.set_pair(
+                &format!("{k}={v}"),
+                trawl_engine::settings::Priority::Cmdline,
+            )
+            .map_err(|e| ApiError::invalid("setting", e.to_string()))?;
         }
         let id = match &req.job_id {
             Some(id) => {
@@ -258,7 +263,10 @@ impl Control {
         match self.stores.jobs.insert_job(&job).await {
             Ok(()) => {}
             Err(StoreError::Conflict(_)) => {
-                return Err(ApiError::invalid("jobid", format!("job '{}' already exists", job.id)))
+                return Err(ApiError::invalid(
+                    "jobid",
+                    format!("job '{}' already exists", job.id),
+                ))
             }
             Err(e) => return Err(e.into()),
         }
@@ -325,7 +333,11 @@ impl Control {
     }
 
     /// `listspiders.json`.
-    pub async fn list_spiders(&self, project: &str, version: Option<&str>) -> ApiResult<Vec<String>> {
+    pub async fn list_spiders(
+        &self,
+        project: &str,
+        version: Option<&str>,
+    ) -> ApiResult<Vec<String>> {
         check_name("project", project)?;
         if let Some(v) = version {
             check_name("_version", v)?;
@@ -361,7 +373,10 @@ impl Control {
             }
             return Err(ApiError::VersionNotFound(version.to_string()));
         };
-        self.stores.projects.delete_version(project, version).await?;
+        self.stores
+            .projects
+            .delete_version(project, version)
+            .await?;
         self.stores.blobs.delete(&v.bundle_key).await?;
         self.bundles.lock().remove(&v.bundle_key);
         Ok(())
@@ -418,7 +433,11 @@ impl Control {
             priority: req.priority,
             enabled: req.enabled,
             overlap: req.overlap,
-            next_run: if req.enabled { cron.next_after(now) } else { None },
+            next_run: if req.enabled {
+                cron.next_after(now)
+            } else {
+                None
+            },
             last_run: None,
             last_job: None,
             created_at: now,
@@ -471,12 +490,22 @@ impl Control {
     }
 
     /// A job's log (`/logs/{project}/{spider}/{job}.log`).
-    pub async fn job_log(&self, project: &str, spider: &str, job: &str) -> ApiResult<Option<Bytes>> {
+    pub async fn job_log(
+        &self,
+        project: &str,
+        spider: &str,
+        job: &str,
+    ) -> ApiResult<Option<Bytes>> {
         self.job_blob(project, spider, job, "logs", "log").await
     }
 
     /// A job's items (`/items/{project}/{spider}/{job}.jl`).
-    pub async fn job_items(&self, project: &str, spider: &str, job: &str) -> ApiResult<Option<Bytes>> {
+    pub async fn job_items(
+        &self,
+        project: &str,
+        spider: &str,
+        job: &str,
+    ) -> ApiResult<Option<Bytes>> {
         self.job_blob(project, spider, job, "items", "jl").await
     }
 
@@ -515,7 +544,11 @@ impl Control {
     }
 
     /// The named version, or the latest; Scrapyd's errors when either is unknown.
-    pub async fn resolve_version(&self, project: &str, version: Option<&str>) -> ApiResult<Version> {
+    pub async fn resolve_version(
+        &self,
+        project: &str,
+        version: Option<&str>,
+    ) -> ApiResult<Version> {
         let mut versions = self.sorted_versions(project).await?;
         if versions.is_empty() {
             return Err(ApiError::ProjectNotFound(project.to_string()));
@@ -542,7 +575,8 @@ impl Control {
             .ok_or_else(|| {
                 StoreError::Backend(format!("bundle {} is missing", version.bundle_key))
             })?;
-        let bundle = Arc::new(parse_bundle(&data).map_err(|e| ApiError::invalid("egg", e.to_string()))?);
+        let bundle =
+            Arc::new(parse_bundle(&data).map_err(|e| ApiError::invalid("egg", e.to_string()))?);
         self.bundles
             .lock()
             .insert(version.bundle_key.clone(), bundle.clone());

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 
 use crate::control::Control;
 use crate::cron::CronSchedule;
-use crate::model::{Job, JobState, OverlapPolicy, Outcome, Schedule};
+use crate::model::{Job, JobState, Outcome, OverlapPolicy, Schedule};
 use crate::ports::StoreError;
 
 /// What one poll did.
@@ -55,13 +55,19 @@ impl Control {
             };
             if now - due > self.cfg.schedule_grace {
                 tracing::warn!(schedule = %s.id, %due, "missed run older than the grace period: skipped");
-                self.stores.schedules.advance_schedule(&s.id, due, next, None).await?;
+                self.stores
+                    .schedules
+                    .advance_schedule(&s.id, due, next, None)
+                    .await?;
                 report.skipped += 1;
                 continue;
             }
             if s.overlap == OverlapPolicy::Skip && self.previous_still_active(&s).await? {
                 tracing::info!(schedule = %s.id, "previous run still active: skipped");
-                self.stores.schedules.advance_schedule(&s.id, due, next, None).await?;
+                self.stores
+                    .schedules
+                    .advance_schedule(&s.id, due, next, None)
+                    .await?;
                 report.skipped += 1;
                 continue;
             }
@@ -113,11 +119,17 @@ impl Control {
     async fn reap_stale(&self, report: &mut PollReport) -> Result<(), StoreError> {
         let now = self.stores.clock.now();
         for job in self.stores.jobs.list_jobs(JobState::Running, None).await? {
-            let last = job.heartbeat_at.or(job.started_at).unwrap_or(job.created_at);
+            let last = job
+                .heartbeat_at
+                .or(job.started_at)
+                .unwrap_or(job.created_at);
             if now - last <= self.cfg.heartbeat_timeout {
                 continue;
             }
-            if self.interrupt(&job, "crawler stopped sending heartbeats").await? {
+            if self
+                .interrupt(&job, "crawler stopped sending heartbeats")
+                .await?
+            {
                 report.reaped.push(job.id);
             }
         }
@@ -145,7 +157,11 @@ impl Control {
         Ok(ok)
     }
 
-    async fn dispatch_pending(&self, runner_id: &str, report: &mut PollReport) -> Result<(), StoreError> {
+    async fn dispatch_pending(
+        &self,
+        runner_id: &str,
+        report: &mut PollReport,
+    ) -> Result<(), StoreError> {
         let running = self.stores.jobs.list_jobs(JobState::Running, None).await?;
         let mut total = running.len();
         if total >= self.cfg.max_proc {
@@ -178,7 +194,12 @@ impl Control {
                 let outcome = Outcome::reason("failed", Some(format!("dispatch failed: {e:#}")));
                 self.stores
                     .jobs
-                    .finish_job(&started.id, started.attempt, &outcome, self.stores.clock.now())
+                    .finish_job(
+                        &started.id,
+                        started.attempt,
+                        &outcome,
+                        self.stores.clock.now(),
+                    )
                     .await?;
                 continue;
             }
@@ -191,7 +212,10 @@ impl Control {
     pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
         let mut n = 0;
         for job in self.stores.jobs.list_jobs(JobState::Running, None).await? {
-            if self.interrupt(&job, "the server stopped while the job was running").await? {
+            if self
+                .interrupt(&job, "the server stopped while the job was running")
+                .await?
+            {
                 n += 1;
             }
         }

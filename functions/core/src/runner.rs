@@ -96,7 +96,9 @@ impl Control {
             .await
         {
             Ok(true) => {}
-            Ok(false) => tracing::warn!(job = %job.id, "job was no longer running when it ended (reaped?)"),
+            Ok(false) => {
+                tracing::warn!(job = %job.id, "job was no longer running when it ended (reaped?)")
+            }
             Err(e) => tracing::error!(job = %job.id, "cannot record the outcome: {e}"),
         }
         self.kicker.kick();
@@ -114,9 +116,12 @@ impl Control {
             .resolve_version(&job.project, job.version.as_deref())
             .await?;
         let bundle = self.bundle(&version).await?;
-        let spec = bundle
-            .get(&job.spider)
-            .with_context(|| format!("spider '{}' not found in version {}", job.spider, version.version))?;
+        let spec = bundle.get(&job.spider).with_context(|| {
+            format!(
+                "spider '{}' not found in version {}",
+                job.spider, version.version
+            )
+        })?;
         let args: Vec<(String, String)> = job.args.clone().into_iter().collect();
         let spider = Arc::new(spec.spider(&args)?);
         tracing::info!(
@@ -139,16 +144,19 @@ impl Control {
             &blobs.feed_storages(),
             UriParams::new(&job.spider).with("job", job.id.clone()),
         )?);
-        let crawl = builder
-            .sink(sink)
-            .worker_pool(cfg.pool.clone())
-            .build()?;
+        let crawl = builder.sink(sink).worker_pool(cfg.pool.clone()).build()?;
         let handle = crawl.handle();
         on_start(handle.clone());
 
         let watcher = tokio::spawn(
-            watch_job(self.stores.clone(), job.clone(), handle, cfg.clone(), log_upload)
-                .instrument(tracing::Span::current()),
+            watch_job(
+                self.stores.clone(),
+                job.clone(),
+                handle,
+                cfg.clone(),
+                log_upload,
+            )
+            .instrument(tracing::Span::current()),
         );
         let outcome = crawl.run().await;
         watcher.abort();

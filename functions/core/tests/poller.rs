@@ -52,7 +52,12 @@ async fn fixture(cfg: ControlConfig) -> Fixture {
         clock: clock.clone(),
     };
     let dispatched = Arc::new(Recorder::default());
-    let control = Arc::new(Control::new(stores, dispatched.clone(), Arc::new(NoKick), cfg));
+    let control = Arc::new(Control::new(
+        stores,
+        dispatched.clone(),
+        Arc::new(NoKick),
+        cfg,
+    ));
     for p in ["alpha", "beta", "gamma"] {
         control
             .add_version(p, "1", Bytes::from_static(SPEC.as_bytes()))
@@ -103,10 +108,22 @@ async fn priority_is_global_and_both_limits_hold() {
     // outranks g-low (-1), and alpha has a free slot again.
     let j = c.status("a-top", None).await.unwrap().unwrap();
     let done = Outcome::reason("finished", None);
-    assert!(c.stores().jobs.finish_job("a-top", j.attempt, &done, Utc::now()).await.unwrap());
+    assert!(c
+        .stores()
+        .jobs
+        .finish_job("a-top", j.attempt, &done, Utc::now())
+        .await
+        .unwrap());
     assert_eq!(c.poll_once("test").await.unwrap().started, vec!["a-low"]);
     let lists = c.list_jobs(None).await.unwrap();
-    assert_eq!(lists.pending.iter().map(|j| j.id.as_str()).collect::<Vec<_>>(), vec!["g-low"]);
+    assert_eq!(
+        lists
+            .pending
+            .iter()
+            .map(|j| j.id.as_str())
+            .collect::<Vec<_>>(),
+        vec!["g-low"]
+    );
     assert_eq!(lists.running.len(), 3);
     assert_eq!(lists.finished.len(), 1);
 }
@@ -152,28 +169,49 @@ async fn cron_fires_each_due_time_exactly_once() {
     };
     let f = fixture(cfg).await;
     let c = &f.control;
-    let s = c.add_schedule(every_five_minutes(OverlapPolicy::Allow)).await.unwrap();
-    assert_eq!(s.next_run, Some(Utc.with_ymd_and_hms(2026, 3, 1, 12, 5, 0).unwrap()));
+    let s = c
+        .add_schedule(every_five_minutes(OverlapPolicy::Allow))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.next_run,
+        Some(Utc.with_ymd_and_hms(2026, 3, 1, 12, 5, 0).unwrap())
+    );
 
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 4, 59).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 4, 59).unwrap());
     assert!(c.poll_once("p").await.unwrap().fired.is_empty());
 
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 5, 30).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 5, 30).unwrap());
     // Two pollers at once: one job.
     let (a, b) = tokio::join!(c.poll_once("p1"), c.poll_once("p2"));
-    let fired: Vec<String> = a.unwrap().fired.into_iter().chain(b.unwrap().fired).collect();
+    let fired: Vec<String> = a
+        .unwrap()
+        .fired
+        .into_iter()
+        .chain(b.unwrap().fired)
+        .collect();
     assert_eq!(fired, vec!["every5-20260301T120500Z"]);
     assert!(c.poll_once("p").await.unwrap().fired.is_empty());
 
     let s = &c.list_schedules(None).await.unwrap()[0];
-    assert_eq!(s.next_run, Some(Utc.with_ymd_and_hms(2026, 3, 1, 12, 10, 0).unwrap()));
+    assert_eq!(
+        s.next_run,
+        Some(Utc.with_ymd_and_hms(2026, 3, 1, 12, 10, 0).unwrap())
+    );
     assert_eq!(s.last_job.as_deref(), Some("every5-20260301T120500Z"));
-    let job = c.status("every5-20260301T120500Z", None).await.unwrap().unwrap();
+    let job = c
+        .status("every5-20260301T120500Z", None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(job.state, JobState::Pending);
     assert_eq!(job.schedule_id.as_deref(), Some("every5"));
 
     // Allow overlap: the next run fires although the previous job is still pending.
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 10, 1).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 10, 1).unwrap());
     assert_eq!(c.poll_once("p").await.unwrap().fired.len(), 1);
 }
 
@@ -186,11 +224,15 @@ async fn overlap_skip_and_missed_runs() {
     };
     let f = fixture(cfg).await;
     let c = &f.control;
-    c.add_schedule(every_five_minutes(OverlapPolicy::Skip)).await.unwrap();
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 5, 1).unwrap());
+    c.add_schedule(every_five_minutes(OverlapPolicy::Skip))
+        .await
+        .unwrap();
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 5, 1).unwrap());
     assert_eq!(c.poll_once("p").await.unwrap().fired.len(), 1);
     // The 12:10 run finds the 12:05 job still pending: skipped.
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 10, 1).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 12, 10, 1).unwrap());
     let r = c.poll_once("p").await.unwrap();
     assert!(r.fired.is_empty());
     assert_eq!(r.skipped, 1);
@@ -198,21 +240,30 @@ async fn overlap_skip_and_missed_runs() {
     // Downtime: the schedule was due at 12:15 and it is now 13:00 — older than the
     // grace period, so it is skipped (not fired in a burst) and moves to 13:05.
     c.cancel("alpha", "every5-20260301T120500Z").await.unwrap();
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 13, 0, 0).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 13, 0, 0).unwrap());
     let r = c.poll_once("p").await.unwrap();
     assert!(r.fired.is_empty());
     assert_eq!(r.skipped, 1);
     let s = &c.list_schedules(None).await.unwrap()[0];
-    assert_eq!(s.next_run, Some(Utc.with_ymd_and_hms(2026, 3, 1, 13, 5, 0).unwrap()));
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 13, 5, 2).unwrap());
+    assert_eq!(
+        s.next_run,
+        Some(Utc.with_ymd_and_hms(2026, 3, 1, 13, 5, 0).unwrap())
+    );
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 13, 5, 2).unwrap());
     assert_eq!(c.poll_once("p").await.unwrap().fired.len(), 1);
 
     // Disabled schedules never fire; enabling computes the next run from now.
     c.set_schedule_enabled("every5", false).await.unwrap();
-    f.clock.set(Utc.with_ymd_and_hms(2026, 3, 1, 13, 20, 0).unwrap());
+    f.clock
+        .set(Utc.with_ymd_and_hms(2026, 3, 1, 13, 20, 0).unwrap());
     assert!(c.poll_once("p").await.unwrap().fired.is_empty());
     let s = c.set_schedule_enabled("every5", true).await.unwrap();
-    assert_eq!(s.next_run, Some(Utc.with_ymd_and_hms(2026, 3, 1, 13, 25, 0).unwrap()));
+    assert_eq!(
+        s.next_run,
+        Some(Utc.with_ymd_and_hms(2026, 3, 1, 13, 25, 0).unwrap())
+    );
 }
 
 #[tokio::test]

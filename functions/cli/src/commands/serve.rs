@@ -96,13 +96,19 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
         .unwrap_or_else(|| "127.0.0.1".into());
     let port = match args.port {
         Some(p) => p,
-        None => env_parse("SCRAPYD_HTTP_PORT")?.or(file.http_port).unwrap_or(6800),
+        None => env_parse("SCRAPYD_HTTP_PORT")?
+            .or(file.http_port)
+            .unwrap_or(6800),
     };
     let ip: std::net::IpAddr = bind
         .parse()
         .with_context(|| format!("bind_address {bind:?} is not an IP address"))?;
-    let username = env("SCRAPYD_USERNAME").or(file.username).filter(|s| !s.is_empty());
-    let password = env("SCRAPYD_PASSWORD").or(file.password).filter(|s| !s.is_empty());
+    let username = env("SCRAPYD_USERNAME")
+        .or(file.username)
+        .filter(|s| !s.is_empty());
+    let password = env("SCRAPYD_PASSWORD")
+        .or(file.password)
+        .filter(|s| !s.is_empty());
     let auth = match (username, password) {
         (Some(u), Some(p)) => Some((u, p)),
         (None, None) => None,
@@ -136,7 +142,9 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
     if let Some(s) = file.schedule_grace {
         control.schedule_grace = chrono::Duration::milliseconds((s * 1000.0) as i64);
     }
-    let poll = env_parse("TRAWL_POLL_INTERVAL")?.or(file.poll_interval).unwrap_or(5.0);
+    let poll = env_parse("TRAWL_POLL_INTERVAL")?
+        .or(file.poll_interval)
+        .unwrap_or(5.0);
     if !(poll > 0.0 && poll.is_finite()) {
         bail!("poll_interval must be a positive number of seconds");
     }
@@ -187,10 +195,14 @@ pub async fn run(args: ServeArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
     };
     let app = router(node.control().clone(), opts);
     // The line tests and scripts wait for; keep its shape.
-    println!("Trawl listening on http://{addr} (data in {})", cfg.node.data_dir.display());
+    println!(
+        "Trawl listening on http://{addr} (data in {})",
+        cfg.node.data_dir.display()
+    );
     tracing::info!(%addr, "Scrapyd-compatible API ready");
     let shutdown = async {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}
             _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
