@@ -298,11 +298,21 @@ async fn deploy_schedule_follow_list_and_cancel_against_trawl_serve() {
     let slow = slow.trim();
     assert_eq!(slow.len(), 32, "{slow}");
     wait_state(url, slow, "running").await;
+    // Follow it while it runs (ranged reads), then cancel: -f stops by itself and has
+    // printed exactly the whole log.
+    let follow = {
+        let (url, slow) = (url.to_string(), slow.to_string());
+        tokio::spawn(async move { client(&url, &["logs", "shop", "shop", &slow, "-f"]).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    assert!(!follow.is_finished());
     let prev = ok(&client(url, &["cancel", "shop", slow, "--force"]).await);
     assert_eq!(prev.trim(), "running");
+    let followed = ok(&follow.await.unwrap());
     wait_state(url, slow, "finished").await;
-    let o = client(url, &["logs", "shop", "shop", slow, "-f"]).await;
-    ok(&o);
+    let full = ok(&client(url, &["logs", "shop", "shop", slow]).await);
+    assert_eq!(followed, full);
+    assert!(full.lines().count() > 3, "{full}");
 
     assert_eq!(
         ok(&client(url, &["status", "no-such-job"]).await).trim(),
