@@ -86,7 +86,10 @@ pub fn unauthorized() -> Response {
         WWW_AUTHENTICATE,
         HeaderValue::from_static("Basic realm=\"Trawl\""),
     );
-    h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain; charset=utf-8"));
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
     res
 }
 

@@ -6,8 +6,7 @@ use std::sync::Arc;
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Response};
 use http::header::{
-    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
-    ALLOW,
+    ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN, ALLOW,
 };
 use http::{HeaderValue, StatusCode};
 
@@ -41,7 +40,10 @@ const ANY_METHODS: &str = "OPTIONS, HEAD, GET, POST";
 fn set_cors(res: &mut Response, methods: &'static str) {
     let h = res.headers_mut();
     h.insert(ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
-    h.insert(ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static(methods));
+    h.insert(
+        ACCESS_CONTROL_ALLOW_METHODS,
+        HeaderValue::from_static(methods),
+    );
     h.insert(
         ACCESS_CONTROL_ALLOW_HEADERS,
         HeaderValue::from_static("X-Requested-With"),

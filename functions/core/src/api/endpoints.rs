@@ -12,7 +12,9 @@ use crate::control::{ApiResult, ScheduleRequest};
 use crate::model::Job;
 
 /// Parameters of `schedule.json` that are not spider arguments.
-const SCHEDULE_RESERVED: &[&str] = &["project", "spider", "_version", "jobid", "priority", "setting"];
+const SCHEDULE_RESERVED: &[&str] = &[
+    "project", "spider", "_version", "jobid", "priority", "setting",
+];
 
 /// `daemonstatus.json`: `pending`, `running`, `finished` counts.
 pub(super) async fn daemon_status(State(app): State<Arc<App>>) -> Response {
@@ -96,7 +98,10 @@ pub(super) async fn list_spiders(State(app): State<Arc<App>>, p: Params) -> Resp
     let r = async {
         let project = p.required("project")?;
         let version = p.opt("_version");
-        let spiders = app.control.list_spiders(&project, version.as_deref()).await?;
+        let spiders = app
+            .control
+            .list_spiders(&project, version.as_deref())
+            .await?;
         Ok(fields! {"spiders" => spiders})
     };
     app.reply(r.await)

@@ -41,7 +41,6 @@ pub fn error(node_name: &str, status: StatusCode, message: &str) -> Response {
     json_response(status, &Value::Object(body))
 }
 
-
 impl App {
     /// The envelope for an operation's result.
     pub(crate) fn reply(&self, result: ApiResult<Fields>) -> Response {
@@ -76,7 +75,9 @@ mod tests {
     use chrono::TimeZone;
 
     async fn body(res: Response) -> Value {
-        let b = axum::body::to_bytes(res.into_body(), 1 << 20).await.unwrap();
+        let b = axum::body::to_bytes(res.into_body(), 1 << 20)
+            .await
+            .unwrap();
         serde_json::from_slice(&b).unwrap()
     }
 
@@ -94,7 +95,11 @@ mod tests {
 
     #[tokio::test]
     async fn error_envelope() {
-        let res = error("node1", StatusCode::OK, &ApiError::Missing("project").to_string());
+        let res = error(
+            "node1",
+            StatusCode::OK,
+            &ApiError::Missing("project").to_string(),
+        );
         assert_eq!(res.status(), StatusCode::OK);
         assert_eq!(res.headers()[CONTENT_TYPE], "application/json");
         let v = body(res).await;

@@ -131,7 +131,9 @@ mod tests {
     #[test]
     fn names_are_validated() {
         assert!(valid_name("proj_1-a.b"));
-        for bad in ["", ".", "..", "../x", "a/b", "a\\b", ".hidden", "a b", "é", "a%2Fb"] {
+        for bad in [
+            "", ".", "..", "../x", "a/b", "a\\b", ".hidden", "a b", "é", "a%2Fb",
+        ] {
             assert!(!valid_name(bad), "{bad}");
         }
         assert!(names("p", "s", "j.log", ".log").is_some());
@@ -182,7 +184,13 @@ mod tests {
         assert_eq!(r.status(), StatusCode::RANGE_NOT_SATISFIABLE);
         assert_eq!(r.headers()[CONTENT_RANGE], "bytes */10");
 
-        for ignored in ["bytes=abc-", "items=1-", "bytes=5-2", "bytes=1-2,4-5", "bytes=-"] {
+        for ignored in [
+            "bytes=abc-",
+            "items=1-",
+            "bytes=5-2",
+            "bytes=1-2,4-5",
+            "bytes=-",
+        ] {
             let r = ranged(data.clone(), &range(ignored), ct);
             assert_eq!(r.status(), StatusCode::OK, "{ignored}");
         }

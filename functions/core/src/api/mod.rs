@@ -20,8 +20,8 @@ macro_rules! fields {
 
 pub mod auth;
 pub mod cors;
-pub mod envelope;
 mod endpoints;
+pub mod envelope;
 mod files;
 mod pages;
 pub mod params;
@@ -105,8 +105,14 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
     let inner = Router::new()
         .route("/", route(&app, Get, pages::home))
         .route("/jobs", route(&app, Get, pages::jobs))
-        .route("/logs/{project}/{spider}/{file}", route(&app, Get, files::log))
-        .route("/items/{project}/{spider}/{file}", route(&app, Get, files::items))
+        .route(
+            "/logs/{project}/{spider}/{file}",
+            route(&app, Get, files::log),
+        )
+        .route(
+            "/items/{project}/{spider}/{file}",
+            route(&app, Get, files::items),
+        )
         .route("/daemonstatus.json", route(&app, Get, e::daemon_status))
         .route("/addversion.json", route(&app, Post, e::add_version))
         .route("/schedule.json", route(&app, Post, e::schedule))
@@ -121,8 +127,14 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
         .route("/addschedule.json", route(&app, Post, s::add_schedule))
         .route("/listschedules.json", route(&app, Get, s::list_schedules))
         .route("/delschedule.json", route(&app, Post, s::delete_schedule))
-        .route("/enableschedule.json", route(&app, Post, s::enable_schedule))
-        .route("/disableschedule.json", route(&app, Post, s::disable_schedule))
+        .route(
+            "/enableschedule.json",
+            route(&app, Post, s::enable_schedule),
+        )
+        .route(
+            "/disableschedule.json",
+            route(&app, Post, s::disable_schedule),
+        )
         .fallback(cors::not_found);
     if base.is_empty() {
         inner.with_state(app)
@@ -154,9 +166,9 @@ where
             app.clone(),
             auth::require,
         ))
-        .layer(axum::middleware::map_response(move |res: axum::response::Response| {
-            cors::add_headers(res, allowed)
-        }))
+        .layer(axum::middleware::map_response(
+            move |res: axum::response::Response| cors::add_headers(res, allowed),
+        ))
 }
 
 #[cfg(test)]

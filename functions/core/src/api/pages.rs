@@ -77,8 +77,14 @@ pub(super) async fn jobs(State(app): State<Arc<App>>) -> Response {
         Err(e) => return app.error(e),
     };
     let now = app.control.stores().clock.now();
-    Html(render_jobs(&app.base, &lists.pending, &lists.running, &lists.finished, now))
-        .into_response()
+    Html(render_jobs(
+        &app.base,
+        &lists.pending,
+        &lists.running,
+        &lists.finished,
+        now,
+    ))
+    .into_response()
 }
 
 /// The `/jobs` page.
@@ -111,7 +117,17 @@ pub(super) fn render_jobs(
     for j in running {
         let rt = j.started_at.map(|s| runtime(now - s)).unwrap_or_default();
         let pid = j.runner.clone().unwrap_or_default();
-        row(&mut h, base, j, &pid, &page_time(j.started_at), &rt, "", true, true);
+        row(
+            &mut h,
+            base,
+            j,
+            &pid,
+            &page_time(j.started_at),
+            &rt,
+            "",
+            true,
+            true,
+        );
     }
     section(&mut h, "Finished");
     for j in finished {
@@ -120,7 +136,17 @@ pub(super) fn render_jobs(
             _ => String::new(),
         };
         let start = page_time(j.started_at);
-        row(&mut h, base, j, "", &start, &rt, &page_time(j.finished_at), true, false);
+        row(
+            &mut h,
+            base,
+            j,
+            "",
+            &start,
+            &rt,
+            &page_time(j.finished_at),
+            true,
+            false,
+        );
     }
     h.push_str("</tbody></table></body></html>");
     h
@@ -180,14 +206,23 @@ mod tests {
 
     #[test]
     fn escapes() {
-        assert_eq!(escape("<a href='x'>&\"</a>"), "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;&lt;/a&gt;");
+        assert_eq!(
+            escape("<a href='x'>&\"</a>"),
+            "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;&lt;/a&gt;"
+        );
     }
 
     #[test]
     fn runtimes() {
         assert_eq!(runtime(chrono::Duration::seconds(65)), "0:01:05");
-        assert_eq!(runtime(chrono::Duration::seconds(86_400 + 3723)), "1 day, 1:02:03");
-        assert_eq!(runtime(chrono::Duration::seconds(2 * 86_400)), "2 days, 0:00:00");
+        assert_eq!(
+            runtime(chrono::Duration::seconds(86_400 + 3723)),
+            "1 day, 1:02:03"
+        );
+        assert_eq!(
+            runtime(chrono::Duration::seconds(2 * 86_400)),
+            "2 days, 0:00:00"
+        );
         assert_eq!(runtime(chrono::Duration::seconds(-5)), "0:00:00");
     }
 
@@ -212,7 +247,11 @@ mod tests {
         assert!(html.contains("<tr><td>proj</td><td>&lt;script&gt;</td><td>pend</td><td></td><td></td><td></td><td></td><td></td><td></td><td><form"));
         assert!(html.contains("<tr><td>proj</td><td>sp</td><td>run</td><td>w-1</td><td>2024-01-01 10:00:00</td><td>0:01:30</td><td></td><td><a href=\"/logs/proj/sp/run.log\">Log</a></td><td><a href=\"/items/proj/sp/run.jl\">Items</a></td>"));
         assert!(html.contains("<tr><td>proj</td><td>sp</td><td>fin</td><td></td><td>2024-01-01 10:00:00</td><td>0:05:00</td><td>2024-01-01 10:05:00</td><td><a href=\"/logs/proj/sp/fin.log\">Log</a>"));
-        let (pi, ri, fi) = (html.find("pend").unwrap(), html.find(">run<").unwrap(), html.find(">fin<").unwrap());
+        let (pi, ri, fi) = (
+            html.find("pend").unwrap(),
+            html.find(">run<").unwrap(),
+            html.find(">fin<").unwrap(),
+        );
         assert!(pi < ri && ri < fi);
     }
 }

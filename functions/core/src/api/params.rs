@@ -47,7 +47,9 @@ impl Params {
     }
 
     /// Builds parameters from pairs (tests, other adapters).
-    pub fn from_pairs<K: Into<String>, V: Into<Bytes>>(pairs: impl IntoIterator<Item = (K, V)>) -> Self {
+    pub fn from_pairs<K: Into<String>, V: Into<Bytes>>(
+        pairs: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
         Params {
             pairs: pairs
                 .into_iter()
@@ -63,7 +65,7 @@ impl Params {
 
     /// The first value of `name` as text (invalid UTF-8 replaced).
     pub fn get(&self, name: &str) -> Option<String> {
-        self.bytes(name).map(|v| text(v))
+        self.bytes(name).map(text)
     }
 
     /// The first value of `name`, `None` when absent or empty.
@@ -168,15 +170,13 @@ fn percent_decode(input: &[u8]) -> Vec<u8> {
     while i < input.len() {
         match input[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < input.len() => {
-                match (hex(input[i + 1]), hex(input[i + 2])) {
-                    (Some(h), Some(l)) => {
-                        out.push(h << 4 | l);
-                        i += 2;
-                    }
-                    _ => out.push(b'%'),
+            b'%' if i + 2 < input.len() => match (hex(input[i + 1]), hex(input[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
                 }
-            }
+                _ => out.push(b'%'),
+            },
             b => out.push(b),
         }
         i += 1;
@@ -226,19 +226,29 @@ mod tests {
     const FORM: &str = "application/x-www-form-urlencoded";
 
     async fn parse(q: Option<&str>, ct: Option<&str>, body: &[u8]) -> Params {
-        Params::parse(q, ct, Bytes::copy_from_slice(body)).await.unwrap()
+        Params::parse(q, ct, Bytes::copy_from_slice(body))
+            .await
+            .unwrap()
     }
 
     #[tokio::test]
     async fn urlencoded_body() {
-        let p = parse(None, Some(FORM), b"project=p1&spider=s%201&x=a+b&empty=&flag").await;
+        let p = parse(
+            None,
+            Some(FORM),
+            b"project=p1&spider=s%201&x=a+b&empty=&flag",
+        )
+        .await;
         assert_eq!(p.get("project").as_deref(), Some("p1"));
         assert_eq!(p.get("spider").as_deref(), Some("s 1"));
         assert_eq!(p.get("x").as_deref(), Some("a b"));
         assert_eq!(p.get("empty").as_deref(), Some(""));
         assert_eq!(p.opt("empty"), None);
         assert_eq!(p.get("flag").as_deref(), Some(""));
-        assert!(matches!(p.required("empty"), Err(ApiError::Missing("empty"))));
+        assert!(matches!(
+            p.required("empty"),
+            Err(ApiError::Missing("empty"))
+        ));
         assert_eq!(
             p.required("nope").unwrap_err().to_string(),
             "'nope' parameter is required"
@@ -251,7 +261,12 @@ mod tests {
         let egg: Vec<u8> = (0u8..=255).collect();
         let enc: String = egg.iter().map(|b| format!("%{b:02X}")).collect();
         let body = format!("project=p&version=1&egg={enc}");
-        let p = parse(None, Some("application/x-www-form-urlencoded; charset=utf-8"), body.as_bytes()).await;
+        let p = parse(
+            None,
+            Some("application/x-www-form-urlencoded; charset=utf-8"),
+            body.as_bytes(),
+        )
+        .await;
         assert_eq!(p.required_bytes("egg").unwrap().as_ref(), &egg[..]);
     }
 
@@ -328,7 +343,10 @@ mod tests {
 
     #[tokio::test]
     async fn multipart_with_egg_as_text_field() {
-        let (ct, body) = multipart(&[("project", None, b"proj"), ("egg", None, b"{\"spiders\":[]}")]);
+        let (ct, body) = multipart(&[
+            ("project", None, b"proj"),
+            ("egg", None, b"{\"spiders\":[]}"),
+        ]);
         let p = parse(Some("version=v1"), Some(&ct), &body).await;
         assert_eq!(p.get("version").as_deref(), Some("v1"));
         assert_eq!(p.get("egg").as_deref(), Some("{\"spiders\":[]}"));
@@ -339,7 +357,10 @@ mod tests {
         let err = Params::parse(None, Some("multipart/form-data"), Bytes::from_static(b"x"))
             .await
             .unwrap_err();
-        assert!(err.to_string().starts_with("request body is invalid: "), "{err}");
+        assert!(
+            err.to_string().starts_with("request body is invalid: "),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -366,10 +387,20 @@ mod tests {
     #[test]
     fn priority() {
         assert_eq!(Params::default().priority().unwrap(), 0.0);
-        assert_eq!(Params::from_pairs([("priority", "1.5")]).priority().unwrap(), 1.5);
-        assert_eq!(Params::from_pairs([("priority", "-3")]).priority().unwrap(), -3.0);
+        assert_eq!(
+            Params::from_pairs([("priority", "1.5")])
+                .priority()
+                .unwrap(),
+            1.5
+        );
+        assert_eq!(
+            Params::from_pairs([("priority", "-3")]).priority().unwrap(),
+            -3.0
+        );
         for bad in ["abc", "nan", "inf", "1,5"] {
-            let e = Params::from_pairs([("priority", bad)]).priority().unwrap_err();
+            let e = Params::from_pairs([("priority", bad)])
+                .priority()
+                .unwrap_err();
             assert!(e.to_string().starts_with("priority is invalid: "), "{e}");
         }
     }

@@ -184,11 +184,11 @@ mod tests {
         assert!(with("enabled", "perhaps").starts_with("enabled is invalid: "));
         assert!(with("priority", "high").starts_with("priority is invalid: "));
         assert!(with("_version", "1").starts_with("_version is invalid: "));
-        let p = Params::from_pairs(
-            base.iter()
-                .copied()
-                .chain([("enabled", "false"), ("overlap", "allow"), ("timezone", "Europe/Paris")]),
-        );
+        let p = Params::from_pairs(base.iter().copied().chain([
+            ("enabled", "false"),
+            ("overlap", "allow"),
+            ("timezone", "Europe/Paris"),
+        ]));
         let r = add_request(&p).unwrap();
         assert!(!r.enabled);
         assert_eq!(r.overlap, OverlapPolicy::Allow);

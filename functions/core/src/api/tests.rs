@@ -64,7 +64,13 @@ impl JobStore for Stub {
     async fn start_job(&self, _: &str, _: &str, _: DateTime<Utc>) -> StoreResult<Option<Job>> {
         unimplemented!()
     }
-    async fn finish_job(&self, _: &str, _: u32, _: &Outcome, _: DateTime<Utc>) -> StoreResult<bool> {
+    async fn finish_job(
+        &self,
+        _: &str,
+        _: u32,
+        _: &Outcome,
+        _: DateTime<Utc>,
+    ) -> StoreResult<bool> {
         unimplemented!()
     }
     async fn requeue_job(&self, _: &str, _: u32) -> StoreResult<bool> {
@@ -205,7 +211,9 @@ async fn send(app: &Router, req: Request<Body>) -> Answer {
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let headers = res.headers().clone();
-    let body = axum::body::to_bytes(res.into_body(), 1 << 24).await.unwrap();
+    let body = axum::body::to_bytes(res.into_body(), 1 << 24)
+        .await
+        .unwrap();
     Answer {
         status,
         headers,
@@ -252,7 +260,9 @@ async fn daemonstatus_envelope_and_cors() {
     );
     let a = send(
         &app(),
-        Request::head("/daemonstatus.json").body(Body::empty()).unwrap(),
+        Request::head("/daemonstatus.json")
+            .body(Body::empty())
+            .unwrap(),
     )
     .await;
     assert_eq!(a.status, StatusCode::OK);
@@ -321,8 +331,16 @@ async fn missing_and_invalid_parameters() {
     let app = app();
     let cases: &[(&str, &str, &str)] = &[
         ("/schedule.json", "", "'project' parameter is required"),
-        ("/schedule.json", "project=p", "'spider' parameter is required"),
-        ("/schedule.json", "project=p&spider=", "'spider' parameter is required"),
+        (
+            "/schedule.json",
+            "project=p",
+            "'spider' parameter is required",
+        ),
+        (
+            "/schedule.json",
+            "project=p&spider=",
+            "'spider' parameter is required",
+        ),
         (
             "/schedule.json",
             "project=p&spider=s&priority=high",
@@ -334,13 +352,29 @@ async fn missing_and_invalid_parameters() {
             "setting is invalid: expected NAME=VALUE, got 'NOPE'",
         ),
         ("/addversion.json", "", "'project' parameter is required"),
-        ("/addversion.json", "project=p", "'version' parameter is required"),
-        ("/addversion.json", "project=p&version=1", "'egg' parameter is required"),
+        (
+            "/addversion.json",
+            "project=p",
+            "'version' parameter is required",
+        ),
+        (
+            "/addversion.json",
+            "project=p&version=1",
+            "'egg' parameter is required",
+        ),
         ("/cancel.json", "project=p", "'job' parameter is required"),
         ("/cancel.json", "job=j", "'project' parameter is required"),
-        ("/delversion.json", "project=p", "'version' parameter is required"),
+        (
+            "/delversion.json",
+            "project=p",
+            "'version' parameter is required",
+        ),
         ("/delproject.json", "", "'project' parameter is required"),
-        ("/addschedule.json", "project=p&spider=s", "'cron' parameter is required"),
+        (
+            "/addschedule.json",
+            "project=p&spider=s",
+            "'cron' parameter is required",
+        ),
         ("/delschedule.json", "", "'id' parameter is required"),
         ("/enableschedule.json", "", "'id' parameter is required"),
         ("/disableschedule.json", "", "'id' parameter is required"),
@@ -379,7 +413,12 @@ async fn malformed_and_oversized_bodies() {
             ..Default::default()
         },
     );
-    let a = post_form(&small, "/addversion.json", "project=p&version=1&egg=0123456789").await;
+    let a = post_form(
+        &small,
+        "/addversion.json",
+        "project=p&version=1&egg=0123456789",
+    )
+    .await;
     assert!(a.json()["message"]
         .as_str()
         .unwrap()
@@ -433,7 +472,11 @@ async fn auth_guards_every_route() {
             .header(header::AUTHORIZATION, basic(wrong))
             .body(Body::empty())
             .unwrap();
-        assert_eq!(send(&app, req).await.status, StatusCode::UNAUTHORIZED, "{wrong}");
+        assert_eq!(
+            send(&app, req).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{wrong}"
+        );
     }
 
     let req = Request::get("/daemonstatus.json")
@@ -464,11 +507,16 @@ async fn base_path_prefixes_every_route() {
     );
     let a = get(&app, "/stage/daemonstatus.json").await;
     assert_eq!(a.json()["status"], "ok");
-    assert_eq!(get(&app, "/daemonstatus.json").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        get(&app, "/daemonstatus.json").await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(get(&app, "/stage/nope").await.status, StatusCode::NOT_FOUND);
     let a = get(&app, "/stage/").await;
     assert_eq!(a.status, StatusCode::OK);
-    assert!(std::str::from_utf8(&a.body).unwrap().contains("href=\"/stage/jobs\""));
+    assert!(std::str::from_utf8(&a.body)
+        .unwrap()
+        .contains("href=\"/stage/jobs\""));
 }
 
 #[tokio::test]
