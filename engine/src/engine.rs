@@ -16,6 +16,7 @@ use serde_json::{Map, Value};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 use tokio::time::Instant;
+use tracing::Instrument;
 
 use crate::downloader::{
     DownloadError, DownloadOutcome, Downloader, FetchConfig, Fetcher, SlotConfig, Slots,
@@ -380,7 +381,10 @@ impl Crawl {
                     stats.inc("scheduler/dequeued", 1);
                     downloading += 1;
                     let token = DownloadToken(slot_tx.clone());
-                    tasks.spawn(run_request(self.shared.clone(), request, token));
+                    tasks.spawn(
+                        run_request(self.shared.clone(), request, token)
+                            .instrument(tracing::Span::current()),
+                    );
                 }
             }
             self.control
@@ -519,13 +523,15 @@ impl Crawl {
 
     async fn finish(mut self, reason: String, started: Instant) -> CrawlOutcome {
         let shared = self.shared.clone();
-        // Let callbacks already on the blocking pool finish before the sinks close.
+        // Let callbacks already on the worker pool finish before the sinks close.
         shared.jobs.wait_idle().await;
         let spider = shared.spider.clone();
         let reason_c = reason.clone();
         let pipelines = shared.pipelines.clone();
         let sinks = shared.sinks.clone();
+        let span = tracing::Span::current();
         let closed = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             spider.closed(&reason_c);
             for p in &pipelines {
                 p.close();
@@ -599,7 +605,9 @@ where
     F: FnOnce(&Shared) -> TaskOutput + Send + 'static,
 {
     let sh = shared.clone();
-    match shared.pool.run(&shared.jobs, move || f(&sh)).await {
+    // Keep the caller's span (a control plane tags each job's log lines with it).
+    let span = tracing::Span::current();
+    match shared.pool.run(&shared.jobs, move || span.in_scope(|| f(&sh))).await {
         Ok(out) => out,
         Err(e) => {
             tracing::error!("{e}");

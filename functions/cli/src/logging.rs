@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use anyhow::Context;
 use indicatif::ProgressBar;
 use tracing_subscriber::fmt::MakeWriter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::{EnvFilter, Layer};
 
 /// Logging options from the command line.
 pub struct LogOptions {
@@ -59,6 +59,51 @@ impl<'a> MakeWriter<'a> for StderrAboveProgress {
     fn make_writer(&'a self) -> Self::Writer {
         *self
     }
+}
+
+/// Installs the global subscriber for `trawl serve`: the process log on stderr (or the
+/// log file) plus one log file per job.
+pub fn init_with_job_logs(opts: &LogOptions) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let level = match &opts.level {
+        Some(l) => level_name(l)?,
+        None => "info",
+    };
+    let filter = EnvFilter::try_from_env("TRAWL_LOG").unwrap_or_else(|_| {
+        EnvFilter::new(format!(
+            "warn,trawl_engine={level},trawl_cli={level},trawl_core={level}"
+        ))
+    });
+    let process_log = (!opts.disabled).then(|| {
+        let fmt = tracing_subscriber::fmt::layer().with_target(false);
+        match &opts.file {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .with_context(|| format!("cannot open log file {}", path.display()))?;
+                Ok::<_, anyhow::Error>(
+                    fmt.with_ansi(false)
+                        .with_writer(std::sync::Mutex::new(file))
+                        .with_filter(filter)
+                        .boxed(),
+                )
+            }
+            None => Ok(fmt
+                .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+                .with_writer(std::io::stderr)
+                .with_filter(filter)
+                .boxed()),
+        }
+    });
+    let process_log = process_log.transpose()?;
+    tracing_subscriber::registry()
+        .with(process_log)
+        .with(trawl_core::joblog::JobLogLayer)
+        .try_init()
+        .map_err(|e| anyhow::anyhow!("cannot install the logger: {e}"))
 }
 
 /// Installs the global subscriber. `setting_level` is the crawl's LOG_LEVEL when the

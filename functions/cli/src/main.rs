@@ -13,6 +13,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+use commands::client;
 
 /// Trawl: Scrapy's crawl engine and Scrapyd's job runner, in Rust.
 #[derive(Parser)]
@@ -39,10 +40,32 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Fetch one URL and show what a callback extracts from it.
     Parse(commands::parse::ParseArgs),
+    /// Run the control plane: a Scrapyd-compatible server with SQLite and files.
+    Serve(commands::serve::ServeArgs),
     /// Serve the bundled example shop site on loopback.
     DemoSite(commands::demo::DemoSiteArgs),
     /// Serve the example site and crawl it with examples/shop.toml, offline.
     Demo(commands::demo::DemoArgs),
+    /// Upload spider specs to a Trawl or Scrapyd server (like scrapyd-deploy).
+    Deploy(client::deploy::DeployArgs),
+    /// Queue a job on a server (or, with --cron, add a recurring schedule).
+    Schedule(client::schedule::ScheduleArgs),
+    /// Manage recurring schedules on a server.
+    Schedules(client::schedules::SchedulesArgs),
+    /// List a server's pending, running and finished jobs.
+    Jobs(client::jobs::JobsArgs),
+    /// Cancel a job on a server.
+    Cancel(client::cancel::CancelArgs),
+    /// Show a job's state on a server.
+    Status(client::status::StatusArgs),
+    /// Print a job's log from a server (-f follows it).
+    Logs(client::logs::LogsArgs),
+    /// List a server's projects.
+    Projects(client::list::ProjectsArgs),
+    /// List a project's deployed versions.
+    Versions(client::list::VersionsArgs),
+    /// List a project's spiders.
+    Spiders(client::list::SpidersArgs),
 }
 
 fn main() -> ExitCode {
@@ -67,8 +90,19 @@ fn main() -> ExitCode {
             Command::Crawl(args) => commands::crawl::run(args, log).await,
             Command::Check(args) => commands::check::run(args, log).await,
             Command::Parse(args) => commands::parse::run(args, log).await,
+            Command::Serve(args) => commands::serve::run(args, log).await,
             Command::DemoSite(args) => commands::demo::serve_site(args, log).await,
             Command::Demo(args) => commands::demo::run(args, log).await,
+            Command::Deploy(args) => client::deploy::run(args).await,
+            Command::Schedule(args) => client::schedule::run(args).await,
+            Command::Schedules(args) => client::schedules::run(args).await,
+            Command::Jobs(args) => client::jobs::run(args).await,
+            Command::Cancel(args) => client::cancel::run(args).await,
+            Command::Status(args) => client::status::run(args).await,
+            Command::Logs(args) => client::logs::run(args).await,
+            Command::Projects(args) => client::list::projects(args).await,
+            Command::Versions(args) => client::list::versions(args).await,
+            Command::Spiders(args) => client::list::spiders(args).await,
         }
     });
     match result {
@@ -77,5 +111,14 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn command_line_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

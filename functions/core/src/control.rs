@@ -7,7 +7,12 @@ use std::sync::Arc;
 use bytes::Bytes;
 use serde::Serialize;
 
-use crate::model::{Job, JobState, OverlapPolicy, Schedule};
+use parking_lot::Mutex;
+
+use crate::bundle::{parse_bundle, Bundle};
+use crate::cron::CronSchedule;
+use crate::model::{Job, JobState, OverlapPolicy, Schedule, Version};
+use crate::names::{check_name, new_job_id, new_schedule_id, version_cmp};
 use crate::ports::{Dispatcher, JobCounts, Kicker, StoreError, Stores};
 
 /// Control-plane limits and names (Scrapyd's option names where they exist).
@@ -149,6 +154,7 @@ pub struct Control {
     pub(crate) dispatcher: Arc<dyn Dispatcher>,
     pub(crate) kicker: Arc<dyn Kicker>,
     pub(crate) cfg: ControlConfig,
+    bundles: Mutex<std::collections::HashMap<String, Arc<Bundle>>>,
 }
 
 impl Control {
@@ -164,6 +170,7 @@ impl Control {
             dispatcher,
             kicker,
             cfg,
+            bundles: Mutex::new(std::collections::HashMap::new()),
         }
     }
 
@@ -184,95 +191,361 @@ impl Control {
 
     /// `addversion.json`: validates every spec of the bundle; returns the spider count.
     pub async fn add_version(&self, project: &str, version: &str, egg: Bytes) -> ApiResult<usize> {
-        todo!("{project} {version} {}", egg.len())
+        check_name("project", project)?;
+        check_name("version", version)?;
+        let bundle = parse_bundle(&egg).map_err(|e| ApiError::invalid("egg", e.to_string()))?;
+        let now = self.stores.clock.now();
+        let bundle_key = format!(
+            "bundles/{project}/{version}-{}.bundle",
+            now.timestamp_micros()
+        );
+        self.stores.blobs.put(&bundle_key, egg).await?;
+        let record = Version {
+            project: project.to_string(),
+            version: version.to_string(),
+            spiders: bundle.spider_names(),
+            bundle_key,
+            created_at: now,
+        };
+        // A re-upload of the same label replaces the record; drop the old bundle blob.
+        let old = self.find_version(project, version).await?;
+        self.stores.projects.put_version(&record).await?;
+        if let Some(old) = old {
+            self.stores.blobs.delete(&old.bundle_key).await?;
+        }
+        self.bundles.lock().insert(record.bundle_key.clone(), Arc::new(bundle));
+        Ok(record.spiders.len())
     }
 
     /// `schedule.json`: returns the job id.
     pub async fn schedule(&self, req: ScheduleRequest) -> ApiResult<String> {
-        todo!("{req:?}")
+        check_name("project", &req.project)?;
+        check_name("spider", &req.spider)?;
+        if let Some(v) = &req.version {
+            check_name("_version", v)?;
+        }
+        if !req.priority.is_finite() {
+            return Err(ApiError::invalid("priority", "must be a finite number"));
+        }
+        let version = self
+            .resolve_version(&req.project, req.version.as_deref())
+            .await?;
+        let bundle = self.bundle(&version).await?;
+        let spec = bundle
+            .get(&req.spider)
+            .ok_or_else(|| ApiError::SpiderNotFound(req.spider.clone()))?;
+        // Validate the arguments against the spec now, not when the job starts.
+        let args: Vec<(String, String)> = req.args.clone().into_iter().collect();
+        spec.spider(&args)
+            .map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
+        for (k, v) in &req.settings {
+            let mut s = trawl_engine::Settings::new();
+            s.set_pair(&format!("{k}={v}"), trawl_engine::settings::Priority::Cmdline)
+                .map_err(|e| ApiError::invalid("setting", e.to_string()))?;
+        }
+        let id = match &req.job_id {
+            Some(id) => {
+                check_name("jobid", id)?;
+                id.clone()
+            }
+            None => new_job_id(),
+        };
+        let mut job = Job::new(id, req.project, req.spider, self.stores.clock.now());
+        job.version = req.version;
+        job.args = req.args;
+        job.settings = req.settings;
+        job.priority = req.priority;
+        match self.stores.jobs.insert_job(&job).await {
+            Ok(()) => {}
+            Err(StoreError::Conflict(_)) => {
+                return Err(ApiError::invalid("jobid", format!("job '{}' already exists", job.id)))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.kicker.kick();
+        Ok(job.id)
     }
 
     /// `cancel.json`: returns the state the job was in (`None` if unknown/finished).
+    ///
+    /// A pending job is removed; a running one is asked to stop gracefully, and a second
+    /// cancel stops it at once. Its items and log are kept.
     pub async fn cancel(&self, project: &str, job: &str) -> ApiResult<Option<JobState>> {
-        todo!("{project} {job}")
+        check_name("project", project)?;
+        check_name("job", job)?;
+        let Some(record) = self.stores.jobs.get_job(job).await? else {
+            return Ok(None);
+        };
+        if record.project != project {
+            return Ok(None);
+        }
+        match record.state {
+            JobState::Pending => {
+                if self.stores.jobs.remove_pending(job).await? {
+                    return Ok(Some(JobState::Pending));
+                }
+                // It started meanwhile: cancel it as a running job.
+                Box::pin(self.cancel(project, job)).await
+            }
+            JobState::Running => {
+                if let Some(n) = self.stores.jobs.request_cancel(job).await? {
+                    self.dispatcher.notify_cancel(job, n).await;
+                    Ok(Some(JobState::Running))
+                } else {
+                    Ok(None)
+                }
+            }
+            JobState::Finished => Ok(None),
+        }
     }
 
     /// `status.json`: the job, if known (and of `project`, when given).
     pub async fn status(&self, job: &str, project: Option<&str>) -> ApiResult<Option<Job>> {
-        todo!("{job} {project:?}")
+        check_name("job", job)?;
+        let found = self.stores.jobs.get_job(job).await?;
+        Ok(found.filter(|j| project.is_none_or(|p| j.project == p)))
     }
 
     /// `listprojects.json`.
     pub async fn list_projects(&self) -> ApiResult<Vec<String>> {
-        todo!()
+        let mut p = self.stores.projects.projects().await?;
+        p.sort();
+        Ok(p)
     }
 
     /// `listversions.json`: ascending, latest last; unknown project gives `[]`.
     pub async fn list_versions(&self, project: &str) -> ApiResult<Vec<String>> {
-        todo!("{project}")
+        check_name("project", project)?;
+        Ok(self
+            .sorted_versions(project)
+            .await?
+            .into_iter()
+            .map(|v| v.version)
+            .collect())
     }
 
     /// `listspiders.json`.
-    pub async fn list_spiders(
-        &self,
-        project: &str,
-        version: Option<&str>,
-    ) -> ApiResult<Vec<String>> {
-        todo!("{project} {version:?}")
+    pub async fn list_spiders(&self, project: &str, version: Option<&str>) -> ApiResult<Vec<String>> {
+        check_name("project", project)?;
+        if let Some(v) = version {
+            check_name("_version", v)?;
+        }
+        Ok(self.resolve_version(project, version).await?.spiders)
     }
 
     /// `listjobs.json`.
     pub async fn list_jobs(&self, project: Option<&str>) -> ApiResult<JobLists> {
-        todo!("{project:?}")
+        if let Some(p) = project {
+            check_name("project", p)?;
+        }
+        let jobs = &self.stores.jobs;
+        let (pending, running, finished) = tokio::try_join!(
+            jobs.list_jobs(JobState::Pending, project),
+            jobs.list_jobs(JobState::Running, project),
+            jobs.list_jobs(JobState::Finished, project),
+        )?;
+        Ok(JobLists {
+            pending,
+            running,
+            finished,
+        })
     }
 
     /// `delversion.json` (deleting the last version deletes the project).
     pub async fn delete_version(&self, project: &str, version: &str) -> ApiResult<()> {
-        todo!("{project} {version}")
+        check_name("project", project)?;
+        check_name("version", version)?;
+        let Some(v) = self.find_version(project, version).await? else {
+            if self.stores.projects.versions(project).await?.is_empty() {
+                return Err(ApiError::ProjectNotFound(project.to_string()));
+            }
+            return Err(ApiError::VersionNotFound(version.to_string()));
+        };
+        self.stores.projects.delete_version(project, version).await?;
+        self.stores.blobs.delete(&v.bundle_key).await?;
+        self.bundles.lock().remove(&v.bundle_key);
+        Ok(())
     }
 
     /// `delproject.json`.
     pub async fn delete_project(&self, project: &str) -> ApiResult<()> {
-        todo!("{project}")
+        check_name("project", project)?;
+        let versions = self.stores.projects.versions(project).await?;
+        if versions.is_empty() {
+            return Err(ApiError::ProjectNotFound(project.to_string()));
+        }
+        self.stores.projects.delete_project(project).await?;
+        for v in versions {
+            self.stores.blobs.delete(&v.bundle_key).await?;
+            self.bundles.lock().remove(&v.bundle_key);
+        }
+        Ok(())
     }
 
     /// `addschedule.json`.
     pub async fn add_schedule(&self, req: AddScheduleRequest) -> ApiResult<Schedule> {
-        todo!("{req:?}")
+        check_name("project", &req.project)?;
+        check_name("spider", &req.spider)?;
+        let cron = CronSchedule::parse(&req.cron, &req.timezone)
+            .map_err(|e| ApiError::invalid("cron", e))?;
+        if !req.priority.is_finite() {
+            return Err(ApiError::invalid("priority", "must be a finite number"));
+        }
+        let version = self.resolve_version(&req.project, None).await?;
+        let bundle = self.bundle(&version).await?;
+        let spec = bundle
+            .get(&req.spider)
+            .ok_or_else(|| ApiError::SpiderNotFound(req.spider.clone()))?;
+        let args: Vec<(String, String)> = req.args.clone().into_iter().collect();
+        spec.spider(&args)
+            .map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
+        let id = match &req.id {
+            Some(id) => {
+                check_name("id", id)?;
+                id.clone()
+            }
+            None => new_schedule_id(),
+        };
+        let now = self.stores.clock.now();
+        let schedule = Schedule {
+            id,
+            project: req.project,
+            spider: req.spider,
+            cron: req.cron,
+            timezone: req.timezone,
+            args: req.args,
+            settings: req.settings,
+            priority: req.priority,
+            enabled: req.enabled,
+            overlap: req.overlap,
+            next_run: if req.enabled { cron.next_after(now) } else { None },
+            last_run: None,
+            last_job: None,
+            created_at: now,
+        };
+        self.stores.schedules.put_schedule(&schedule).await?;
+        self.kicker.kick();
+        Ok(schedule)
     }
 
     /// `listschedules.json`.
     pub async fn list_schedules(&self, project: Option<&str>) -> ApiResult<Vec<Schedule>> {
-        todo!("{project:?}")
+        if let Some(p) = project {
+            check_name("project", p)?;
+        }
+        Ok(self.stores.schedules.list_schedules(project).await?)
     }
 
     /// `delschedule.json`.
     pub async fn delete_schedule(&self, id: &str) -> ApiResult<()> {
-        todo!("{id}")
+        check_name("id", id)?;
+        if self.stores.schedules.delete_schedule(id).await? {
+            Ok(())
+        } else {
+            Err(ApiError::ScheduleNotFound(id.to_string()))
+        }
     }
 
     /// `enableschedule.json` / `disableschedule.json`.
     pub async fn set_schedule_enabled(&self, id: &str, enabled: bool) -> ApiResult<Schedule> {
-        todo!("{id} {enabled}")
+        check_name("id", id)?;
+        let mut s = self
+            .stores
+            .schedules
+            .get_schedule(id)
+            .await?
+            .ok_or_else(|| ApiError::ScheduleNotFound(id.to_string()))?;
+        if s.enabled != enabled {
+            s.enabled = enabled;
+            s.next_run = if enabled {
+                CronSchedule::parse(&s.cron, &s.timezone)
+                    .map_err(|e| ApiError::invalid("cron", e))?
+                    .next_after(self.stores.clock.now())
+            } else {
+                None
+            };
+            self.stores.schedules.put_schedule(&s).await?;
+            self.kicker.kick();
+        }
+        Ok(s)
     }
 
     /// A job's log (`/logs/{project}/{spider}/{job}.log`).
-    pub async fn job_log(
-        &self,
-        project: &str,
-        spider: &str,
-        job: &str,
-    ) -> ApiResult<Option<Bytes>> {
-        todo!("{project} {spider} {job}")
+    pub async fn job_log(&self, project: &str, spider: &str, job: &str) -> ApiResult<Option<Bytes>> {
+        self.job_blob(project, spider, job, "logs", "log").await
     }
 
     /// A job's items (`/items/{project}/{spider}/{job}.jl`).
-    pub async fn job_items(
+    pub async fn job_items(&self, project: &str, spider: &str, job: &str) -> ApiResult<Option<Bytes>> {
+        self.job_blob(project, spider, job, "items", "jl").await
+    }
+
+    async fn job_blob(
         &self,
         project: &str,
         spider: &str,
         job: &str,
+        folder: &str,
+        ext: &str,
     ) -> ApiResult<Option<Bytes>> {
-        todo!("{project} {spider} {job}")
+        check_name("project", project)?;
+        check_name("spider", spider)?;
+        check_name("job", job)?;
+        Ok(self
+            .stores
+            .blobs
+            .get(&format!("{folder}/{project}/{spider}/{job}.{ext}"))
+            .await?)
+    }
+
+    async fn sorted_versions(&self, project: &str) -> ApiResult<Vec<Version>> {
+        let mut versions = self.stores.projects.versions(project).await?;
+        versions.sort_by(|a, b| version_cmp(&a.version, &b.version));
+        Ok(versions)
+    }
+
+    async fn find_version(&self, project: &str, version: &str) -> ApiResult<Option<Version>> {
+        Ok(self
+            .stores
+            .projects
+            .versions(project)
+            .await?
+            .into_iter()
+            .find(|v| v.version == version))
+    }
+
+    /// The named version, or the latest; Scrapyd's errors when either is unknown.
+    pub async fn resolve_version(&self, project: &str, version: Option<&str>) -> ApiResult<Version> {
+        let mut versions = self.sorted_versions(project).await?;
+        if versions.is_empty() {
+            return Err(ApiError::ProjectNotFound(project.to_string()));
+        }
+        match version {
+            None => Ok(versions.pop().expect("not empty")),
+            Some(v) => versions
+                .into_iter()
+                .find(|x| x.version == v)
+                .ok_or_else(|| ApiError::VersionNotFound(v.to_string())),
+        }
+    }
+
+    /// The parsed bundle of a version (cached; versions are immutable blobs).
+    pub async fn bundle(&self, version: &Version) -> ApiResult<Arc<Bundle>> {
+        if let Some(b) = self.bundles.lock().get(&version.bundle_key) {
+            return Ok(b.clone());
+        }
+        let data = self
+            .stores
+            .blobs
+            .get(&version.bundle_key)
+            .await?
+            .ok_or_else(|| {
+                StoreError::Backend(format!("bundle {} is missing", version.bundle_key))
+            })?;
+        let bundle = Arc::new(parse_bundle(&data).map_err(|e| ApiError::invalid("egg", e.to_string()))?);
+        self.bundles
+            .lock()
+            .insert(version.bundle_key.clone(), bundle.clone());
+        Ok(bundle)
     }
 }

@@ -1,0 +1,223 @@
+//! Per-job logs: a `tracing` layer that writes every event emitted inside a job's span
+//! (`tracing::info_span!("job", id = ...)`) to that job's log file, in Scrapy's line
+//! format: `2026-01-02 03:04:05 [trawl] INFO: message key=value`.
+//!
+//! The engine carries the span into its request tasks and callback threads, so one
+//! process can run many jobs at once and each log holds only its own lines.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::{BufWriter, Write};
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use parking_lot::{Mutex, RwLock};
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::layer::Context;
+use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::Layer;
+
+/// The span name that marks a job.
+pub const JOB_SPAN: &str = "job";
+
+struct JobLog {
+    out: Mutex<BufWriter<File>>,
+    level: Level,
+}
+
+/// Open job logs, by job id.
+#[derive(Default)]
+pub struct JobLogs {
+    logs: RwLock<HashMap<String, Arc<JobLog>>>,
+}
+
+/// The process-wide registry the layer writes through.
+pub fn job_logs() -> &'static JobLogs {
+    static LOGS: OnceLock<JobLogs> = OnceLock::new();
+    LOGS.get_or_init(JobLogs::default)
+}
+
+impl JobLogs {
+    /// Starts logging job `id` at `level` and above to `path` (appending).
+    pub fn open(&self, id: &str, path: &Path, level: Level) -> std::io::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        self.logs.write().insert(
+            id.to_string(),
+            Arc::new(JobLog {
+                out: Mutex::new(BufWriter::new(file)),
+                level,
+            }),
+        );
+        Ok(())
+    }
+
+    /// Writes a line to job `id`'s log directly (outside any span).
+    pub fn write(&self, id: &str, level: Level, message: &str) {
+        if let Some(log) = self.logs.read().get(id) {
+            let mut line = String::new();
+            format_line(&mut line, level, "trawl", message, "");
+            let _ = log.out.lock().write_all(line.as_bytes());
+        }
+    }
+
+    /// Flushes job `id`'s buffered lines to its file.
+    pub fn flush(&self, id: &str) {
+        if let Some(log) = self.logs.read().get(id) {
+            let _ = log.out.lock().flush();
+        }
+    }
+
+    /// Flushes and stops logging job `id`.
+    pub fn close(&self, id: &str) {
+        if let Some(log) = self.logs.write().remove(id) {
+            let _ = log.out.lock().flush();
+        }
+    }
+}
+
+/// The job id recorded on a job span.
+struct JobId(String);
+
+/// The layer to install next to the process's own log output.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct JobLogLayer;
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    rest: String,
+    id: Option<String>,
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        match field.name() {
+            "message" => self.message.push_str(value),
+            "id" => self.id = Some(value.to_string()),
+            name => {
+                let _ = write!(self.rest, " {name}={value}");
+            }
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => {
+                let _ = write!(self.message, "{value:?}");
+            }
+            "id" => self.id = Some(format!("{value:?}").trim_matches('"').to_string()),
+            name => {
+                let _ = write!(self.rest, " {name}={value:?}");
+            }
+        }
+    }
+}
+
+fn format_line(out: &mut String, level: Level, target: &str, message: &str, rest: &str) {
+    let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S");
+    let level = match level {
+        Level::ERROR => "ERROR",
+        Level::WARN => "WARNING",
+        Level::INFO => "INFO",
+        Level::DEBUG => "DEBUG",
+        Level::TRACE => "TRACE",
+    };
+    let _ = writeln!(out, "{now} [{target}] {level}: {message}{rest}");
+}
+
+impl<S> Layer<S> for JobLogLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs.metadata().name() != JOB_SPAN {
+            return;
+        }
+        let mut fields = Fields::default();
+        attrs.record(&mut fields);
+        if let (Some(job), Some(span)) = (fields.id, ctx.span(id)) {
+            span.extensions_mut().insert(JobId(job));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let Some(scope) = ctx.event_scope(event) else {
+            return;
+        };
+        let Some(job) = scope
+            .from_root()
+            .find_map(|span| span.extensions().get::<JobId>().map(|j| j.0.clone()))
+        else {
+            return;
+        };
+        let logs = job_logs().logs.read();
+        let Some(log) = logs.get(&job) else {
+            return;
+        };
+        let level = *event.metadata().level();
+        if level > log.level {
+            return;
+        }
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let target = event.metadata().target();
+        let target = target.split("::").next().unwrap_or(target);
+        let mut line = String::with_capacity(fields.message.len() + 64);
+        format_line(&mut line, level, target, &fields.message, &fields.rest);
+        let mut out = log.out.lock();
+        let _ = out.write_all(line.as_bytes());
+        if level <= Level::INFO {
+            let _ = out.flush();
+        }
+    }
+}
+
+/// Maps Scrapy's LOG_LEVEL names onto tracing levels (unknown names give INFO).
+pub fn level_from_scrapy(name: &str) -> Level {
+    match name.trim().to_ascii_uppercase().as_str() {
+        "CRITICAL" | "ERROR" => Level::ERROR,
+        "WARNING" | "WARN" => Level::WARN,
+        "DEBUG" => Level::DEBUG,
+        "TRACE" => Level::TRACE,
+        _ => Level::INFO,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tracing_subscriber::layer::SubscriberExt;
+
+    #[test]
+    fn events_in_a_job_span_go_to_its_log_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+        job_logs().open("job-a", &a, Level::INFO).unwrap();
+        job_logs().open("job-b", &b, Level::DEBUG).unwrap();
+        let subscriber = tracing_subscriber::registry().with(JobLogLayer);
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::info_span!(JOB_SPAN, id = "job-a").in_scope(|| {
+                tracing::info!(pages = 3, "crawled");
+                tracing::debug!("hidden at INFO");
+            });
+            tracing::info_span!(JOB_SPAN, id = "job-b").in_scope(|| {
+                tracing::info_span!("inner").in_scope(|| tracing::debug!("nested"));
+            });
+            tracing::info!("outside any job");
+        });
+        job_logs().close("job-a");
+        job_logs().close("job-b");
+        let a = std::fs::read_to_string(a).unwrap();
+        let b = std::fs::read_to_string(b).unwrap();
+        assert!(a.contains("INFO: crawled pages=3"), "{a}");
+        assert!(!a.contains("hidden") && !a.contains("nested") && !a.contains("outside"));
+        assert!(b.contains("DEBUG: nested"), "{b}");
+        assert_eq!(a.lines().count(), 1);
+    }
+}

@@ -1,0 +1,214 @@
+//! The poller: fires due cron schedules, reaps crawlers whose heartbeat stopped, and
+//! starts pending jobs in global priority order within `max_proc` and the per-project
+//! limit. Safe to run in several places at once: every step is a conditional update.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::control::Control;
+use crate::cron::CronSchedule;
+use crate::model::{Job, JobState, OverlapPolicy, Outcome, Schedule};
+use crate::ports::StoreError;
+
+/// What one poll did.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct PollReport {
+    /// Jobs created by schedules.
+    pub fired: Vec<String>,
+    /// Due schedule runs skipped (overlap, or missed during downtime).
+    pub skipped: usize,
+    /// Running jobs marked failed (or requeued) because their heartbeat stopped.
+    pub reaped: Vec<String>,
+    /// Jobs started.
+    pub started: Vec<String>,
+}
+
+/// The id of the job a schedule fires for its run due at `due`: two pollers firing the
+/// same run insert the same id, and only one insert can succeed.
+pub fn scheduled_job_id(schedule_id: &str, due: DateTime<Utc>) -> String {
+    format!("{schedule_id}-{}", due.format("%Y%m%dT%H%M%SZ"))
+}
+
+impl Control {
+    /// One poll: schedules, reaping, dispatch.
+    pub async fn poll_once(&self, runner_id: &str) -> Result<PollReport, StoreError> {
+        let mut report = PollReport::default();
+        self.fire_schedules(&mut report).await?;
+        self.reap_stale(&mut report).await?;
+        self.dispatch_pending(runner_id, &mut report).await?;
+        Ok(report)
+    }
+
+    async fn fire_schedules(&self, report: &mut PollReport) -> Result<(), StoreError> {
+        let now = self.stores.clock.now();
+        for s in self.stores.schedules.list_schedules(None).await? {
+            let Some(due) = s.next_run.filter(|t| s.enabled && *t <= now) else {
+                continue;
+            };
+            let next = match CronSchedule::parse(&s.cron, &s.timezone) {
+                Ok(c) => c.next_after(now),
+                Err(e) => {
+                    tracing::error!(schedule = %s.id, "invalid cron, disabling: {e}");
+                    None
+                }
+            };
+            if now - due > self.cfg.schedule_grace {
+                tracing::warn!(schedule = %s.id, %due, "missed run older than the grace period: skipped");
+                self.stores.schedules.advance_schedule(&s.id, due, next, None).await?;
+                report.skipped += 1;
+                continue;
+            }
+            if s.overlap == OverlapPolicy::Skip && self.previous_still_active(&s).await? {
+                tracing::info!(schedule = %s.id, "previous run still active: skipped");
+                self.stores.schedules.advance_schedule(&s.id, due, next, None).await?;
+                report.skipped += 1;
+                continue;
+            }
+            let job = self.job_for(&s, due, now);
+            let inserted = match self.stores.jobs.insert_job(&job).await {
+                Ok(()) => true,
+                Err(StoreError::Conflict(_)) => false,
+                Err(e) => return Err(e),
+            };
+            let advanced = self
+                .stores
+                .schedules
+                .advance_schedule(&s.id, due, next, Some((now, job.id.clone())))
+                .await?;
+            if inserted && advanced {
+                tracing::info!(schedule = %s.id, job = %job.id, "schedule fired");
+                report.fired.push(job.id);
+            }
+        }
+        Ok(())
+    }
+
+    async fn previous_still_active(&self, s: &Schedule) -> Result<bool, StoreError> {
+        let Some(last) = &s.last_job else {
+            return Ok(false);
+        };
+        Ok(self
+            .stores
+            .jobs
+            .get_job(last)
+            .await?
+            .is_some_and(|j| j.state != JobState::Finished))
+    }
+
+    fn job_for(&self, s: &Schedule, due: DateTime<Utc>, now: DateTime<Utc>) -> Job {
+        let mut job = Job::new(
+            scheduled_job_id(&s.id, due),
+            s.project.clone(),
+            s.spider.clone(),
+            now,
+        );
+        job.args = s.args.clone();
+        job.settings = s.settings.clone();
+        job.priority = s.priority;
+        job.schedule_id = Some(s.id.clone());
+        job
+    }
+
+    async fn reap_stale(&self, report: &mut PollReport) -> Result<(), StoreError> {
+        let now = self.stores.clock.now();
+        for job in self.stores.jobs.list_jobs(JobState::Running, None).await? {
+            let last = job.heartbeat_at.or(job.started_at).unwrap_or(job.created_at);
+            if now - last <= self.cfg.heartbeat_timeout {
+                continue;
+            }
+            if self.interrupt(&job, "crawler stopped sending heartbeats").await? {
+                report.reaped.push(job.id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends a running job whose crawler is gone: requeued, or finished as `failed` with
+    /// whatever log and items it left.
+    pub async fn interrupt(&self, job: &Job, why: &str) -> Result<bool, StoreError> {
+        let jobs = &self.stores.jobs;
+        if self.cfg.requeue_interrupted {
+            let ok = jobs.requeue_job(&job.id, job.attempt).await?;
+            if ok {
+                tracing::warn!(job = %job.id, "{why}: requeued");
+            }
+            return Ok(ok);
+        }
+        let outcome = Outcome::reason("failed", Some(why.to_string()));
+        let ok = jobs
+            .finish_job(&job.id, job.attempt, &outcome, self.stores.clock.now())
+            .await?;
+        if ok {
+            tracing::warn!(job = %job.id, "{why}: marked failed");
+        }
+        Ok(ok)
+    }
+
+    async fn dispatch_pending(&self, runner_id: &str, report: &mut PollReport) -> Result<(), StoreError> {
+        let running = self.stores.jobs.list_jobs(JobState::Running, None).await?;
+        let mut total = running.len();
+        if total >= self.cfg.max_proc {
+            return Ok(());
+        }
+        let mut per_project: HashMap<String, usize> = HashMap::new();
+        for j in &running {
+            *per_project.entry(j.project.clone()).or_default() += 1;
+        }
+        let per_project_max = match self.cfg.max_proc_per_project {
+            0 => usize::MAX,
+            n => n,
+        };
+        for job in self.stores.jobs.list_jobs(JobState::Pending, None).await? {
+            if total >= self.cfg.max_proc {
+                break;
+            }
+            let count = per_project.entry(job.project.clone()).or_default();
+            if *count >= per_project_max {
+                continue;
+            }
+            let now = self.stores.clock.now();
+            let Some(started) = self.stores.jobs.start_job(&job.id, runner_id, now).await? else {
+                continue; // another poller took it, or it was cancelled
+            };
+            *count += 1;
+            total += 1;
+            if let Err(e) = self.dispatcher.dispatch(&started).await {
+                tracing::error!(job = %started.id, "dispatch failed: {e:#}");
+                let outcome = Outcome::reason("failed", Some(format!("dispatch failed: {e:#}")));
+                self.stores
+                    .jobs
+                    .finish_job(&started.id, started.attempt, &outcome, self.stores.clock.now())
+                    .await?;
+                continue;
+            }
+            report.started.push(started.id);
+        }
+        Ok(())
+    }
+
+    /// After a restart: every job still marked running lost its crawler.
+    pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
+        let mut n = 0;
+        for job in self.stores.jobs.list_jobs(JobState::Running, None).await? {
+            if self.interrupt(&job, "the server stopped while the job was running").await? {
+                n += 1;
+            }
+        }
+        Ok(n)
+    }
+
+    /// Drops finished jobs beyond `finished_to_keep`, with their logs and items.
+    pub async fn prune(&self) -> Result<usize, StoreError> {
+        let pruned = self
+            .stores
+            .jobs
+            .prune_finished(self.cfg.finished_to_keep)
+            .await?;
+        for job in &pruned {
+            self.stores.blobs.delete(&job.log_key()).await?;
+            self.stores.blobs.delete(&job.items_key()).await?;
+        }
+        Ok(pruned.len())
+    }
+}

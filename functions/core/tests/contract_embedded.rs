@@ -1,0 +1,205 @@
+//! The storage contract against the embedded stores: SQLite (in memory and on disk)
+//! and files.
+
+use std::time::Instant;
+
+use chrono::{TimeZone, Utc};
+use trawl_core::contract::{
+    blob_store_contract, job_store_contract, project_store_contract, schedule_store_contract,
+};
+use trawl_core::embedded::{FileBlobStore, SqliteStore, SCHEMA_VERSION};
+use trawl_core::model::{Job, JobState, Schedule, Version};
+use trawl_core::ports::{BlobStore, JobStore, ProjectStore, ScheduleStore};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_in_memory_passes_the_contract() {
+    let store = SqliteStore::in_memory().unwrap();
+    project_store_contract(&store).await;
+    job_store_contract(&store).await;
+    schedule_store_contract(&store).await;
+    // The suites clean up after themselves, so they can run again on the same store.
+    job_store_contract(&store).await;
+    schedule_store_contract(&store).await;
+    project_store_contract(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_file_passes_the_contract_and_persists() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("nested/dir/trawl.sqlite3");
+    let t = Utc.with_ymd_and_hms(2025, 1, 2, 3, 4, 5).unwrap() + chrono::Duration::microseconds(7);
+    let (job, schedule, version) = {
+        let store = SqliteStore::open(&path).unwrap();
+        assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+        project_store_contract(&store).await;
+        job_store_contract(&store).await;
+        schedule_store_contract(&store).await;
+
+        let mut job = Job::new("kept".into(), "proj".into(), "spider".into(), t);
+        job.args.insert("a".into(), "b".into());
+        store.insert_job(&job).await.unwrap();
+        let job = store.start_job("kept", "r", t).await.unwrap().unwrap();
+        let schedule = Schedule {
+            id: "s1".into(),
+            project: "proj".into(),
+            spider: "spider".into(),
+            cron: "@daily".into(),
+            timezone: "UTC".into(),
+            args: Default::default(),
+            settings: Default::default(),
+            priority: 1.0,
+            enabled: true,
+            overlap: trawl_core::OverlapPolicy::Skip,
+            next_run: Some(t),
+            last_run: None,
+            last_job: None,
+            created_at: t,
+        };
+        store.put_schedule(&schedule).await.unwrap();
+        let version = Version {
+            project: "proj".into(),
+            version: "1".into(),
+            spiders: vec!["spider".into()],
+            bundle_key: "bundles/proj/1.bundle".into(),
+            created_at: t,
+        };
+        store.put_version(&version).await.unwrap();
+        (job, schedule, version)
+    };
+    assert!(path.exists(), "the database file is created");
+
+    let store = SqliteStore::open(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), SCHEMA_VERSION);
+    assert_eq!(store.get_job("kept").await.unwrap(), Some(job.clone()));
+    assert_eq!(
+        store.list_jobs(JobState::Running, None).await.unwrap(),
+        vec![job]
+    );
+    assert_eq!(store.get_schedule("s1").await.unwrap(), Some(schedule));
+    assert_eq!(store.versions("proj").await.unwrap(), vec![version]);
+    assert_eq!(store.projects().await.unwrap(), vec!["proj".to_string()]);
+    // The suites still pass on a reopened, non-empty database.
+    job_store_contract(&store).await;
+    schedule_store_contract(&store).await;
+    project_store_contract(&store).await;
+}
+
+#[test]
+fn a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite3");
+    drop(SqliteStore::open(&path).unwrap());
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+        .unwrap();
+    drop(conn);
+    let err = SqliteStore::open(&path).unwrap_err();
+    assert!(err.to_string().contains("newer"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_blobs_pass_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileBlobStore::new(dir.path().join("blobs")).unwrap();
+    blob_store_contract(&store).await;
+
+    let key = "logs/p/s/j.log";
+    let expected = dir.path().join("blobs").join(key);
+    assert_eq!(store.local_path(key), Some(expected.clone()));
+    assert_eq!(store.feed_uri(key), expected.to_string_lossy());
+    assert!(std::path::Path::new(&store.feed_uri(key)).is_absolute());
+    store.put(key, "hello".into()).await.unwrap();
+    assert_eq!(std::fs::read(&expected).unwrap(), b"hello");
+    let leftovers: Vec<_> = std::fs::read_dir(expected.parent().unwrap())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(leftovers.len(), 1, "no temporary files left: {leftovers:?}");
+
+    for bad in ["../escape", "/abs/path", "a/../../b"] {
+        assert!(store.put(bad, "x".into()).await.is_err(), "{bad}");
+        assert!(store.get(bad).await.is_err(), "{bad}");
+        assert!(store.delete(bad).await.is_err(), "{bad}");
+    }
+    assert!(!dir.path().join("escape").exists());
+
+    // Feeds written through feed_uri land where get reads them.
+    let items = "items/p/s/j.jl";
+    let storage = store
+        .feed_storages()
+        .for_uri(&store.feed_uri(items))
+        .unwrap();
+    let mut target = storage.open(&store.feed_uri(items), true).unwrap();
+    std::io::Write::write_all(&mut target, b"{\"a\":1}\n").unwrap();
+    target.finish().unwrap();
+    assert_eq!(
+        store.get(items).await.unwrap().as_deref(),
+        Some(&b"{\"a\":1}\n"[..])
+    );
+}
+
+/// Timings of the hot paths (printed; loose bounds so debug builds pass).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_hot_paths_are_fast() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("perf.sqlite3")).unwrap();
+    let t = Utc::now();
+    let n = 10_000;
+    let start = Instant::now();
+    for i in 0..n {
+        let mut job = Job::new(
+            format!("{i:032x}"),
+            format!("p{}", i % 3),
+            "spider".into(),
+            t,
+        );
+        job.priority = (i % 7) as f64;
+        job.args.insert("page".into(), i.to_string());
+        store.insert_job(&job).await.unwrap();
+    }
+    let insert = start.elapsed() / n;
+
+    let start = Instant::now();
+    let pending = store.list_jobs(JobState::Pending, None).await.unwrap();
+    let list = start.elapsed();
+    assert_eq!(pending.len(), n as usize);
+    let start = Instant::now();
+    let json = serde_json::to_vec(&pending).unwrap();
+    let list_json = list + start.elapsed();
+
+    let start = Instant::now();
+    let per_project = store
+        .list_jobs(JobState::Pending, Some("p1"))
+        .await
+        .unwrap();
+    let list_project = start.elapsed();
+    assert_eq!(per_project.len(), 3333);
+
+    let start = Instant::now();
+    for i in 0..1000 {
+        store
+            .start_job(&format!("{i:032x}"), "r", t)
+            .await
+            .unwrap()
+            .unwrap();
+    }
+    let start_job = start.elapsed() / 1000;
+    let start = Instant::now();
+    let counts = store.count_jobs().await.unwrap();
+    let count = start.elapsed();
+    assert_eq!(counts.running, 1000);
+
+    println!(
+        "insert_job {insert:?}/job, start_job {start_job:?}/job, list_jobs(10k pending) \
+         {list:?} ({list_json:?} with {} KB of JSON), list_jobs(project, 3.3k) \
+         {list_project:?}, count_jobs {count:?}",
+        json.len() / 1024
+    );
+    // Generous bounds: debug builds and slow CI machines.
+    assert!(
+        list_json.as_millis() < 1000,
+        "listing 10k jobs took {list_json:?}"
+    );
+    assert!(insert.as_micros() < 5000, "insert_job took {insert:?}");
+    assert!(start_job.as_micros() < 5000, "start_job took {start_job:?}");
+}
