@@ -134,8 +134,7 @@ impl CronSchedule {
             "@hourly" => "0 * * * *",
             "@reboot" => {
                 return Err(
-                    "@reboot is not supported: Trawl schedules run at times, not at startup"
-                        .into(),
+                    "@reboot is not supported: Trawl schedules run at times, not at startup".into(),
                 )
             }
             m if m.starts_with('@') => {
@@ -448,8 +447,7 @@ fn value(text: &str, def: &FieldDef) -> Result<u32, String> {
     if let Some(i) = def.names.iter().position(|n| *n == upper) {
         return Ok(i as u32 + if def.names.len() == 12 { 1 } else { 0 });
     }
-    if matches!(upper.as_str(), "L" | "W" | "?") || upper.contains('#') || upper.ends_with('L')
-    {
+    if matches!(upper.as_str(), "L" | "W" | "?") || upper.contains('#') || upper.ends_with('L') {
         return Err(format!("{text:?} (a Quartz extension) is not supported"));
     }
     Err(if def.names.is_empty() {
@@ -525,7 +523,11 @@ mod tests {
     fn every_five_minutes() {
         assert_eq!(
             next_n("*/5 * * * *", "UTC", "2024-01-01T10:02:30Z", 3),
-            ["2024-01-01T10:05:00Z", "2024-01-01T10:10:00Z", "2024-01-01T10:15:00Z"]
+            [
+                "2024-01-01T10:05:00Z",
+                "2024-01-01T10:10:00Z",
+                "2024-01-01T10:15:00Z"
+            ]
         );
         // Strictly after: an occurrence instant itself is not returned.
         assert_eq!(
@@ -667,15 +669,20 @@ mod tests {
     fn macros() {
         let from = "2024-05-15T10:20:00Z";
         assert_eq!(next_n("@yearly", "UTC", from, 1), ["2025-01-01T00:00:00Z"]);
-        assert_eq!(next_n("@annually", "UTC", from, 1), ["2025-01-01T00:00:00Z"]);
+        assert_eq!(
+            next_n("@annually", "UTC", from, 1),
+            ["2025-01-01T00:00:00Z"]
+        );
         assert_eq!(next_n("@monthly", "UTC", from, 1), ["2024-06-01T00:00:00Z"]);
         assert_eq!(next_n("@weekly", "UTC", from, 1), ["2024-05-19T00:00:00Z"]);
         assert_eq!(next_n("@daily", "UTC", from, 1), ["2024-05-16T00:00:00Z"]);
-        assert_eq!(next_n("@MIDNIGHT", "UTC", from, 1), ["2024-05-16T00:00:00Z"]);
+        assert_eq!(
+            next_n("@MIDNIGHT", "UTC", from, 1),
+            ["2024-05-16T00:00:00Z"]
+        );
         assert_eq!(
             next_n("@daily", "Asia/Tokyo", from, 1),
             ["2024-05-15T15:00:00Z"] // 2024-05-16 00:00 JST
-
         );
     }
 
@@ -712,7 +719,11 @@ mod tests {
         );
         assert_eq!(
             next_n("50/5 23 * * *", "UTC", "2024-01-01T00:00:00Z", 3),
-            ["2024-01-01T23:50:00Z", "2024-01-01T23:55:00Z", "2024-01-02T23:50:00Z"]
+            [
+                "2024-01-01T23:50:00Z",
+                "2024-01-01T23:55:00Z",
+                "2024-01-02T23:50:00Z"
+            ]
         );
         // 2024-01-07 is a Sunday.
         assert_eq!(
@@ -740,22 +751,36 @@ mod tests {
         // Both restricted: OR (the 13th or any Friday; 2024-01-05 is a Friday).
         assert_eq!(
             next_n("0 0 13 * FRI", "UTC", "2024-01-01T00:00:00Z", 3),
-            ["2024-01-05T00:00:00Z", "2024-01-12T00:00:00Z", "2024-01-13T00:00:00Z"]
+            [
+                "2024-01-05T00:00:00Z",
+                "2024-01-12T00:00:00Z",
+                "2024-01-13T00:00:00Z"
+            ]
         );
     }
 
     #[test]
     fn invalid_expressions() {
         let err = |e: &str| CronSchedule::parse(e, "UTC").unwrap_err();
-        assert!(err("0 0 * * * *").contains("has 6 fields"), "{}", err("0 0 * * * *"));
+        assert!(
+            err("0 0 * * * *").contains("has 6 fields"),
+            "{}",
+            err("0 0 * * * *")
+        );
         assert!(err("0 0 * * * *").contains("without seconds"));
         assert!(err("0 0 0 * * * 2024").contains("has 7 fields"));
         assert!(err("@reboot").contains("@reboot is not supported"));
         assert!(err("@often").contains("unknown macro"));
         assert_eq!(err(""), "empty cron expression");
         assert!(err("* * *").contains("has 3 fields"));
-        assert_eq!(err("61 * * * *"), "minute field \"61\": 61 is out of range 0-59");
-        assert_eq!(err("0 24 * * *"), "hour field \"24\": 24 is out of range 0-23");
+        assert_eq!(
+            err("61 * * * *"),
+            "minute field \"61\": 61 is out of range 0-59"
+        );
+        assert_eq!(
+            err("0 24 * * *"),
+            "hour field \"24\": 24 is out of range 0-23"
+        );
         assert_eq!(
             err("0 0 0 * *"),
             "day-of-month field \"0\": 0 is out of range 1-31"
@@ -781,7 +806,10 @@ mod tests {
         assert!(CronSchedule::parse("* * * * *", "CEST").is_err());
         let s = CronSchedule::parse("* * * * *", "Europe/Paris").unwrap();
         assert_eq!(s.timezone(), "Europe/Paris");
-        assert_eq!(CronSchedule::parse("* * * * *", "").unwrap().timezone(), "UTC");
+        assert_eq!(
+            CronSchedule::parse("* * * * *", "").unwrap().timezone(),
+            "UTC"
+        );
     }
 
     #[test]

@@ -138,7 +138,7 @@ impl LocalNode {
     pub async fn start_with_clock(cfg: LocalConfig, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&cfg.data_dir)?;
         let db = Arc::new(SqliteStore::open(&cfg.data_dir.join("trawl.db"))?);
-        let blobs = Arc::new(FileBlobStore::new(cfg.data_dir.clone()));
+        let blobs = Arc::new(FileBlobStore::new(cfg.data_dir.clone())?);
         let stores = Stores {
             projects: db.clone(),
             jobs: db.clone(),

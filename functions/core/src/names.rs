@@ -137,7 +137,17 @@ mod tests {
 
     #[test]
     fn valid_names() {
-        for ok in ["shop", "my_project-2", "1.0", "r10", "a.b.c", "_", "-x", "..a", "a..b"] {
+        for ok in [
+            "shop",
+            "my_project-2",
+            "1.0",
+            "r10",
+            "a.b.c",
+            "_",
+            "-x",
+            "..a",
+            "a..b",
+        ] {
             assert!(check_name("project", ok).is_ok(), "{ok}");
         }
         assert!(check_name("project", &"a".repeat(200)).is_ok());
@@ -159,7 +169,13 @@ mod tests {
         );
         let err = check_name("spider", "../x").unwrap_err();
         assert!(err.to_string().contains("\"../x\" is not a valid name"));
-        assert!(matches!(err, ApiError::Invalid { param: "spider", .. }));
+        assert!(matches!(
+            err,
+            ApiError::Invalid {
+                param: "spider",
+                ..
+            }
+        ));
     }
 
     #[test]
@@ -195,7 +211,10 @@ mod tests {
         assert_eq!(version_cmp("1699999999", "1700000000"), Less);
         assert_eq!(version_cmp("999999999", "1700000000"), Less);
         assert_eq!(
-            version_cmp("123456789012345678901234567890", "99999999999999999999999999999"),
+            version_cmp(
+                "123456789012345678901234567890",
+                "99999999999999999999999999999"
+            ),
             Greater,
             "no overflow on long digit runs"
         );

@@ -48,7 +48,7 @@ async fn fixture(cfg: ControlConfig) -> Fixture {
         projects: db.clone(),
         jobs: db.clone(),
         schedules: db,
-        blobs: Arc::new(FileBlobStore::new(dir.path().to_path_buf())),
+        blobs: Arc::new(FileBlobStore::new(dir.path().to_path_buf()).unwrap()),
         clock: clock.clone(),
     };
     let dispatched = Arc::new(Recorder::default());

@@ -184,6 +184,7 @@ pub async fn run(args: ServeArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
     let opts = ApiOptions {
         username: cfg.auth.as_ref().map(|a| a.0.clone()),
         password: cfg.auth.as_ref().map(|a| a.1.clone()),
+        ..ApiOptions::default()
     };
     let app = router(node.control().clone(), opts);
     // The line tests and scripts wait for; keep its shape.
