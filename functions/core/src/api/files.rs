@@ -11,14 +11,10 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::App;
 
-/// Whether a path segment is a safe name: `[A-Za-z0-9._-]`, not starting with `.`
-/// (so never `.` or `..`), at most 200 bytes.
+/// Whether a path segment is a safe name ([`crate::names::check_name`]: `[A-Za-z0-9._-]`,
+/// never `.` or `..`, so no traversal).
 pub fn valid_name(s: &str) -> bool {
-    !s.is_empty()
-        && s.len() <= 200
-        && !s.starts_with('.')
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+    crate::names::check_name("name", s).is_ok()
 }
 
 /// The three validated names, or `None`.
@@ -131,9 +127,13 @@ mod tests {
     #[test]
     fn names_are_validated() {
         assert!(valid_name("proj_1-a.b"));
+<<<<<<< HEAD
         for bad in [
             "", ".", "..", "../x", "a/b", "a\\b", ".hidden", "a b", "é", "a%2Fb",
         ] {
+=======
+        for bad in ["", ".", "..", "../x", "a/b", "a\\b", "a b", "é", "a%2Fb"] {
+>>>>>>> api
             assert!(!valid_name(bad), "{bad}");
         }
         assert!(names("p", "s", "j.log", ".log").is_some());

@@ -1,0 +1,857 @@
+//! The HTTP API end to end: the router served by axum on 127.0.0.1, real SQLite and
+//! file stores, and reqwest sending what real clients send (scrapyd-client,
+//! python-scrapyd-api, ScrapydWeb). Crawls are not run: a recording dispatcher stands
+//! in for the runner, and the tests move jobs through their states with the stores.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{TimeZone, Utc};
+use parking_lot::Mutex;
+use reqwest::multipart::{Form, Part};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use trawl_core::api::{router, ApiOptions};
+use trawl_core::embedded::{FileBlobStore, SqliteStore};
+use trawl_core::model::{Job, Outcome};
+use trawl_core::ports::{Dispatcher, Kicker, ManualClock, Stores};
+use trawl_core::{Control, ControlConfig};
+
+const SPEC: &str = include_str!("../../../examples/shop.toml");
+
+#[derive(Default)]
+struct Recorder(Mutex<Vec<String>>);
+
+#[async_trait]
+impl Dispatcher for Recorder {
+    async fn dispatch(&self, job: &Job) -> anyhow::Result<()> {
+        self.0.lock().push(job.id.clone());
+        Ok(())
+    }
+    async fn notify_cancel(&self, _job_id: &str, _requests: u32) {}
+}
+
+struct NoKick;
+impl Kicker for NoKick {
+    fn kick(&self) {}
+}
+
+struct Server {
+    url: String,
+    control: Arc<Control>,
+    http: reqwest::Client,
+    dir: tempfile::TempDir,
+}
+
+impl Server {
+    async fn start(opts: ApiOptions) -> Server {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Arc::new(SqliteStore::open(&dir.path().join("trawl.db")).unwrap());
+        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
+        let stores = Stores {
+            projects: db.clone(),
+            jobs: db.clone(),
+            schedules: db,
+            blobs: Arc::new(FileBlobStore::new(dir.path().join("blobs")).unwrap()),
+            clock,
+        };
+        let cfg = ControlConfig {
+            node_name: "node-http".into(),
+            ..Default::default()
+        };
+        let control = Arc::new(Control::new(
+            stores,
+            Arc::new(Recorder::default()),
+            Arc::new(NoKick),
+            cfg,
+        ));
+        let app = router(control.clone(), opts);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        Server {
+            url: format!("http://{addr}"),
+            control,
+            http: reqwest::Client::new(),
+            dir,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.url)
+    }
+
+    async fn get(&self, path: &str) -> Value {
+        let res = self.http.get(self.url(path)).send().await.unwrap();
+        json_of(res).await
+    }
+
+    async fn post(&self, path: &str, form: &[(&str, &str)]) -> Value {
+        let res = self
+            .http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap();
+        json_of(res).await
+    }
+
+    /// Deploys the example spec as scrapyd-deploy does: multipart, file `egg`
+    /// named `project.egg`.
+    async fn deploy(&self, project: &str, version: &str) -> Value {
+        let form = Form::new()
+            .text("project", project.to_string())
+            .text("version", version.to_string())
+            .part(
+                "egg",
+                Part::bytes(SPEC.as_bytes().to_vec()).file_name("project.egg"),
+            );
+        let res = self
+            .http
+            .post(self.url("/addversion.json"))
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        json_of(res).await
+    }
+}
+
+async fn json_of(res: reqwest::Response) -> Value {
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/json");
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let v: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["node_name"], "node-http");
+    v
+}
+
+#[track_caller]
+fn ok(v: &Value) {
+    assert_eq!(v["status"], "ok", "{v}");
+}
+
+#[track_caller]
+fn err(v: &Value, message: &str) {
+    assert_eq!(v["status"], "error", "{v}");
+    assert_eq!(v["message"], message, "{v}");
+}
+
+#[track_caller]
+fn err_starts(v: &Value, prefix: &str) {
+    assert_eq!(v["status"], "error", "{v}");
+    let m = v["message"].as_str().unwrap();
+    assert!(m.starts_with(prefix), "{m}");
+}
+
+#[tokio::test]
+async fn deploy_and_list() {
+    let s = Server::start(ApiOptions::default()).await;
+    let v = s.get("/daemonstatus.json").await;
+    ok(&v);
+    assert_eq!(
+        (
+            v["pending"].clone(),
+            v["running"].clone(),
+            v["finished"].clone()
+        ),
+        (json!(0), json!(0), json!(0))
+    );
+
+    // scrapyd-deploy / scrapyd-client: multipart with a file part.
+    let v = s.deploy("shopping", "1700000000").await;
+    ok(&v);
+    assert_eq!(v["project"], "shopping");
+    assert_eq!(v["version"], "1700000000");
+    assert_eq!(v["spiders"], 1);
+    // python-scrapyd-api: the same fields, version in the query this time.
+    let form = Form::new().text("project", "shopping").part(
+        "egg",
+        Part::bytes(SPEC.as_bytes().to_vec()).file_name("egg"),
+    );
+    let res = s
+        .http
+        .post(s.url("/addversion.json?version=1700000100"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    ok(&json_of(res).await);
+    // ScrapydWeb: egg as a urlencoded field.
+    let v = s
+        .post(
+            "/addversion.json",
+            &[("project", "web"), ("version", "r10"), ("egg", SPEC)],
+        )
+        .await;
+    ok(&v);
+    assert_eq!(v["spiders"], 1);
+    // Egg as a plain multipart text field.
+    let form = Form::new()
+        .text("project", "web")
+        .text("version", "r9")
+        .text("egg", SPEC);
+    let res = s
+        .http
+        .post(s.url("/addversion.json"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    ok(&json_of(res).await);
+
+    // Errors of addversion.
+    err(
+        &s.post("/addversion.json", &[("project", "p")]).await,
+        "'version' parameter is required",
+    );
+    err(
+        &s.post("/addversion.json", &[("project", "p"), ("version", "1")])
+            .await,
+        "'egg' parameter is required",
+    );
+    err_starts(
+        &s.post(
+            "/addversion.json",
+            &[
+                ("project", "p"),
+                ("version", "1"),
+                ("egg", "PK\u{3}\u{4}junk"),
+            ],
+        )
+        .await,
+        "egg is invalid: ",
+    );
+    err_starts(
+        &s.post(
+            "/addversion.json",
+            &[("project", "../etc"), ("version", "1"), ("egg", SPEC)],
+        )
+        .await,
+        "project is invalid: ",
+    );
+
+    let v = s.get("/listprojects.json").await;
+    ok(&v);
+    let mut projects: Vec<String> = serde_json::from_value(v["projects"].clone()).unwrap();
+    projects.sort();
+    assert_eq!(projects, ["shopping", "web"]);
+
+    let v = s.get("/listversions.json?project=shopping").await;
+    assert_eq!(v["versions"], json!(["1700000000", "1700000100"]));
+    let v = s.get("/listversions.json?project=web").await;
+    assert_eq!(v["versions"], json!(["r9", "r10"]));
+    let v = s.get("/listversions.json?project=nope").await;
+    ok(&v);
+    assert_eq!(v["versions"], json!([]));
+    err(
+        &s.get("/listversions.json").await,
+        "'project' parameter is required",
+    );
+
+    let v = s.get("/listspiders.json?project=shopping").await;
+    ok(&v);
+    assert_eq!(v["spiders"], json!(["shop"]));
+    let v = s
+        .get("/listspiders.json?project=shopping&_version=1700000000")
+        .await;
+    assert_eq!(v["spiders"], json!(["shop"]));
+    err(
+        &s.get("/listspiders.json?project=nope").await,
+        "project 'nope' not found",
+    );
+    err(
+        &s.get("/listspiders.json?project=shopping&_version=42")
+            .await,
+        "version '42' not found",
+    );
+
+    // delversion, then deleting the last version deletes the project.
+    ok(&s
+        .post(
+            "/delversion.json",
+            &[("project", "shopping"), ("version", "1700000000")],
+        )
+        .await);
+    let v = s.get("/listversions.json?project=shopping").await;
+    assert_eq!(v["versions"], json!(["1700000100"]));
+    err(
+        &s.post(
+            "/delversion.json",
+            &[("project", "shopping"), ("version", "1")],
+        )
+        .await,
+        "version '1' not found",
+    );
+    ok(&s
+        .post(
+            "/delversion.json",
+            &[("project", "shopping"), ("version", "1700000100")],
+        )
+        .await);
+    assert_eq!(
+        s.get("/listprojects.json").await["projects"],
+        json!(["web"])
+    );
+    ok(&s.post("/delproject.json", &[("project", "web")]).await);
+    err(
+        &s.post("/delproject.json", &[("project", "web")]).await,
+        "project 'web' not found",
+    );
+    assert_eq!(s.get("/listprojects.json").await["projects"], json!([]));
+}
+
+#[tokio::test]
+async fn job_lifecycle() {
+    let s = Server::start(ApiOptions::default()).await;
+    ok(&s.deploy("shopping", "1").await);
+
+    // What python-scrapyd-api's schedule() sends: settings as repeated `setting`,
+    // spider arguments as extra fields.
+    let v = s
+        .post(
+            "/schedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("jobid", "job1"),
+                ("priority", "2.5"),
+                ("setting", "DOWNLOAD_DELAY=0.5"),
+                ("setting", "USER_AGENT=a=b"),
+                ("site", "http://127.0.0.1:1"),
+                ("_version", "1"),
+            ],
+        )
+        .await;
+    ok(&v);
+    assert_eq!(v["jobid"], "job1");
+    // A generated job id: 32 hex digits.
+    let v = s
+        .post(
+            "/schedule.json",
+            &[("project", "shopping"), ("spider", "shop")],
+        )
+        .await;
+    let generated = v["jobid"].as_str().unwrap().to_string();
+    assert_eq!(generated.len(), 32);
+    assert!(generated.bytes().all(|b| b.is_ascii_hexdigit()));
+
+    err(
+        &s.post(
+            "/schedule.json",
+            &[("project", "shopping"), ("spider", "nope")],
+        )
+        .await,
+        "spider 'nope' not found",
+    );
+    err(
+        &s.post("/schedule.json", &[("project", "nope"), ("spider", "shop")])
+            .await,
+        "project 'nope' not found",
+    );
+    err(
+        &s.post(
+            "/schedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("setting", "X"),
+            ],
+        )
+        .await,
+        "setting is invalid: expected NAME=VALUE, got 'X'",
+    );
+    err_starts(
+        &s.post(
+            "/schedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("priority", "x"),
+            ],
+        )
+        .await,
+        "priority is invalid: ",
+    );
+    err_starts(
+        &s.post(
+            "/schedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("jobid", "../x"),
+            ],
+        )
+        .await,
+        "jobid is invalid: ",
+    );
+
+    let v = s.get("/status.json?job=job1").await;
+    ok(&v);
+    assert_eq!(v["currstate"], "pending");
+    assert_eq!(
+        s.get("/status.json?job=job1&project=shopping").await["currstate"],
+        "pending"
+    );
+    assert_eq!(
+        s.get("/status.json?job=unknown").await["currstate"],
+        Value::Null
+    );
+    err(&s.get("/status.json").await, "'job' parameter is required");
+
+    let v = s.get("/listjobs.json?project=shopping").await;
+    ok(&v);
+    assert_eq!(v["pending"].as_array().unwrap().len(), 2);
+    // Highest priority first.
+    assert_eq!(
+        v["pending"][0],
+        json!({"id": "job1", "project": "shopping", "spider": "shop", "version": "1",
+               "settings": {"DOWNLOAD_DELAY": "0.5", "USER_AGENT": "a=b"},
+               "args": {"site": "http://127.0.0.1:1"}})
+    );
+    assert_eq!(v["running"], json!([]));
+    assert_eq!(v["finished"], json!([]));
+    assert_eq!(
+        s.get("/listjobs.json?project=other").await["pending"],
+        json!([])
+    );
+
+    // Cancel a pending job.
+    let v = s
+        .post(
+            "/cancel.json",
+            &[("project", "shopping"), ("job", &generated)],
+        )
+        .await;
+    ok(&v);
+    assert_eq!(v["prevstate"], "pending");
+    assert_eq!(
+        s.get(&format!("/status.json?job={generated}")).await["currstate"],
+        Value::Null
+    );
+
+    // Start job1.
+    s.control.poll_once("runner-9").await.unwrap();
+    let v = s.get("/listjobs.json").await;
+    let running = &v["running"][0];
+    assert_eq!(running["id"], "job1");
+    assert_eq!(running["pid"], "runner-9");
+    assert_eq!(running["start_time"], "2026-03-01 12:00:00.000000");
+    assert_eq!(running["log_url"], "/logs/shopping/shop/job1.log");
+    assert_eq!(running["items_url"], "/items/shopping/shop/job1.jl");
+    assert_eq!(s.get("/daemonstatus.json").await["running"], 1);
+
+    // Logs and items.
+    let blobs = &s.control.stores().blobs;
+    blobs
+        .put(
+            "logs/shopping/shop/job1.log",
+            Bytes::from_static(b"line one\nline two\n"),
+        )
+        .await
+        .unwrap();
+    let res = s
+        .http
+        .get(s.url("/logs/shopping/shop/job1.log"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "text/plain; charset=utf-8");
+    assert_eq!(res.text().await.unwrap(), "line one\nline two\n");
+    let res = s
+        .http
+        .get(s.url("/logs/shopping/shop/job1.log"))
+        .header("Range", "bytes=9-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(res.headers()["content-range"], "bytes 9-17/18");
+    assert_eq!(res.text().await.unwrap(), "line two\n");
+    let res = s
+        .http
+        .get(s.url("/logs/shopping/shop/job1.log"))
+        .header("Range", "bytes=18-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::RANGE_NOT_SATISFIABLE);
+    let res = s
+        .http
+        .get(s.url("/items/shopping/shop/job1.jl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    blobs
+        .put(
+            "items/shopping/shop/job1.jl",
+            Bytes::from_static(b"{\"id\":1}\n"),
+        )
+        .await
+        .unwrap();
+    let res = s
+        .http
+        .get(s.url("/items/shopping/shop/job1.jl"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["content-type"], "application/x-ndjson");
+    assert_eq!(res.text().await.unwrap(), "{\"id\":1}\n");
+    let res = s
+        .http
+        .get(s.url("/logs/shopping/shop/other.log"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+
+    // ScrapydWeb's force stop: cancel twice.
+    let v = s
+        .post("/cancel.json", &[("project", "shopping"), ("job", "job1")])
+        .await;
+    assert_eq!(v["prevstate"], "running");
+    let v = s
+        .post(
+            "/cancel.json",
+            &[("project", "shopping"), ("job", "job1"), ("signal", "KILL")],
+        )
+        .await;
+    ok(&v);
+    assert_eq!(v["prevstate"], "running");
+    let job = s
+        .control
+        .stores()
+        .jobs
+        .get_job("job1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(job.cancel_requests, 2);
+
+    // The crawler ends it.
+    let mut outcome = Outcome::reason("cancelled", None);
+    outcome.stats.insert("item_scraped_count".into(), json!(7));
+    let end = Utc.with_ymd_and_hms(2026, 3, 1, 12, 5, 0).unwrap();
+    assert!(s
+        .control
+        .stores()
+        .jobs
+        .finish_job("job1", job.attempt, &outcome, end)
+        .await
+        .unwrap());
+    let v = s.get("/listjobs.json").await;
+    assert_eq!(
+        v["finished"][0],
+        json!({"id": "job1", "project": "shopping", "spider": "shop",
+               "start_time": "2026-03-01 12:00:00.000000", "end_time": "2026-03-01 12:05:00.000000",
+               "log_url": "/logs/shopping/shop/job1.log", "items_url": "/items/shopping/shop/job1.jl",
+               "finish_reason": "cancelled", "items_scraped": 7})
+    );
+    assert_eq!(
+        s.get("/status.json?job=job1").await["currstate"],
+        "finished"
+    );
+    let v = s
+        .post("/cancel.json", &[("project", "shopping"), ("job", "job1")])
+        .await;
+    ok(&v);
+    assert_eq!(v["prevstate"], Value::Null);
+    let v = s
+        .post("/cancel.json", &[("project", "shopping"), ("job", "ghost")])
+        .await;
+    assert_eq!(v["prevstate"], Value::Null);
+    err(
+        &s.post("/cancel.json", &[("project", "shopping")]).await,
+        "'job' parameter is required",
+    );
+
+    // The /jobs page, as ScrapydWeb reads it.
+    ok(&s
+        .post(
+            "/schedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("jobid", "next"),
+            ],
+        )
+        .await);
+    let res = s.http.get(s.url("/jobs")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<h1>Jobs</h1>"));
+    assert!(html.contains("<th>Project</th><th>Spider</th><th>Job</th><th>PID</th><th>Start</th><th>Runtime</th><th>Finish</th><th>Log</th><th>Items</th><th>Cancel</th>"));
+    assert!(html.contains(
+        "<tr><td>shopping</td><td>shop</td><td>next</td><td></td><td></td><td></td><td></td>"
+    ));
+    assert!(html.contains("<tr><td>shopping</td><td>shop</td><td>job1</td><td></td><td>2026-03-01 12:00:00</td><td>0:05:00</td><td>2026-03-01 12:05:00</td><td><a href=\"/logs/shopping/shop/job1.log\">Log</a></td>"));
+    assert!(html.find(">next<").unwrap() < html.find(">job1<").unwrap());
+}
+
+#[tokio::test]
+async fn schedules() {
+    let s = Server::start(ApiOptions::default()).await;
+    ok(&s.deploy("shopping", "1").await);
+    let v = s
+        .post(
+            "/addschedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("cron", "0 * * * *"),
+                ("priority", "1"),
+                ("setting", "DOWNLOAD_DELAY=1"),
+                ("site", "http://127.0.0.1:1"),
+            ],
+        )
+        .await;
+    ok(&v);
+    let id = v["id"].as_str().unwrap().to_string();
+    let sch = &v["schedule"];
+    assert_eq!(sch["id"], id.as_str());
+    assert_eq!(sch["cron"], "0 * * * *");
+    assert_eq!(sch["timezone"], "UTC");
+    assert_eq!(sch["enabled"], true);
+    assert_eq!(sch["overlap"], "skip");
+    assert_eq!(sch["priority"], 1.0);
+    assert_eq!(sch["args"], json!({"site": "http://127.0.0.1:1"}));
+    assert_eq!(sch["settings"], json!({"DOWNLOAD_DELAY": "1"}));
+    assert_eq!(sch["next_run"], "2026-03-01 13:00:00.000000");
+    assert_eq!(sch["last_run"], Value::Null);
+    assert_eq!(sch["last_job"], Value::Null);
+
+    let v = s
+        .post(
+            "/addschedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("cron", "@daily"),
+                ("timezone", "Europe/Paris"),
+                ("enabled", "false"),
+                ("overlap", "allow"),
+                ("id", "nightly"),
+            ],
+        )
+        .await;
+    ok(&v);
+    assert_eq!(v["id"], "nightly");
+    assert_eq!(v["schedule"]["enabled"], false);
+    assert_eq!(v["schedule"]["overlap"], "allow");
+
+    err_starts(
+        &s.post(
+            "/addschedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("cron", "nope"),
+            ],
+        )
+        .await,
+        "cron is invalid: ",
+    );
+    err(
+        &s.post(
+            "/addschedule.json",
+            &[("project", "shopping"), ("spider", "x"), ("cron", "@daily")],
+        )
+        .await,
+        "spider 'x' not found",
+    );
+    err_starts(
+        &s.post(
+            "/addschedule.json",
+            &[
+                ("project", "shopping"),
+                ("spider", "shop"),
+                ("cron", "@daily"),
+                ("overlap", "queue"),
+            ],
+        )
+        .await,
+        "overlap is invalid: ",
+    );
+
+    let v = s.get("/listschedules.json").await;
+    ok(&v);
+    assert_eq!(v["schedules"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        s.get("/listschedules.json?project=shopping").await["schedules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    assert_eq!(
+        s.get("/listschedules.json?project=other").await["schedules"],
+        json!([])
+    );
+
+    let v = s.post("/enableschedule.json", &[("id", "nightly")]).await;
+    ok(&v);
+    assert_eq!(v["schedule"]["enabled"], true);
+    let v = s.post("/disableschedule.json", &[("id", "nightly")]).await;
+    assert_eq!(v["schedule"]["enabled"], false);
+    err(
+        &s.post("/enableschedule.json", &[("id", "ghost")]).await,
+        "schedule 'ghost' not found",
+    );
+    ok(&s.post("/delschedule.json", &[("id", "nightly")]).await);
+    err(
+        &s.post("/delschedule.json", &[("id", "nightly")]).await,
+        "schedule 'nightly' not found",
+    );
+    assert_eq!(
+        s.get("/listschedules.json").await["schedules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn auth_on_and_off() {
+    let s = Server::start(ApiOptions {
+        username: Some("admin".into()),
+        password: Some("s3cret".into()),
+        ..Default::default()
+    })
+    .await;
+    for path in [
+        "/daemonstatus.json",
+        "/listjobs.json",
+        "/jobs",
+        "/",
+        "/logs/p/s/j.log",
+        "/items/p/s/j.jl",
+    ] {
+        let res = s.http.get(s.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+        assert_eq!(res.headers()["www-authenticate"], "Basic realm=\"Trawl\"");
+        assert_eq!(res.text().await.unwrap(), "Unauthorized");
+        let res = s
+            .http
+            .get(s.url(path))
+            .basic_auth("admin", Some("wrong"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{path}");
+    }
+    let form = Form::new().text("project", "p").text("version", "1").part(
+        "egg",
+        Part::bytes(SPEC.as_bytes().to_vec()).file_name("project.egg"),
+    );
+    let res = s
+        .http
+        .post(s.url("/addversion.json"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    let res = s
+        .http
+        .get(s.url("/daemonstatus.json"))
+        .basic_auth("admin", Some("s3cret"))
+        .send()
+        .await
+        .unwrap();
+    ok(&json_of(res).await);
+    let res = s
+        .http
+        .get(s.url("/jobs"))
+        .basic_auth("admin", Some("s3cret"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Auth off: the same call passes without credentials.
+    let open = Server::start(ApiOptions::default()).await;
+    ok(&open.get("/daemonstatus.json").await);
+}
+
+#[tokio::test]
+async fn path_traversal_is_refused() {
+    let s = Server::start(ApiOptions::default()).await;
+    // A file that traversal would reach.
+    std::fs::write(s.dir.path().join("trawl.log"), "secret").unwrap();
+    std::fs::create_dir_all(s.dir.path().join("blobs/logs/p/s")).unwrap();
+    for path in [
+        "/logs/..%2F..%2F/s/trawl.log",
+        "/logs/p/s/..%2F..%2F..%2F..%2Ftrawl.log",
+        "/logs/%2E%2E/%2E%2E/trawl.log",
+        "/logs/p/..%2F..%2F..%2F/trawl.log",
+        "/items/..%2F..%2F/s/x.jl",
+        "/logs/p/s/%2Fetc%2Fpasswd.log",
+    ] {
+        let res = s.http.get(s.url(path)).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{path}");
+        assert_ne!(res.text().await.unwrap(), "secret", "{path}");
+    }
+    err_starts(
+        &s.get("/listspiders.json?project=..%2F..%2Fetc").await,
+        "project is invalid: ",
+    );
+}
+
+#[tokio::test]
+async fn options_cors_and_methods() {
+    let s = Server::start(ApiOptions::default()).await;
+    for (path, allow) in [
+        ("/schedule.json", "OPTIONS, HEAD, POST"),
+        ("/addversion.json", "OPTIONS, HEAD, POST"),
+        ("/cancel.json", "OPTIONS, HEAD, POST"),
+        ("/listjobs.json", "OPTIONS, HEAD, GET"),
+        ("/daemonstatus.json", "OPTIONS, HEAD, GET"),
+        ("/jobs", "OPTIONS, HEAD, GET"),
+    ] {
+        let res = s
+            .http
+            .request(reqwest::Method::OPTIONS, s.url(path))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT, "{path}");
+        assert_eq!(res.headers()["allow"], allow);
+        assert_eq!(res.headers()["access-control-allow-origin"], "*");
+        assert_eq!(res.headers()["access-control-allow-methods"], allow);
+        assert_eq!(
+            res.headers()["access-control-allow-headers"],
+            "X-Requested-With"
+        );
+    }
+    let res = s.http.get(s.url("/schedule.json")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let v: Value = serde_json::from_slice(&res.bytes().await.unwrap()).unwrap();
+    assert_eq!(v["status"], "error");
+    let res = s.http.post(s.url("/listjobs.json")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::METHOD_NOT_ALLOWED);
+    let res = s.http.get(s.url("/nope.json")).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(res.headers()["access-control-allow-origin"], "*");
+    let res = s
+        .http
+        .get(s.url("/listprojects.json"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.headers()["access-control-allow-methods"],
+        "OPTIONS, HEAD, GET"
+    );
+}
