@@ -127,13 +127,7 @@ mod tests {
     #[test]
     fn names_are_validated() {
         assert!(valid_name("proj_1-a.b"));
-<<<<<<< HEAD
-        for bad in [
-            "", ".", "..", "../x", "a/b", "a\\b", ".hidden", "a b", "é", "a%2Fb",
-        ] {
-=======
         for bad in ["", ".", "..", "../x", "a/b", "a\\b", "a b", "é", "a%2Fb"] {
->>>>>>> api
             assert!(!valid_name(bad), "{bad}");
         }
         assert!(names("p", "s", "j.log", ".log").is_some());
