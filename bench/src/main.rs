@@ -16,7 +16,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use clap::{Parser, Subcommand};
@@ -27,6 +27,8 @@ use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, FeedStorages, UriPara
 use trawl_engine::settings::Priority;
 use trawl_engine::spec::{Spec, SpecFormat, SpecSpider};
 use trawl_engine::{CrawlBuilder, Settings};
+
+mod api;
 
 const SHOP_SPEC: &str = include_str!("../../examples/shop.toml");
 
@@ -66,6 +68,31 @@ enum Cmd {
         /// Site base URL.
         site: String,
     },
+    /// Control-plane latency: schedule.json, listjobs.json with 10,000 queued jobs,
+    /// schedule→running; Trawl against Scrapyd when `--scrapy-python` has Scrapyd.
+    Api {
+        /// schedule.json calls measured.
+        #[arg(long, default_value_t = 1000)]
+        calls: usize,
+        /// Jobs queued when listjobs.json is measured.
+        #[arg(long, default_value_t = 10_000)]
+        queued: usize,
+        /// schedule→running samples for Trawl (Scrapyd gets a fifth of them).
+        #[arg(long, default_value_t = 50)]
+        runs: usize,
+    },
+    /// (child) A Trawl control plane on 127.0.0.1.
+    ServeApi {
+        /// Port.
+        #[arg(long)]
+        port: u16,
+        /// max_proc (0: jobs stay queued).
+        #[arg(long)]
+        max_proc: usize,
+        /// Data directory.
+        #[arg(long)]
+        data_dir: std::path::PathBuf,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -78,6 +105,16 @@ fn main() -> anyhow::Result<()> {
         Some(Cmd::Serve) => rt.block_on(serve_site(&cli)),
         Some(Cmd::HttpOnly { site }) => rt.block_on(http_only(&cli, site)),
         Some(Cmd::Trawl { site }) => rt.block_on(trawl(&cli, site)),
+        Some(Cmd::Api {
+            calls,
+            queued,
+            runs,
+        }) => rt.block_on(api_bench(&cli, *calls, *queued, *runs)),
+        Some(Cmd::ServeApi {
+            port,
+            max_proc,
+            data_dir,
+        }) => rt.block_on(serve_api(*port, *max_proc, data_dir)),
     }
 }
 
@@ -277,6 +314,91 @@ fn orchestrate(cli: &Cli) -> anyhow::Result<()> {
             items / secs,
             r["rss"].as_f64().unwrap_or(0.0) / 1048576.0,
             r["cpu"].as_f64().unwrap_or(0.0)
+        );
+    }
+    Ok(())
+}
+
+async fn serve_api(port: u16, max_proc: usize, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry()
+        .with(trawl_core::joblog::JobLogLayer)
+        .try_init();
+    let node = trawl_core::local::LocalNode::start(trawl_core::local::LocalConfig {
+        data_dir: data_dir.to_path_buf(),
+        control: trawl_core::ControlConfig {
+            max_proc,
+            ..trawl_core::ControlConfig::default()
+        },
+        poll_interval: std::time::Duration::from_secs(5),
+        runner: trawl_core::runner::RunnerConfig::default(),
+    })
+    .await?;
+    let app = trawl_core::api::router(node.control().clone(), Default::default());
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+async fn api_bench(cli: &Cli, calls: usize, queued: usize, runs: usize) -> anyhow::Result<()> {
+    let site = Arc::new(Site::generate(SiteSpec::new(20, cli.seed)));
+    let demo = serve(site, "127.0.0.1:0".parse()?).await?;
+    let exe = std::env::current_exe()?;
+    let trawl_target = |base: String| api::Target {
+        name: "trawl".into(),
+        base,
+        egg: (SHOP_SPEC.as_bytes().to_vec(), "shop.toml"),
+        spider: "shop",
+        args: vec![("site".into(), demo.base_url())],
+    };
+    let mut rows = Vec::new();
+    let (srv, base) = api::start_trawl(&exe, 0)?;
+    let mut f = api::queue_figures(&trawl_target(base), calls, queued).await?;
+    drop(srv);
+    let (srv, base) = api::start_trawl(&exe, 4)?;
+    f.to_running = api::to_running(&trawl_target(base), runs, Duration::from_millis(1)).await?;
+    drop(srv);
+    rows.push(("trawl serve".to_string(), f));
+
+    if let Some(py) = &cli.scrapy_python {
+        // Children run in temp dirs: make a relative interpreter path absolute.
+        let py = &std::path::absolute(py)
+            .with_context(|| format!("no Python at {py}"))?
+            .to_string_lossy()
+            .into_owned();
+        let egg = api::build_scrapy_egg(py)?;
+        let target = |base: String| api::Target {
+            name: "scrapyd".into(),
+            base,
+            egg: (egg.clone(), "benchproj.egg"),
+            spider: "idle",
+            args: Vec::new(),
+        };
+        // A poll interval of an hour keeps every job queued during the queue figures.
+        let (srv, base) = api::start_scrapyd(py, 3600.0)?;
+        let mut f = api::queue_figures(&target(base), calls, queued).await?;
+        drop(srv);
+        let (srv, base) = api::start_scrapyd(py, 5.0)?;
+        f.to_running =
+            api::to_running(&target(base), (runs / 5).max(3), Duration::from_millis(20)).await?;
+        drop(srv);
+        rows.push(("scrapyd 1.6 (poll_interval 5 s)".to_string(), f));
+    }
+    demo.shutdown().await;
+
+    println!("| server | daemonstatus p50 ms | schedule.json p50 ms | p99 ms | listjobs ({} queued) p50 ms | schedule→running p50 ms | p99 ms |", queued);
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (name, f) in rows {
+        println!(
+            "| {name} | {:.2} | {:.2} | {:.2} | {:.1} ({} listed) | {:.1} | {:.1} |",
+            f.status_p50,
+            f.schedule.0,
+            f.schedule.1,
+            f.listjobs_p50,
+            f.queued,
+            f.to_running.0,
+            f.to_running.1
         );
     }
     Ok(())

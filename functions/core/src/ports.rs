@@ -91,7 +91,9 @@ pub trait JobStore: Send + Sync {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
-    /// running (this attempt) → pending again (requeue after a crash). `false` if not.
+    /// running (this attempt) → pending again (requeue after a crash), clearing
+    /// `started_at`, `runner`, `heartbeat_at` and `cancel_requests` so the next attempt
+    /// starts clean. `false` if it was not running with this attempt.
     async fn requeue_job(&self, id: &str, attempt: u32) -> StoreResult<bool>;
     /// Deletes a pending job (Scrapyd's cancel of a pending job). `false` if not pending.
     async fn remove_pending(&self, id: &str) -> StoreResult<bool>;
