@@ -25,12 +25,23 @@ read_pid() {
   echo "$pid"
 }
 
-alive() { kill -0 "$1" 2>/dev/null; }
+# Alive and not a zombie.
+alive() {
+  local stat
+  stat="$(cat "/proc/$1/stat" 2>/dev/null)" || return 1
+  stat="${stat##*) }"
+  [[ "${stat:0:1}" != Z ]]
+}
 
-# Every process in LocalStack's session (LocalStack runs as a session leader; DynamoDB
-# Local and function processes inherit its session).
-session_members() {
-  ps -e -o pid=,sid= | awk -v sid="$1" '$2 == sid && $1 != sid { print $1 }'
+LS_IDFILE="$LOCALSTACK_HOME/localstack.id"
+
+# Every process of the instance: LocalStack, its descendants and session, and whatever
+# carries its TRAWL_LOCALSTACK_ID marker (DynamoDB Local, function processes), even
+# after being re-parented.
+instance_procs() {
+  local marker=""
+  [[ -f "$LS_IDFILE" ]] && marker="$(cat "$LS_IDFILE")"
+  "$LS_PY" "$LS_DIR/procs.py" "$1" "$marker"
 }
 
 health() {
@@ -74,6 +85,8 @@ start() {
     ln -sfn "$LS_LIBS/var-libs/$pkg" "$fs/var/lib/localstack/lib/$pkg"
   done
   : >"$LS_LOG"
+  local marker="$LS_PORT-$$-$(date +%s%N)"
+  echo "$marker" >"$LS_IDFILE"
 
   log "starting LocalStack on $LS_ENDPOINT (log: $LS_LOG)"
   local t0=$SECONDS
@@ -88,7 +101,8 @@ start() {
       LAMBDA_RUNTIME_EXECUTOR=host \
       SKIP_SSL_CERT_DOWNLOAD=1 \
       DISABLE_EVENTS=1 \
-      PYTHONUNBUFFERED=1
+      PYTHONUNBUFFERED=1 \
+      TRAWL_LOCALSTACK_ID="$marker"
     # setsid: LocalStack leads its own session, so stop finds all its descendants.
     exec setsid "$LS_PY" -m localstack.runtime.main </dev/null >>"$LS_LOG" 2>&1
   ) &
@@ -117,12 +131,25 @@ start() {
   log "ready in $((SECONDS - t0))s (pid $pid)"
 }
 
+# Live processes of the instance now, plus those of the list $2 still alive.
+leftovers() {
+  local p
+  {
+    instance_procs "$1"
+    for p in $2; do
+      if alive "$p"; then echo "$p"; fi
+    done
+  } | sort -un
+}
+
 stop() {
   local pid
   if ! pid="$(read_pid)"; then
     log "not running (no pid file)"
     return 0
   fi
+  local before rest
+  before="$(instance_procs "$pid")"
   if alive "$pid"; then
     log "stopping pid $pid"
     kill -TERM "$pid" 2>/dev/null || true
@@ -135,10 +162,9 @@ stop() {
       kill -KILL "$pid" 2>/dev/null || true
     fi
   fi
-  # Whatever is left of its session (function processes, DynamoDB Local's JVM).
-  local rest
+  # Whatever is left (function processes, DynamoDB Local's JVM).
   for attempt in 1 2 3 4 5 6 7 8 9 10; do
-    rest="$(session_members "$pid")"
+    rest="$(leftovers "$pid" "$before")"
     [[ -z "$rest" ]] && break
     if ((attempt == 1)); then
       # shellcheck disable=SC2086
@@ -149,9 +175,9 @@ stop() {
     fi
     sleep 0.3
   done
-  rest="$(session_members "$pid")"
-  if [[ -n "$rest" ]] || alive "$pid"; then
-    log "could not stop: $pid $rest"
+  rest="$(leftovers "$pid" "$before")"
+  if [[ -n "$rest" ]]; then
+    log "could not stop: $rest"
     return 1
   fi
   rm -f "$LS_PIDFILE"

@@ -288,6 +288,9 @@ class HostRuntimeExecutor(RuntimeExecutor):
         env["LAMBDA_RUNTIME_DIR"] = self.task_root
         env["AWS_LAMBDA_RUNTIME_API"] = f"127.0.0.1:{self.api.port}"
         env["TMPDIR"] = self.tmp_dir
+        # lets run.sh stop find the process even after LocalStack is gone
+        if marker := os.environ.get("TRAWL_LOCALSTACK_ID"):
+            env["TRAWL_LOCALSTACK_ID"] = marker
         return env
 
     def _spawn(self) -> None:
