@@ -407,12 +407,20 @@ class HostRuntimeExecutor(RuntimeExecutor):
     # -- RuntimeExecutor interface -------------------------------------------------------
 
     def start(self, env_vars: dict[str, str]) -> None:
-        self._resolve_bootstrap()
-        self.tmp_dir = os.path.join(config.dirs.tmp, "lambda-host", self.id)
-        os.makedirs(self.tmp_dir, exist_ok=True)
-        self.process_env = self._build_env(env_vars)
-        self.api.start()
-        self._ensure_running()
+        try:
+            self._resolve_bootstrap()
+            self.tmp_dir = os.path.join(config.dirs.tmp, "lambda-host", self.id)
+            os.makedirs(self.tmp_dir, exist_ok=True)
+            self.process_env = self._build_env(env_vars)
+            self.api.start()
+            self._ensure_running()
+        except (LambdaRuntimeException, OSError) as e:
+            # reported to the caller as a function error, as Lambda does for a bad bootstrap
+            LOG.warning("Lambda %s cannot start: %s", self._function_name, e)
+            raise StatusErrorException(
+                "Environment startup failed",
+                payload=_error_payload("Runtime.InvalidEntrypoint", str(e)),
+            ) from e
         # Ready once the runtime asks for its first event (as in Lambda: init is over).
         while True:
             try:
