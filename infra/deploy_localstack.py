@@ -314,7 +314,15 @@ def deploy(args) -> int:
 
     params = parameter_overrides(args, ssm)
     existing = describe_stack(cfn, args.stack_name)
-    if existing and existing["StackStatus"] in ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"):
+    if existing and existing["StackStatus"].endswith(IN_PROGRESS_SUFFIX):
+        log(f"{args.stack_name} is {existing['StackStatus']}: waiting for it")
+        wait_stack(cfn, args.stack_name, 30, gone_ok=True)
+        existing = describe_stack(cfn, args.stack_name)
+    # LocalStack leaves a stack in CREATE_IN_PROGRESS when CreateStack fails validation;
+    # REVIEW_IN_PROGRESS is a change set's empty stack.
+    stale = ("ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED", "CREATE_IN_PROGRESS",
+             "REVIEW_IN_PROGRESS", "CREATE_FAILED")
+    if existing and existing["StackStatus"] in stale:
         log(f"{args.stack_name} is {existing['StackStatus']}: deleting it first")
         cfn.delete_stack(StackName=args.stack_name)
         wait_stack(cfn, args.stack_name, args.timeout, gone_ok=True)
@@ -347,7 +355,9 @@ def deploy(args) -> int:
         print_events(cfn, args.stack_name, started)
         return 1
 
-    outputs = outputs_of(describe_stack(cfn, args.stack_name))
+    stack = describe_stack(cfn, args.stack_name)
+    apply_ignored_properties(mk, cfn, args.stack_name, stack, template)
+    outputs = outputs_of(stack)
     outputs["AwsApiUrl"] = outputs.get("ApiUrl", "")
     url = localstack_api_url(args.endpoint, outputs)
     if url:
@@ -359,6 +369,43 @@ def deploy(args) -> int:
     if args.probe is not None:
         return probe(outputs.get("ApiUrl", ""), args.probe)
     return 0
+
+
+def apply_ignored_properties(mk, cfn, name: str, stack: dict, template: dict) -> None:
+    """Apply, through the service APIs, template properties LocalStack's CloudFormation
+    accepts but does not set (LocalStack 2026.3): a function's ReservedConcurrentExecutions
+    (the poller's 1 is what keeps max_proc) and a log group's RetentionInDays.
+    Read from the same template, so there is still one description of the stack.
+    """
+    params = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters", [])}
+    defaults = {k: v.get("Default") for k, v in template.get("Parameters", {}).items()}
+
+    def value(v):
+        if isinstance(v, dict) and set(v) == {"Ref"}:
+            v = params.get(v["Ref"], defaults.get(v["Ref"]))
+        return int(v) if isinstance(v, (int, str)) and str(v).isdigit() else None
+
+    physical = {
+        r["LogicalResourceId"]: r.get("PhysicalResourceId")
+        for r in cfn.describe_stack_resources(StackName=name)["StackResources"]
+    }
+    lam, logs = mk("lambda"), mk("logs")
+    for logical, res in template.get("Resources", {}).items():
+        props = res.get("Properties") or {}
+        pid = physical.get(logical)
+        if not pid:
+            continue
+        if res.get("Type") == "AWS::Serverless::Function":
+            n = value(props.get("ReservedConcurrentExecutions"))
+            if n is not None:
+                cur = lam.get_function_concurrency(FunctionName=pid).get("ReservedConcurrentExecutions")
+                if cur != n:
+                    lam.put_function_concurrency(FunctionName=pid, ReservedConcurrentExecutions=n)
+                    log(f"{logical}: reserved concurrency {n} (set through the Lambda API)")
+        elif res.get("Type") == "AWS::Logs::LogGroup":
+            days = value(props.get("RetentionInDays"))
+            if days is not None:
+                logs.put_retention_policy(logGroupName=pid, retentionInDays=days)
 
 
 def probe(api_url: str, path: str) -> int:
