@@ -70,4 +70,11 @@ else
   rc=1
   log "sam validate: FAILED"
 fi
+log "samconfig.toml"
+if "$PY" -c 'import sys, tomllib; c = tomllib.load(open("samconfig.toml", "rb")); assert c["default"]["build"]["parameters"]["template_file"] == "infra/template.yaml"'; then
+  log "samconfig.toml: ok"
+else
+  rc=1
+  log "samconfig.toml: FAILED"
+fi
 exit $rc
