@@ -390,6 +390,7 @@ impl Control {
             return Err(ApiError::ProjectNotFound(project.to_string()));
         }
         self.stores.projects.delete_project(project).await?;
+        self.stores.history.forget_items(project).await?;
         for v in versions {
             self.stores.blobs.delete(&v.bundle_key).await?;
             self.bundles.lock().remove(&v.bundle_key);

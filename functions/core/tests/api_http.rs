@@ -52,7 +52,8 @@ impl Server {
         let stores = Stores {
             projects: db.clone(),
             jobs: db.clone(),
-            schedules: db,
+            schedules: db.clone(),
+            history: db,
             blobs: Arc::new(FileBlobStore::new(dir.path().join("blobs")).unwrap()),
             clock,
         };

@@ -47,7 +47,8 @@ async fn fixture(cfg: ControlConfig) -> Fixture {
     let stores = Stores {
         projects: db.clone(),
         jobs: db.clone(),
-        schedules: db,
+        schedules: db.clone(),
+        history: db,
         blobs: Arc::new(FileBlobStore::new(dir.path().to_path_buf()).unwrap()),
         clock: clock.clone(),
     };
