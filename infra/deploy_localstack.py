@@ -241,7 +241,8 @@ def resolve_binaries(args) -> dict[str, Path]:
         overrides[name] = Path(path)
     target = Path(args.target_dir or os.environ.get("CARGO_TARGET_DIR") or ROOT / "target")
     if args.build:
-        cmd = ["cargo", "build", "--profile", args.profile]
+        cargo_profile = "dev" if args.profile == "debug" else args.profile
+        cmd = ["cargo", "build", "--profile", cargo_profile]
         for b in BINARIES:
             if b not in overrides and not args.stand_in:
                 cmd += ["-p", b]
@@ -249,7 +250,7 @@ def resolve_binaries(args) -> dict[str, Path]:
             env = dict(os.environ, CARGO_TARGET_DIR=str(target))
             log(f"building: {' '.join(cmd)} (target dir {target})")
             subprocess.run(cmd, cwd=ROOT, env=env, check=True)
-    profile_dir = "debug" if args.profile == "dev" else args.profile
+    profile_dir = "debug" if args.profile in ("dev", "debug") else args.profile
     paths: dict[str, Path] = {}
     missing = []
     for b in BINARIES:
@@ -491,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--region", default=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1")
     p.add_argument("--artifact-bucket", default="trawl-localstack-artifacts")
     p.add_argument("--target-dir", help="cargo target directory (default $CARGO_TARGET_DIR or ./target)")
-    p.add_argument("--profile", default="release", help="cargo profile of the binaries (default release)")
+    p.add_argument("--profile", default="release", help="cargo profile of the binaries: release (default), debug/dev, or a custom one")
     p.add_argument("--build", action="store_true", help="cargo build the binaries first")
     p.add_argument("--binary", action="append", metavar="NAME=PATH", help="use PATH for binary NAME")
     p.add_argument("--stand-in", metavar="PATH", help="one executable for all three functions (experiments)")
