@@ -1,0 +1,220 @@
+//! [`AwsConfig`]: the deployment's settings from the environment, the SDK clients,
+//! and the assembled ports, so the Lambda functions stay thin.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig};
+use trawl_core::ports::{Dispatcher, Kicker, Stores, SystemClock};
+
+use crate::{DynamoStore, LambdaKicker, S3BlobStore, SqsDispatcher, SqsKicker};
+
+/// A missing or invalid environment variable.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A required variable is not set (or empty).
+    #[error("environment variable {0} is not set (required by the AWS deployment)")]
+    Missing(&'static str),
+    /// A variable has a bad value.
+    #[error("environment variable {name}: {message}")]
+    Invalid {
+        /// The variable.
+        name: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// The deployment's settings, read from the environment by [`AwsSettings::from_env`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AwsSettings {
+    /// `TRAWL_TABLE`: the DynamoDB table (projects, jobs, schedules).
+    pub table: String,
+    /// `TRAWL_BUCKET`: the S3 bucket (bundles, logs, items).
+    pub bucket: String,
+    /// `TRAWL_BUCKET_PREFIX` (optional, default empty): a key prefix in the bucket.
+    pub bucket_prefix: String,
+    /// `TRAWL_CRAWL_QUEUE_URL`: the SQS queue crawlers consume.
+    pub crawl_queue_url: String,
+    /// `TRAWL_JOBS_QUEUE_URL` (optional): the SQS queue the poller consumes.
+    pub jobs_queue_url: Option<String>,
+    /// `TRAWL_POLLER_FUNCTION` (optional): the poller function's name or ARN.
+    pub poller_function: Option<String>,
+    /// `TRAWL_FINISHED_RETENTION_DAYS` (optional, default 30): the finished-job TTL.
+    pub finished_retention: Duration,
+    /// `AWS_ENDPOINT_URL` (optional, e.g. LocalStack's): read by the SDK itself; kept
+    /// here to switch S3 to path-style addressing.
+    pub endpoint_url: Option<String>,
+}
+
+impl AwsSettings {
+    /// Reads the settings from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the settings through `var` (the environment, or a map in tests).
+    pub fn from_lookup(var: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        let opt = |name: &str| var(name).filter(|v| !v.trim().is_empty());
+        let req = |name: &'static str| opt(name).ok_or(ConfigError::Missing(name));
+        let days = match opt("TRAWL_FINISHED_RETENTION_DAYS") {
+            None => 30,
+            Some(v) => v.trim().parse::<u64>().map_err(|_| ConfigError::Invalid {
+                name: "TRAWL_FINISHED_RETENTION_DAYS",
+                message: format!("expected a whole number of days, got {v:?}"),
+            })?,
+        };
+        Ok(AwsSettings {
+            table: req("TRAWL_TABLE")?,
+            bucket: req("TRAWL_BUCKET")?,
+            bucket_prefix: opt("TRAWL_BUCKET_PREFIX").unwrap_or_default(),
+            crawl_queue_url: req("TRAWL_CRAWL_QUEUE_URL")?,
+            jobs_queue_url: opt("TRAWL_JOBS_QUEUE_URL"),
+            poller_function: opt("TRAWL_POLLER_FUNCTION"),
+            finished_retention: Duration::from_secs(days * 24 * 3600),
+            endpoint_url: opt("AWS_ENDPOINT_URL"),
+        })
+    }
+}
+
+/// Loads the SDK configuration (region, credentials, `AWS_ENDPOINT_URL`, …) from the
+/// environment, with the one HTTPS client this crate builds (rustls with *ring*).
+pub async fn load_sdk_config() -> SdkConfig {
+    let http = aws_smithy_http_client::Builder::new()
+        .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+        ))
+        .build_https();
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http)
+        .load()
+        .await
+}
+
+/// An S3 client; path-style addressing when an endpoint URL is set (LocalStack).
+pub fn s3_client(sdk: &SdkConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(sdk.endpoint_url().is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// The settings and the SDK clients: builds every port of the AWS deployment.
+#[derive(Debug, Clone)]
+pub struct AwsConfig {
+    /// The settings.
+    pub settings: AwsSettings,
+    /// DynamoDB.
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    /// S3 (path-style with an endpoint URL).
+    pub s3: aws_sdk_s3::Client,
+    /// SQS.
+    pub sqs: aws_sdk_sqs::Client,
+    /// Lambda.
+    pub lambda: aws_sdk_lambda::Client,
+}
+
+impl AwsConfig {
+    /// Reads [`AwsSettings::from_env`] and the SDK configuration ([`load_sdk_config`]).
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let settings = AwsSettings::from_env()?;
+        let sdk = load_sdk_config().await;
+        Ok(Self::new(settings, &sdk))
+    }
+
+    /// The clients of `sdk` with `settings`.
+    pub fn new(settings: AwsSettings, sdk: &SdkConfig) -> Self {
+        AwsConfig {
+            settings,
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            s3: s3_client(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            lambda: aws_sdk_lambda::Client::new(sdk),
+        }
+    }
+
+    /// The table store.
+    pub fn dynamo_store(&self) -> DynamoStore {
+        DynamoStore::new(self.dynamodb.clone(), &self.settings.table)
+            .with_retention(self.settings.finished_retention)
+    }
+
+    /// The blob store (call within a Tokio runtime: its feed uploads use it).
+    pub fn blob_store(&self) -> S3BlobStore {
+        S3BlobStore::new(
+            self.s3.clone(),
+            &self.settings.bucket,
+            &self.settings.bucket_prefix,
+        )
+    }
+
+    /// Every storage port, with the system clock.
+    pub fn stores(&self) -> Stores {
+        let table = Arc::new(self.dynamo_store());
+        Stores {
+            projects: table.clone(),
+            jobs: table.clone(),
+            schedules: table,
+            blobs: Arc::new(self.blob_store()),
+            clock: Arc::new(SystemClock),
+        }
+    }
+
+    /// The crawl-queue dispatcher.
+    pub fn dispatcher(&self) -> Arc<dyn Dispatcher> {
+        Arc::new(SqsDispatcher::new(
+            self.sqs.clone(),
+            &self.settings.crawl_queue_url,
+        ))
+    }
+
+    /// The poller kicker: [`LambdaKicker`] when `TRAWL_POLLER_FUNCTION` is set, else
+    /// [`SqsKicker`] when `TRAWL_JOBS_QUEUE_URL` is, else `None` (the poller only runs
+    /// on its schedule).
+    pub fn kicker(&self) -> Option<Arc<dyn Kicker>> {
+        if let Some(f) = &self.settings.poller_function {
+            return Some(Arc::new(LambdaKicker::new(self.lambda.clone(), f)));
+        }
+        self.settings
+            .jobs_queue_url
+            .as_ref()
+            .map(|q| Arc::new(SqsKicker::new(self.sqs.clone(), q)) as Arc<dyn Kicker>)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn lookup(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let m: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        move |k| m.get(k).cloned()
+    }
+
+    #[test]
+    fn required_and_optional_variables() {
+        let e = AwsSettings::from_lookup(lookup(&[("TRAWL_TABLE", "t")])).unwrap_err();
+        assert!(e.to_string().contains("TRAWL_BUCKET"), "{e}");
+        let s = AwsSettings::from_lookup(lookup(&[
+            ("TRAWL_TABLE", "t"),
+            ("TRAWL_BUCKET", "b"),
+            ("TRAWL_CRAWL_QUEUE_URL", "http://q"),
+            ("TRAWL_POLLER_FUNCTION", ""),
+            ("TRAWL_FINISHED_RETENTION_DAYS", "2"),
+        ]))
+        .unwrap();
+        assert_eq!(s.table, "t");
+        assert_eq!(s.poller_function, None);
+        assert_eq!(s.finished_retention, Duration::from_secs(2 * 86400));
+        let e = AwsSettings::from_lookup(lookup(&[
+            ("TRAWL_TABLE", "t"),
+            ("TRAWL_BUCKET", "b"),
+        ]))
+        .unwrap_err();
+        assert!(e.to_string().contains("TRAWL_CRAWL_QUEUE_URL"), "{e}");
+    }
+}

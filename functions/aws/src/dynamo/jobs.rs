@@ -1,0 +1,406 @@
+//! [`JobStore`] on the table: job items and their conditional transitions.
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::types::ReturnValue;
+use chrono::{DateTime, Utc};
+use trawl_core::model::{Job, JobState, Outcome};
+use trawl_core::ports::{JobCounts, JobStore, StoreError, StoreResult};
+
+use super::items::{self, get_map, get_n, get_s, get_time, n, opt_n, opt_s, opt_time, put_opt, s};
+use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
+use super::{is_condition_failed, sdk_error, DynamoStore, Item};
+
+/// The job's item, with its keys.
+fn job_item(j: &Job) -> StoreResult<Item> {
+    let order = keys::job_order(
+        j.state,
+        &j.id,
+        j.priority,
+        j.created_at,
+        j.started_at,
+        j.finished_at,
+    );
+    let queue = keys::pending_order(&j.id, j.priority, j.created_at);
+    let mut item = Item::from([
+        (PK.into(), s(keys::job_pk(&j.id))),
+        (SK.into(), s(keys::JOB_SK)),
+        (GSI1PK.into(), s(keys::jobs_by_state(j.state))),
+        (GSI1SK.into(), s(order.clone())),
+        (GSI2PK.into(), s(keys::jobs_by_project(&j.project))),
+        (GSI2SK.into(), s(keys::project_order(j.state, &order))),
+        (keys::QUEUE_PSK.into(), s(keys::project_order(JobState::Pending, &queue))),
+        (keys::QUEUE_SK.into(), s(queue)),
+        ("id".into(), s(&j.id)),
+        ("project".into(), s(&j.project)),
+        ("spider".into(), s(&j.spider)),
+        ("args".into(), items::map(&j.args)?),
+        ("settings".into(), items::map(&j.settings)?),
+        ("priority".into(), items::priority(j.priority)?),
+        ("state".into(), s(j.state.as_str())),
+        ("created_at".into(), items::time(j.created_at)),
+        ("attempt".into(), n(j.attempt)),
+        ("cancel_requests".into(), n(j.cancel_requests)),
+    ]);
+    put_opt(&mut item, "version", j.version.as_deref().map(s));
+    put_opt(&mut item, "started_at", j.started_at.map(items::time));
+    put_opt(&mut item, "finished_at", j.finished_at.map(items::time));
+    put_opt(&mut item, "runner", j.runner.as_deref().map(s));
+    put_opt(&mut item, "heartbeat_at", j.heartbeat_at.map(items::time));
+    put_opt(&mut item, "schedule_id", j.schedule_id.as_deref().map(s));
+    if let Some(o) = &j.outcome {
+        item.insert("outcome".into(), s(outcome_json(o)?));
+    }
+    Ok(item)
+}
+
+fn outcome_json(o: &Outcome) -> StoreResult<String> {
+    serde_json::to_string(o).map_err(StoreError::backend)
+}
+
+/// Reads a job item.
+fn job_from_item(item: &Item) -> StoreResult<Job> {
+    let state = get_s(item, "state")?;
+    let outcome = match opt_s(item, "outcome")? {
+        None => None,
+        Some(text) => Some(serde_json::from_str(&text).map_err(StoreError::backend)?),
+    };
+    Ok(Job {
+        id: get_s(item, "id")?,
+        project: get_s(item, "project")?,
+        spider: get_s(item, "spider")?,
+        version: opt_s(item, "version")?,
+        args: get_map(item, "args")?,
+        settings: get_map(item, "settings")?,
+        priority: items::get_priority(item, "priority")?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| StoreError::Backend(format!("unknown job state {state:?}")))?,
+        created_at: get_time(item, "created_at")?,
+        started_at: opt_time(item, "started_at")?,
+        finished_at: opt_time(item, "finished_at")?,
+        outcome,
+        attempt: get_n(item, "attempt")?,
+        runner: opt_s(item, "runner")?,
+        heartbeat_at: opt_time(item, "heartbeat_at")?,
+        cancel_requests: opt_n(item, "cancel_requests")?.unwrap_or(0),
+        schedule_id: opt_s(item, "schedule_id")?,
+    })
+}
+
+impl DynamoStore {
+    fn job_key(&self, id: &str) -> Item {
+        Item::from([
+            (PK.into(), s(keys::job_pk(id))),
+            (SK.into(), s(keys::JOB_SK)),
+        ])
+    }
+
+    /// The `expires_at` TTL of a job finishing now (wall clock, epoch seconds).
+    fn expires_at(&self) -> i64 {
+        let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
+        Utc::now()
+            .checked_add_signed(retention)
+            .map_or(i64::MAX, |t| t.timestamp())
+    }
+}
+
+#[async_trait]
+impl JobStore for DynamoStore {
+    async fn insert_job(&self, job: &Job) -> StoreResult<()> {
+        let item = job_item(job)?;
+        match self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(PK)")
+            .send()
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(e) if is_condition_failed(&e) => Err(StoreError::Conflict(format!("job {}", job.id))),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn get_job(&self, id: &str) -> StoreResult<Option<Job>> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        out.item.as_ref().map(job_from_item).transpose()
+    }
+
+    async fn list_jobs(&self, state: JobState, project: Option<&str>) -> StoreResult<Vec<Job>> {
+        let items = match project {
+            None => {
+                self.query_all(
+                    Some(keys::GSI1),
+                    "GSI1PK = :pk",
+                    &[],
+                    vec![(":pk", s(keys::jobs_by_state(state)))],
+                    true,
+                    false,
+                )
+                .await?
+            }
+            Some(p) => {
+                self.query_all(
+                    Some(keys::GSI2),
+                    "GSI2PK = :pk AND begins_with(GSI2SK, :state)",
+                    &[],
+                    vec![
+                        (":pk", s(keys::jobs_by_project(p))),
+                        (":state", s(format!("{}#", state.as_str()))),
+                    ],
+                    true,
+                    false,
+                )
+                .await?
+            }
+        };
+        items
+            .iter()
+            .map(job_from_item)
+            // The index may briefly lag a transition: keep what the key promised.
+            .filter(|j| j.as_ref().map_or(true, |j| j.state == state))
+            .collect()
+    }
+
+    async fn count_jobs(&self) -> StoreResult<JobCounts> {
+        let (pending, running, finished) = tokio::try_join!(
+            self.count(keys::GSI1, GSI1PK, keys::jobs_by_state(JobState::Pending)),
+            self.count(keys::GSI1, GSI1PK, keys::jobs_by_state(JobState::Running)),
+            self.count(keys::GSI1, GSI1PK, keys::jobs_by_state(JobState::Finished)),
+        )?;
+        Ok(JobCounts {
+            pending,
+            running,
+            finished,
+        })
+    }
+
+    async fn start_job(
+        &self,
+        id: &str,
+        runner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>> {
+        let order = keys::job_order(JobState::Running, id, 0.0, now, Some(now), None);
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .update_expression(
+                "SET #st = :running, started_at = :now, heartbeat_at = :now, runner = :runner, \
+                 attempt = attempt + :one, GSI1PK = :g1pk, GSI1SK = :g1sk, GSI2SK = :g2sk",
+            )
+            .condition_expression("#st = :pending")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":now", items::time(now))
+            .expression_attribute_values(":runner", s(runner))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":g1pk", s(keys::jobs_by_state(JobState::Running)))
+            .expression_attribute_values(":g2sk", s(keys::project_order(JobState::Running, &order)))
+            .expression_attribute_values(":g1sk", s(order))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => out.attributes.as_ref().map(job_from_item).transpose(),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn finish_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let order = keys::job_order(JobState::Finished, id, 0.0, now, None, Some(now));
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .update_expression(
+                "SET #st = :finished, finished_at = :now, outcome = :outcome, \
+                 expires_at = :expires, GSI1PK = :g1pk, GSI1SK = :g1sk, GSI2SK = :g2sk",
+            )
+            .condition_expression("#st = :running AND attempt = :attempt")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":finished", s("finished"))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":attempt", n(attempt))
+            .expression_attribute_values(":now", items::time(now))
+            .expression_attribute_values(":outcome", s(outcome_json(outcome)?))
+            .expression_attribute_values(":expires", n(self.expires_at()))
+            .expression_attribute_values(":g1pk", s(keys::jobs_by_state(JobState::Finished)))
+            .expression_attribute_values(
+                ":g2sk",
+                s(keys::project_order(JobState::Finished, &order)),
+            )
+            .expression_attribute_values(":g1sk", s(order))
+            .send()
+            .await;
+        condition_result(res)
+    }
+
+    async fn requeue_job(&self, id: &str, attempt: u32) -> StoreResult<bool> {
+        // Back to its place in the queue (the saved pending keys), starting afresh.
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .update_expression(
+                "SET #st = :pending, cancel_requests = :zero, GSI1PK = :g1pk, \
+                 GSI1SK = queue_sk, GSI2SK = queue_psk \
+                 REMOVE started_at, runner, heartbeat_at",
+            )
+            .condition_expression("#st = :running AND attempt = :attempt")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":attempt", n(attempt))
+            .expression_attribute_values(":zero", n(0))
+            .expression_attribute_values(":g1pk", s(keys::jobs_by_state(JobState::Pending)))
+            .send()
+            .await;
+        condition_result(res)
+    }
+
+    async fn remove_pending(&self, id: &str) -> StoreResult<bool> {
+        let res = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .condition_expression("#st = :pending")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":pending", s("pending"))
+            .send()
+            .await;
+        condition_result(res)
+    }
+
+    async fn request_cancel(&self, id: &str) -> StoreResult<Option<u32>> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .update_expression("ADD cancel_requests :one")
+            .condition_expression("#st = :running")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":one", n(1))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => cancel_count(out.attributes.as_ref()).map(Some),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn heartbeat(
+        &self,
+        id: &str,
+        attempt: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<u32>> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .update_expression("SET heartbeat_at = :now")
+            .condition_expression("#st = :running AND attempt = :attempt")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":attempt", n(attempt))
+            .expression_attribute_values(":now", items::time(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => cancel_count(out.attributes.as_ref()).map(Some),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
+    async fn prune_finished(&self, keep: usize) -> StoreResult<Vec<Job>> {
+        let finished = self
+            .query_all(
+                Some(keys::GSI1),
+                "GSI1PK = :pk",
+                &[],
+                vec![(":pk", s(keys::jobs_by_state(JobState::Finished)))],
+                true,
+                false,
+            )
+            .await?;
+        let mut pruned = Vec::new();
+        for item in finished.iter().skip(keep) {
+            let id = get_s(item, "id")?;
+            // Conditional, so a job that changed meanwhile (or was pruned by another
+            // caller) is left alone; the deleted record is returned whole.
+            let res = self
+                .client
+                .delete_item()
+                .table_name(&self.table)
+                .set_key(Some(self.job_key(&id)))
+                .condition_expression("#st = :finished")
+                .expression_attribute_names("#st", "state")
+                .expression_attribute_values(":finished", s("finished"))
+                .return_values(ReturnValue::AllOld)
+                .send()
+                .await;
+            match res {
+                Ok(out) => {
+                    if let Some(old) = out.attributes.as_ref() {
+                        pruned.push(job_from_item(old)?);
+                    }
+                }
+                Err(e) if is_condition_failed(&e) => {}
+                Err(e) => return Err(sdk_error(e)),
+            }
+        }
+        Ok(pruned)
+    }
+}
+
+/// `Ok(true)` for a write that happened, `Ok(false)` for a failed condition.
+fn condition_result<O, E, R>(res: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>) -> StoreResult<bool>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(_) => Ok(true),
+        Err(e) if is_condition_failed(&e) => Ok(false),
+        Err(e) => Err(sdk_error(e)),
+    }
+}
+
+fn cancel_count(attrs: Option<&Item>) -> StoreResult<u32> {
+    match attrs {
+        Some(a) => Ok(opt_n(a, "cancel_requests")?.unwrap_or(0)),
+        None => Err(StoreError::Backend(
+            "dynamodb: update returned no attributes".into(),
+        )),
+    }
+}

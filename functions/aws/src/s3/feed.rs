@@ -1,0 +1,303 @@
+//! [`S3FeedStorage`]: item feeds streamed to S3 as they are written.
+//!
+//! A feed is buffered up to one part ([`MIN_PART_SIZE`] by default); each full part is
+//! uploaded at once as a part of a multipart upload (created with the first part), and
+//! [`FeedTarget::finish`] uploads the rest and completes the upload. A feed smaller
+//! than one part ends as a single `PutObject`. At most one part is held in memory,
+//! never the whole feed. On an error, or when the target is dropped without `finish`
+//! (an abandoned feed), the multipart upload is aborted.
+//!
+//! [`FeedTarget`] is a synchronous [`Write`] called from the engine's worker threads;
+//! the uploads run on a captured Tokio runtime [`Handle`]. From a thread that is not
+//! a runtime's, the target blocks on the handle; from a multi-thread runtime's worker
+//! it uses [`tokio::task::block_in_place`]. Writing from a current-thread runtime's
+//! own thread would deadlock and is refused with an error.
+
+use std::future::Future;
+use std::io::{self, Write};
+
+use aws_sdk_s3::primitives::ByteStream;
+use aws_sdk_s3::types::{CompletedMultipartUpload, CompletedPart};
+use aws_sdk_s3::Client;
+use tokio::runtime::{Handle, RuntimeFlavor};
+use trawl_engine::feed::{FeedError, FeedStorage, FeedTarget};
+
+use super::parse_s3_uri;
+
+/// S3's minimum size of every part but the last (5 MiB), the default part size.
+pub const MIN_PART_SIZE: usize = 5 * 1024 * 1024;
+
+/// The `s3` feed storage: `s3://bucket/key` URIs, streamed with multipart uploads.
+/// S3 objects are always replaced: `overwrite = false` (append) is not supported and
+/// behaves as `true`, as in Scrapy's `S3FeedStorage`.
+#[derive(Debug, Clone)]
+pub struct S3FeedStorage {
+    client: Client,
+    handle: Option<Handle>,
+    part_size: usize,
+}
+
+impl S3FeedStorage {
+    /// A storage using `client`, running its uploads on `handle` (`None`: every open
+    /// fails, there is no runtime to upload with).
+    pub fn new(client: Client, handle: Option<Handle>) -> Self {
+        S3FeedStorage {
+            client,
+            handle,
+            part_size: MIN_PART_SIZE,
+        }
+    }
+
+    /// Sets the part size (at least [`MIN_PART_SIZE`]).
+    pub fn with_part_size(mut self, bytes: usize) -> Self {
+        self.part_size = bytes.max(MIN_PART_SIZE);
+        self
+    }
+}
+
+impl FeedStorage for S3FeedStorage {
+    fn name(&self) -> &str {
+        "S3FeedStorage"
+    }
+
+    fn open(&self, uri: &str, _overwrite: bool) -> Result<Box<dyn FeedTarget>, FeedError> {
+        let (bucket, key) = parse_s3_uri(uri).ok_or_else(|| FeedError::InvalidUri {
+            uri: uri.to_string(),
+            message: "expected s3://bucket/key".into(),
+        })?;
+        let handle = self.handle.clone().ok_or_else(|| FeedError::Io {
+            uri: uri.to_string(),
+            source: io::Error::other("no Tokio runtime to upload the feed with"),
+        })?;
+        Ok(Box::new(S3FeedTarget {
+            client: self.client.clone(),
+            handle,
+            bucket: bucket.to_string(),
+            key: key.to_string(),
+            part_size: self.part_size,
+            buf: Vec::new(),
+            upload_id: None,
+            parts: Vec::new(),
+            failed: false,
+            done: false,
+        }))
+    }
+}
+
+/// One feed being written.
+struct S3FeedTarget {
+    client: Client,
+    handle: Handle,
+    bucket: String,
+    key: String,
+    part_size: usize,
+    /// Bytes not uploaded yet (less than one part after each write).
+    buf: Vec<u8>,
+    /// The multipart upload, once the first part is uploaded.
+    upload_id: Option<String>,
+    parts: Vec<CompletedPart>,
+    failed: bool,
+    done: bool,
+}
+
+/// Runs `fut` to completion on `handle` from synchronous code (see the module docs).
+fn block_on<F: Future>(handle: &Handle, fut: F) -> io::Result<F::Output> {
+    match Handle::try_current() {
+        Err(_) => Ok(handle.block_on(fut)),
+        Ok(current) if current.runtime_flavor() == RuntimeFlavor::MultiThread => {
+            Ok(tokio::task::block_in_place(|| handle.block_on(fut)))
+        }
+        Ok(_) => Err(io::Error::other(
+            "an S3 feed cannot be written from a current-thread Tokio runtime's thread",
+        )),
+    }
+}
+
+fn s3_io<E, R>(what: &str, e: aws_sdk_s3::error::SdkError<E, R>) -> io::Error
+where
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    io::Error::other(format!(
+        "s3 {what}: {}",
+        aws_sdk_s3::error::DisplayErrorContext(&e)
+    ))
+}
+
+impl S3FeedTarget {
+    fn check(&self) -> io::Result<()> {
+        if self.failed {
+            Err(io::Error::other("the S3 upload of this feed failed"))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Uploads `data` as the next part, starting the multipart upload if needed.
+    fn upload_part(&mut self, data: Vec<u8>) -> io::Result<()> {
+        let (client, bucket, key) = (&self.client, &self.bucket, &self.key);
+        let upload_id = match &self.upload_id {
+            Some(id) => id.clone(),
+            None => {
+                let out = block_on(
+                    &self.handle,
+                    client.create_multipart_upload().bucket(bucket).key(key).send(),
+                )?
+                .map_err(|e| s3_io("create multipart upload", e))?;
+                let id = out
+                    .upload_id
+                    .ok_or_else(|| io::Error::other("s3: no upload id"))?;
+                self.upload_id = Some(id.clone());
+                id
+            }
+        };
+        let number = self.parts.len() as i32 + 1;
+        let out = block_on(
+            &self.handle,
+            client
+                .upload_part()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&upload_id)
+                .part_number(number)
+                .body(ByteStream::from(data))
+                .send(),
+        )?
+        .map_err(|e| s3_io("upload part", e))?;
+        self.parts.push(
+            CompletedPart::builder()
+                .set_e_tag(out.e_tag)
+                .part_number(number)
+                .build(),
+        );
+        Ok(())
+    }
+
+    /// Uploads every full part in the buffer.
+    fn drain_full_parts(&mut self) -> io::Result<()> {
+        while self.buf.len() >= self.part_size {
+            let rest = self.buf.split_off(self.part_size);
+            let part = std::mem::replace(&mut self.buf, rest);
+            self.upload_part(part)?;
+        }
+        Ok(())
+    }
+
+    fn complete(&mut self) -> io::Result<()> {
+        let data = std::mem::take(&mut self.buf);
+        if self.upload_id.is_none() {
+            block_on(
+                &self.handle,
+                self.client
+                    .put_object()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .body(ByteStream::from(data))
+                    .send(),
+            )?
+            .map_err(|e| s3_io("put", e))?;
+            return Ok(());
+        }
+        if !data.is_empty() {
+            self.upload_part(data)?;
+        }
+        let upload = CompletedMultipartUpload::builder()
+            .set_parts(Some(std::mem::take(&mut self.parts)))
+            .build();
+        block_on(
+            &self.handle,
+            self.client
+                .complete_multipart_upload()
+                .bucket(&self.bucket)
+                .key(&self.key)
+                .upload_id(self.upload_id.as_deref().unwrap_or_default())
+                .multipart_upload(upload)
+                .send(),
+        )?
+        .map_err(|e| s3_io("complete multipart upload", e))?;
+        self.upload_id = None;
+        Ok(())
+    }
+
+    /// Marks the feed failed and aborts its multipart upload (best effort).
+    fn abort(&mut self) {
+        self.failed = true;
+        self.buf = Vec::new();
+        if let Some(id) = self.upload_id.take() {
+            let res = block_on(
+                &self.handle,
+                self.client
+                    .abort_multipart_upload()
+                    .bucket(&self.bucket)
+                    .key(&self.key)
+                    .upload_id(id)
+                    .send(),
+            );
+            match res {
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(
+                    "cannot abort the multipart upload of s3://{}/{}: {}",
+                    self.bucket,
+                    self.key,
+                    aws_sdk_s3::error::DisplayErrorContext(&e)
+                ),
+                Err(e) => tracing::warn!(
+                    "cannot abort the multipart upload of s3://{}/{}: {e}",
+                    self.bucket,
+                    self.key
+                ),
+            }
+        }
+    }
+
+    /// Runs `f`, aborting the upload if it fails.
+    fn or_abort(&mut self, f: impl FnOnce(&mut Self) -> io::Result<()>) -> io::Result<()> {
+        self.check()?;
+        let res = f(self);
+        if res.is_err() {
+            self.abort();
+        }
+        res
+    }
+}
+
+impl Write for S3FeedTarget {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.write_all(buf)?;
+        Ok(buf.len())
+    }
+
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.or_abort(|t| {
+            t.buf.extend_from_slice(buf);
+            t.drain_full_parts()
+        })
+    }
+
+    /// Nothing to do: parts are uploaded when full, the rest at `finish` (S3 parts
+    /// must be at least 5 MiB).
+    fn flush(&mut self) -> io::Result<()> {
+        self.check()
+    }
+}
+
+impl FeedTarget for S3FeedTarget {
+    fn finish(mut self: Box<Self>) -> io::Result<()> {
+        let res = self.or_abort(|t| t.complete());
+        self.done = true;
+        res
+    }
+}
+
+impl Drop for S3FeedTarget {
+    fn drop(&mut self) {
+        if !self.done && self.upload_id.is_some() {
+            tracing::warn!(
+                "feed s3://{}/{} dropped unfinished: aborting its upload",
+                self.bucket,
+                self.key
+            );
+            self.abort();
+        }
+    }
+}

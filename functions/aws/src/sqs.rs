@@ -1,0 +1,63 @@
+//! [`SqsDispatcher`]: hands started jobs to crawlers through the crawl queue.
+
+use async_trait::async_trait;
+use aws_sdk_sqs::Client;
+use serde_json::json;
+use trawl_core::model::Job;
+use trawl_core::ports::Dispatcher;
+
+/// The message body of a dispatched job: `{"job_id": ..., "attempt": ...}`.
+pub fn dispatch_body(job: &Job) -> String {
+    json!({"job_id": job.id, "attempt": job.attempt}).to_string()
+}
+
+/// Sends each started job to the crawl queue, whose consumer (the crawler function)
+/// runs it.
+///
+/// [`Dispatcher::notify_cancel`] does nothing: a crawler learns of cancel requests
+/// from its heartbeat ([`JobStore::heartbeat`](trawl_core::ports::JobStore::heartbeat)
+/// returns the count), which is as soon as it can act on one anyway.
+#[derive(Debug, Clone)]
+pub struct SqsDispatcher {
+    client: Client,
+    queue_url: String,
+}
+
+impl SqsDispatcher {
+    /// A dispatcher sending to `queue_url`.
+    pub fn new(client: Client, queue_url: impl Into<String>) -> Self {
+        SqsDispatcher {
+            client,
+            queue_url: queue_url.into(),
+        }
+    }
+
+    /// The crawl queue's URL.
+    pub fn queue_url(&self) -> &str {
+        &self.queue_url
+    }
+}
+
+#[async_trait]
+impl Dispatcher for SqsDispatcher {
+    async fn dispatch(&self, job: &Job) -> anyhow::Result<()> {
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(dispatch_body(job))
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "dispatching job {} to {}: {}",
+                    job.id,
+                    self.queue_url,
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                )
+            })?;
+        Ok(())
+    }
+
+    /// A no-op: crawlers learn of cancels from their heartbeat.
+    async fn notify_cancel(&self, _job_id: &str, _requests: u32) {}
+}
