@@ -154,7 +154,8 @@ impl AwsConfig {
         Stores {
             projects: table.clone(),
             jobs: table.clone(),
-            schedules: table,
+            schedules: table.clone(),
+            history: table,
             blobs: Arc::new(self.blob_store()),
             clock: Arc::new(SystemClock),
         }

@@ -6,10 +6,12 @@
 //!   ([`S3FeedStorage`]) streaming item feeds as multipart uploads;
 //! * [`SqsDispatcher`]: started jobs to the crawl queue;
 //! * [`LambdaKicker`] / [`SqsKicker`]: wake the poller;
-//! * [`AwsConfig`]: all of it from the environment, for thin Lambda functions.
+//! * [`AwsConfig`]: all of it from the environment, and [`function`]: what the three
+//!   Lambda functions share, so each is a thin adapter.
 
 pub mod config;
 pub mod dynamo;
+pub mod function;
 pub mod lambda;
 pub mod s3;
 pub mod sqs;

@@ -189,6 +189,14 @@ pub trait Kicker: Send + Sync {
     fn kick(&self);
 }
 
+/// A kicker that does nothing (the poller itself; tests that poll by hand).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoKick;
+
+impl Kicker for NoKick {
+    fn kick(&self) {}
+}
+
 /// The time source (injected in tests).
 pub trait Clock: Send + Sync {
     /// Now, in UTC.

@@ -35,13 +35,7 @@ struct CrawlMessage {
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     trawl_core::joblog::install_function_logging();
-    let aws = trawl_aws::AwsConfig::from_env().await?;
-    let control = Arc::new(Control::new(
-        aws.stores(),
-        Arc::new(aws.dispatcher()),
-        Arc::new(aws.kicker()),
-        trawl_core::envconfig::control_config_from_env()?,
-    ));
+    let (control, _aws) = trawl_aws::function::control(trawl_aws::function::Kick::Poller).await?;
     let pool = Arc::new(WorkerPool::per_core());
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
         let (control, pool) = (control.clone(), pool.clone());

@@ -5,8 +5,6 @@
 //!
 //! Deploy it with a reserved concurrency of 1: polls never overlap, so the limits hold.
 
-use std::sync::Arc;
-
 use lambda_runtime::{service_fn, Error, LambdaEvent};
 use serde_json::{json, Value};
 use trawl_core::Control;
@@ -14,14 +12,8 @@ use trawl_core::Control;
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     trawl_core::joblog::install_function_logging();
-    let aws = trawl_aws::AwsConfig::from_env().await?;
-    let control = Arc::new(Control::new(
-        aws.stores(),
-        Arc::new(aws.dispatcher()),
-        // The poller never needs to wake itself.
-        Arc::new(trawl_aws::NoKick),
-        trawl_core::envconfig::control_config_from_env()?,
-    ));
+    // The poller never needs to wake itself.
+    let (control, _aws) = trawl_aws::function::control(trawl_aws::function::Kick::Never).await?;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
         let control = control.clone();
         async move { poll(&control, event).await }

@@ -46,6 +46,7 @@
 //! (usually within milliseconds; immediately on LocalStack). All pending jobs share one
 //! index partition (`JOBS#pending`): fine for a Scrapyd-sized queue.
 
+mod history;
 mod items;
 mod jobs;
 pub mod keys;
