@@ -210,11 +210,8 @@ mod tests {
         assert_eq!(s.table, "t");
         assert_eq!(s.poller_function, None);
         assert_eq!(s.finished_retention, Duration::from_secs(2 * 86400));
-        let e = AwsSettings::from_lookup(lookup(&[
-            ("TRAWL_TABLE", "t"),
-            ("TRAWL_BUCKET", "b"),
-        ]))
-        .unwrap_err();
+        let e = AwsSettings::from_lookup(lookup(&[("TRAWL_TABLE", "t"), ("TRAWL_BUCKET", "b")]))
+            .unwrap_err();
         assert!(e.to_string().contains("TRAWL_CRAWL_QUEUE_URL"), "{e}");
     }
 }

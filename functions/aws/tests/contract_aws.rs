@@ -3,14 +3,16 @@
 //! Needs `AWS_ENDPOINT_URL` and credentials: `localstack/run.sh start` then
 //! `eval "$(localstack/run.sh env)"`. Each test makes its own table, bucket or queue.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use serde_json::{json, Value};
 use trawl_aws::config::s3_client;
-use trawl_aws::{create_table, delete_table, load_sdk_config, DynamoStore, S3BlobStore, SqsDispatcher};
+use trawl_aws::{
+    create_table, delete_table, load_sdk_config, DynamoStore, S3BlobStore, SqsDispatcher,
+};
 use trawl_core::contract;
 use trawl_core::model::Job;
 use trawl_core::ports::{BlobStore, Dispatcher};
@@ -156,7 +158,11 @@ async fn s3_feed_streams_large_feeds_as_multipart_uploads() {
     tokio::task::spawn_blocking(move || write_feed(&storages, &u, &its))
         .await
         .unwrap();
-    let got = blobs.get("items/big.jl").await.unwrap().expect("feed object");
+    let got = blobs
+        .get("items/big.jl")
+        .await
+        .unwrap()
+        .expect("feed object");
     assert_eq!(got.len(), expected.len(), "feed size");
     assert!(got == expected, "the S3 feed equals the local one");
     let head = client
@@ -166,7 +172,11 @@ async fn s3_feed_streams_large_feeds_as_multipart_uploads() {
         .send()
         .await
         .unwrap();
-    let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_string();
+    let etag = head
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string();
     assert!(
         etag.ends_with("-3"),
         "a 12 MiB feed is a multipart upload of 3 parts (ETag {etag})"
@@ -188,9 +198,20 @@ async fn s3_feed_tiny_feed_is_one_put_even_from_a_runtime_thread() {
     let items: Vec<Item> = (0..3).map(|i| item(i, 10)).collect();
     let expected = expected_bytes(&items, "json");
     // Written on a runtime worker thread (block_in_place path).
-    write_feed(&blobs.feed_storages(), &blobs.feed_uri("items/tiny.json"), &items);
-    let got = blobs.get("items/tiny.json").await.unwrap().expect("feed object");
-    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+    write_feed(
+        &blobs.feed_storages(),
+        &blobs.feed_uri("items/tiny.json"),
+        &items,
+    );
+    let got = blobs
+        .get("items/tiny.json")
+        .await
+        .unwrap()
+        .expect("feed object");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&expected)
+    );
     let head = client
         .head_object()
         .bucket(&bucket)

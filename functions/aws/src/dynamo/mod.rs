@@ -201,7 +201,12 @@ pub async fn create_table(client: &Client, name: &str) -> anyhow::Result<()> {
             .attribute_type(ScalarAttributeType::S)
             .build()
     };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+    };
     let gsi = |name: &str, pk: &str, sk: &str| -> anyhow::Result<GlobalSecondaryIndex> {
         Ok(GlobalSecondaryIndex::builder()
             .index_name(name)
@@ -230,7 +235,12 @@ pub async fn create_table(client: &Client, name: &str) -> anyhow::Result<()> {
         .global_secondary_indexes(gsi(keys::GSI2, keys::GSI2PK, keys::GSI2SK)?)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("creating table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "creating table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
         let d = client
@@ -238,7 +248,12 @@ pub async fn create_table(client: &Client, name: &str) -> anyhow::Result<()> {
             .table_name(name)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("describing table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "describing table {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            })?;
         let table = d.table.as_ref();
         let active = table.and_then(|t| t.table_status.as_ref())
             == Some(&aws_sdk_dynamodb::types::TableStatus::Active);
@@ -266,7 +281,12 @@ pub async fn create_table(client: &Client, name: &str) -> anyhow::Result<()> {
         )
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("enabling TTL on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "enabling TTL on {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
     Ok(())
 }
 
@@ -277,6 +297,11 @@ pub async fn delete_table(client: &Client, name: &str) -> anyhow::Result<()> {
         .table_name(name)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("deleting table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "deleting table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
     Ok(())
 }

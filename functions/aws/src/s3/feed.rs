@@ -141,7 +141,11 @@ impl S3FeedTarget {
             None => {
                 let out = block_on(
                     &self.handle,
-                    client.create_multipart_upload().bucket(bucket).key(key).send(),
+                    client
+                        .create_multipart_upload()
+                        .bucket(bucket)
+                        .key(key)
+                        .send(),
                 )?
                 .map_err(|e| s3_io("create multipart upload", e))?;
                 let id = out
