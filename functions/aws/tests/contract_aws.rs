@@ -11,7 +11,8 @@ use aws_config::SdkConfig;
 use serde_json::{json, Value};
 use trawl_aws::config::s3_client;
 use trawl_aws::{
-    create_table, delete_table, load_sdk_config, DynamoStore, S3BlobStore, SqsDispatcher,
+    create_table, delete_table, load_sdk_config, AwsConfig, AwsSettings, DynamoStore, S3BlobStore,
+    SqsDispatcher,
 };
 use trawl_core::contract;
 use trawl_core::model::Job;
@@ -282,4 +283,53 @@ async fn sqs_dispatch_round_trip() {
         .send()
         .await
         .expect("delete_queue");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_config_assembles_the_ports_and_the_sqs_kicker_sends() {
+    let sdk = localstack().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("trawl-test-jobs"))
+        .send()
+        .await
+        .expect("create_queue");
+    let url = queue.queue_url().unwrap().to_string();
+    let table = fresh_table(&sdk, "config").await;
+    let (_, bucket) = fresh_bucket(&sdk).await;
+    let vars = [
+        ("TRAWL_TABLE", table.table().to_string()),
+        ("TRAWL_BUCKET", bucket.clone()),
+        ("TRAWL_CRAWL_QUEUE_URL", url.clone()),
+        ("TRAWL_JOBS_QUEUE_URL", url.clone()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566".to_string()),
+    ];
+    let settings =
+        AwsSettings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    let aws = AwsConfig::new(settings, &sdk);
+    let stores = aws.stores();
+    assert_eq!(stores.jobs.count_jobs().await.unwrap().pending, 0);
+    stores
+        .blobs
+        .put("logs/x.log", bytes::Bytes::from_static(b"hi"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.blobs.feed_uri("items/a.jl"),
+        format!("s3://{bucket}/items/a.jl")
+    );
+    let kicker = aws.kicker().expect("a jobs queue gives an SQS kicker");
+    kicker.kick();
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .expect("receive");
+    let body: Value = serde_json::from_str(got.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(body, json!({"source": "trawl.kick"}));
+    drop_table(&table).await;
 }

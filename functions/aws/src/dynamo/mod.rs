@@ -10,14 +10,14 @@
 //!
 //! Both global secondary indexes (`GSI1`, `GSI2`) project every attribute, so lists
 //! read whole records from the index. A job's order within its state is a string whose
-//! lexicographic order is the list order of [`JobStore::list_jobs`]:
+//! lexicographic order is the list order of [`JobStore::list_jobs`](trawl_core::ports::JobStore::list_jobs):
 //!
 //! * pending: `{priority}#{created}#{id}`: the priority's IEEE-754 bits made monotonic
 //!   and inverted (highest first), then the creation time (oldest first);
 //! * running: `{started}#{id}` (oldest start first);
 //! * finished: `{!finished}#{id}` (the finish time inverted: newest first).
 //!
-//! Times are 16 hex digits of offset microseconds ([`keys::time_asc`]). A job also keeps
+//! Ties (same priority and time) are broken by job id. Times are 16 hex digits of offset microseconds ([`keys::time_asc`]). A job also keeps
 //! its pending keys (`queue_sk`, `queue_psk`) so a requeue restores its queue position
 //! in one write. Job and schedule times are stored as numbers (microseconds since the
 //! epoch, exact), maps and outcomes as JSON strings, the priority as a string (exact).
