@@ -17,7 +17,7 @@ use futures::future::join_all;
 use serde_json::json;
 
 use crate::model::{Job, JobState, Outcome, OverlapPolicy, Schedule, Version};
-use crate::ports::{BlobStore, JobStore, ProjectStore, ScheduleStore, StoreError};
+use crate::ports::{BlobStore, ItemHistory, JobStore, ProjectStore, ScheduleStore, StoreError};
 
 /// A prefix unique to this run, so repeated runs on one store never collide.
 fn unique(prefix: &str) -> String {
@@ -1124,4 +1124,45 @@ pub async fn blob_store_contract(store: &dyn BlobStore) {
     store.delete(&bundle).await.unwrap();
     store.delete(&items).await.unwrap();
     assert_eq!(store.get(&items).await.unwrap(), None);
+}
+
+/// Runs every item-history check.
+pub async fn item_history_contract(store: &dyn ItemHistory) {
+    let project = unique("hist");
+    let fp = |n: u8| [n; 20];
+    assert!(
+        store.seen_items(&project, "s").await.unwrap().is_empty(),
+        "a new project has no history"
+    );
+    store
+        .add_seen_items(&project, "s", &[fp(1), fp(2)])
+        .await
+        .unwrap();
+    // Adding known fingerprints again is fine and does not duplicate them.
+    store
+        .add_seen_items(&project, "s", &[fp(2), fp(3)])
+        .await
+        .unwrap();
+    store
+        .add_seen_items(&project, "other", &[fp(9)])
+        .await
+        .unwrap();
+    store.add_seen_items(&project, "s", &[]).await.unwrap();
+    let mut seen = store.seen_items(&project, "s").await.unwrap();
+    seen.sort();
+    assert_eq!(seen, vec![fp(1), fp(2), fp(3)], "history is per spider");
+    // Many at once (a large crawl's worth).
+    let many: Vec<[u8; 20]> = (0..3000u32)
+        .map(|i| {
+            let mut f = [0u8; 20];
+            f[..4].copy_from_slice(&i.to_be_bytes());
+            f[19] = 0xAA;
+            f
+        })
+        .collect();
+    store.add_seen_items(&project, "big", &many).await.unwrap();
+    assert_eq!(store.seen_items(&project, "big").await.unwrap().len(), 3000);
+    store.forget_items(&project).await.unwrap();
+    assert!(store.seen_items(&project, "s").await.unwrap().is_empty());
+    assert!(store.seen_items(&project, "big").await.unwrap().is_empty());
 }

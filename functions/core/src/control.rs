@@ -229,17 +229,8 @@ impl Control {
         if !req.priority.is_finite() {
             return Err(ApiError::invalid("priority", "must be a finite number"));
         }
-        let version = self
-            .resolve_version(&req.project, req.version.as_deref())
+        self.check_spider(&req.project, req.version.as_deref(), &req.spider, &req.args)
             .await?;
-        let bundle = self.bundle(&version).await?;
-        let spec = bundle
-            .get(&req.spider)
-            .ok_or_else(|| ApiError::SpiderNotFound(req.spider.clone()))?;
-        // Validate the arguments against the spec now, not when the job starts.
-        let args: Vec<(String, String)> = req.args.clone().into_iter().collect();
-        spec.spider(&args)
-            .map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
         for (k, v) in &req.settings {
             let mut s = trawl_engine::Settings::new();
             s.set_pair(
@@ -390,6 +381,7 @@ impl Control {
             return Err(ApiError::ProjectNotFound(project.to_string()));
         }
         self.stores.projects.delete_project(project).await?;
+        self.stores.history.forget_items(project).await?;
         for v in versions {
             self.stores.blobs.delete(&v.bundle_key).await?;
             self.bundles.lock().remove(&v.bundle_key);
@@ -406,14 +398,8 @@ impl Control {
         if !req.priority.is_finite() {
             return Err(ApiError::invalid("priority", "must be a finite number"));
         }
-        let version = self.resolve_version(&req.project, None).await?;
-        let bundle = self.bundle(&version).await?;
-        let spec = bundle
-            .get(&req.spider)
-            .ok_or_else(|| ApiError::SpiderNotFound(req.spider.clone()))?;
-        let args: Vec<(String, String)> = req.args.clone().into_iter().collect();
-        spec.spider(&args)
-            .map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
+        self.check_spider(&req.project, None, &req.spider, &req.args)
+            .await?;
         let id = match &req.id {
             Some(id) => {
                 check_name("id", id)?;
@@ -525,6 +511,26 @@ impl Control {
             .blobs
             .get(&format!("{folder}/{project}/{spider}/{job}.{ext}"))
             .await?)
+    }
+
+    /// Checks that the spider exists in the version and accepts these arguments — at
+    /// schedule time, not when the job starts.
+    async fn check_spider(
+        &self,
+        project: &str,
+        version: Option<&str>,
+        spider: &str,
+        args: &BTreeMap<String, String>,
+    ) -> ApiResult<()> {
+        let version = self.resolve_version(project, version).await?;
+        let bundle = self.bundle(&version).await?;
+        let spec = bundle
+            .get(spider)
+            .ok_or_else(|| ApiError::SpiderNotFound(spider.to_string()))?;
+        let args: Vec<(String, String)> = args.clone().into_iter().collect();
+        spec.spider(&args)
+            .map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
+        Ok(())
     }
 
     async fn sorted_versions(&self, project: &str) -> ApiResult<Vec<Version>> {

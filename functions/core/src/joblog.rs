@@ -178,6 +178,24 @@ where
     }
 }
 
+/// Installs a global subscriber for a function process: its own log on stderr (level
+/// from `RUST_LOG`, default `info`) plus the per-job logs.
+pub fn install_function_logging() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .without_time()
+                .with_filter(filter),
+        )
+        .with(JobLogLayer)
+        .try_init();
+}
+
 /// Maps Scrapy's LOG_LEVEL names onto tracing levels (unknown names give INFO).
 pub fn level_from_scrapy(name: &str) -> Level {
     match name.trim().to_ascii_uppercase().as_str() {

@@ -11,6 +11,8 @@ pub mod contract;
 pub mod control;
 pub mod cron;
 pub mod embedded;
+pub mod envconfig;
+pub mod incremental;
 pub mod joblog;
 pub mod local;
 pub mod model;

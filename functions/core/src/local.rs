@@ -142,7 +142,8 @@ impl LocalNode {
         let stores = Stores {
             projects: db.clone(),
             jobs: db.clone(),
-            schedules: db,
+            schedules: db.clone(),
+            history: db,
             blobs,
             clock,
         };

@@ -77,12 +77,13 @@ impl Control {
                 Err(StoreError::Conflict(_)) => false,
                 Err(e) => return Err(e),
             };
-            let advanced = self
-                .stores
+            // Whoever inserted the job fired the run; either poller may move the
+            // schedule on (the other's conditional update then fails harmlessly).
+            self.stores
                 .schedules
                 .advance_schedule(&s.id, due, next, Some((now, job.id.clone())))
                 .await?;
-            if inserted && advanced {
+            if inserted {
                 tracing::info!(schedule = %s.id, job = %job.id, "schedule fired");
                 report.fired.push(job.id);
             }

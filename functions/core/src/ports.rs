@@ -135,6 +135,26 @@ pub trait ScheduleStore: Send + Sync {
     ) -> StoreResult<bool>;
 }
 
+/// A 20-byte item fingerprint (SHA-1 of the item's JSON).
+pub type ItemFingerprint = [u8; 20];
+
+/// Items already emitted by earlier runs of a spider, per project: what a spec with
+/// `incremental = true` (Scrapy's DeltaFetch) skips.
+#[async_trait]
+pub trait ItemHistory: Send + Sync {
+    /// Every fingerprint recorded for `project`/`spider`.
+    async fn seen_items(&self, project: &str, spider: &str) -> StoreResult<Vec<ItemFingerprint>>;
+    /// Records fingerprints (already-known ones are fine).
+    async fn add_seen_items(
+        &self,
+        project: &str,
+        spider: &str,
+        fingerprints: &[ItemFingerprint],
+    ) -> StoreResult<()>;
+    /// Forgets a project's history (when the project is deleted).
+    async fn forget_items(&self, project: &str) -> StoreResult<()>;
+}
+
 /// Bundles, logs and item feeds.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
@@ -224,6 +244,8 @@ pub struct Stores {
     pub schedules: Arc<dyn ScheduleStore>,
     /// Bundles, logs, items.
     pub blobs: Arc<dyn BlobStore>,
+    /// Items seen by incremental spiders.
+    pub history: Arc<dyn ItemHistory>,
     /// Time.
     pub clock: Arc<dyn Clock>,
 }

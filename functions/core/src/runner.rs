@@ -18,6 +18,7 @@ use trawl_engine::workers::WorkerPool;
 use trawl_engine::{CrawlBuilder, CrawlHandle, CrawlOutcome, Settings};
 
 use crate::control::Control;
+use crate::incremental::SkipSeenItems;
 use crate::joblog::{job_logs, level_from_scrapy, JOB_SPAN};
 use crate::model::{Job, Outcome};
 use crate::ports::BlobStore;
@@ -127,6 +128,12 @@ impl Control {
         })?;
         let args: Vec<(String, String)> = job.args.clone().into_iter().collect();
         let spider = Arc::new(spec.spider(&args)?);
+        let incremental = if spider.spec().incremental {
+            let history = self.stores.history.as_ref();
+            Some(SkipSeenItems::load(history, &job.project, &job.spider).await?)
+        } else {
+            None
+        };
         tracing::info!(
             project = %job.project, spider = %job.spider, version = %version.version,
             "Starting job {} (attempt {})", job.id, job.attempt
@@ -147,6 +154,10 @@ impl Control {
             &blobs.feed_storages(),
             UriParams::new(&job.spider).with("job", job.id.clone()),
         )?);
+        let builder = match &incremental {
+            Some(p) => builder.pipeline(p.clone()),
+            None => builder,
+        };
         let crawl = builder
             .sink(sink.clone())
             .worker_pool(cfg.pool.clone())
@@ -167,6 +178,13 @@ impl Control {
         );
         let outcome = crawl.run().await;
         watcher.abort();
+        if let Some(p) = incremental {
+            // Whatever was emitted counts as seen, even when the crawl was cut short.
+            let n = p
+                .save(self.stores.history.as_ref(), &job.project, &job.spider)
+                .await?;
+            tracing::info!("Incremental crawl: {n} new item(s) recorded");
+        }
         Ok(outcome)
     }
 }

@@ -5,37 +5,18 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
-use parking_lot::Mutex;
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use trawl_core::api::{router, ApiOptions};
-use trawl_core::embedded::{FileBlobStore, SqliteStore};
-use trawl_core::model::{Job, Outcome};
-use trawl_core::ports::{Dispatcher, Kicker, ManualClock, Stores};
+use trawl_core::model::Outcome;
 use trawl_core::{Control, ControlConfig};
 
-const SPEC: &str = include_str!("../../../examples/shop.toml");
+mod common;
 
-#[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
-
-#[async_trait]
-impl Dispatcher for Recorder {
-    async fn dispatch(&self, job: &Job) -> anyhow::Result<()> {
-        self.0.lock().push(job.id.clone());
-        Ok(())
-    }
-    async fn notify_cancel(&self, _job_id: &str, _requests: u32) {}
-}
-
-struct NoKick;
-impl Kicker for NoKick {
-    fn kick(&self) {}
-}
+use common::SPEC;
 
 struct Server {
     url: String,
@@ -47,25 +28,11 @@ struct Server {
 impl Server {
     async fn start(opts: ApiOptions) -> Server {
         let dir = tempfile::tempdir().unwrap();
-        let db = Arc::new(SqliteStore::open(&dir.path().join("trawl.db")).unwrap());
-        let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
-        let stores = Stores {
-            projects: db.clone(),
-            jobs: db.clone(),
-            schedules: db,
-            blobs: Arc::new(FileBlobStore::new(dir.path().join("blobs")).unwrap()),
-            clock,
-        };
         let cfg = ControlConfig {
             node_name: "node-http".into(),
             ..Default::default()
         };
-        let control = Arc::new(Control::new(
-            stores,
-            Arc::new(Recorder::default()),
-            Arc::new(NoKick),
-            cfg,
-        ));
+        let (control, _clock, _dispatched) = common::control(dir.path(), cfg);
         let app = router(control.clone(), opts);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();

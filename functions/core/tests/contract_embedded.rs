@@ -5,7 +5,8 @@ use std::time::Instant;
 
 use chrono::{TimeZone, Utc};
 use trawl_core::contract::{
-    blob_store_contract, job_store_contract, project_store_contract, schedule_store_contract,
+    blob_store_contract, item_history_contract, job_store_contract, project_store_contract,
+    schedule_store_contract,
 };
 use trawl_core::embedded::{FileBlobStore, SqliteStore, SCHEMA_VERSION};
 use trawl_core::model::{Job, JobState, Schedule, Version};
@@ -17,6 +18,7 @@ async fn sqlite_in_memory_passes_the_contract() {
     project_store_contract(&store).await;
     job_store_contract(&store).await;
     schedule_store_contract(&store).await;
+    item_history_contract(&store).await;
     // The suites clean up after themselves, so they can run again on the same store.
     job_store_contract(&store).await;
     schedule_store_contract(&store).await;

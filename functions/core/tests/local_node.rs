@@ -243,3 +243,35 @@ fn a_restart_keeps_pending_jobs_and_fails_interrupted_ones() {
         node.shutdown().await;
     });
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_incremental_spider_emits_only_new_items() {
+    let dir = tempfile::tempdir().unwrap();
+    let (site, server) = site(40).await;
+    let node = LocalNode::start(config(dir.path(), 2)).await.unwrap();
+    let c = node.control().clone();
+    let spec = SPEC.replacen("name = \"shop\"", "name = \"shop\"\nincremental = true", 1);
+    c.add_version("demo", "1", Bytes::from(spec)).await.unwrap();
+    c.schedule(request(&server, "first", false)).await.unwrap();
+    let first = wait_for(&c, "first", JobState::Finished)
+        .await
+        .outcome
+        .unwrap();
+    assert_eq!(first.items_scraped(), site.expected_item_count() as u64);
+    c.schedule(request(&server, "second", false)).await.unwrap();
+    let second = wait_for(&c, "second", JobState::Finished)
+        .await
+        .outcome
+        .unwrap();
+    assert_eq!(second.finish_reason, "finished");
+    assert_eq!(second.items_scraped(), 0, "nothing new the second time");
+    assert_eq!(
+        second.stats["item_dropped_count"],
+        site.expected_item_count() as u64
+    );
+    assert_eq!(
+        lines(&c.job_items("demo", "shop", "second").await.unwrap()),
+        0
+    );
+    node.shutdown().await;
+}

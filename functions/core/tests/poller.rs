@@ -3,35 +3,16 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
-use parking_lot::Mutex;
 use trawl_core::control::{AddScheduleRequest, ScheduleRequest};
-use trawl_core::embedded::{FileBlobStore, SqliteStore};
-use trawl_core::model::{Job, JobState, Outcome, OverlapPolicy};
-use trawl_core::ports::{Dispatcher, Kicker, ManualClock, Stores};
+use trawl_core::model::{JobState, Outcome, OverlapPolicy};
+use trawl_core::ports::ManualClock;
 use trawl_core::{Control, ControlConfig};
 
-const SPEC: &str = include_str!("../../../examples/shop.toml");
+mod common;
 
-/// Records dispatched jobs instead of crawling: these tests are about who starts when.
-#[derive(Default)]
-struct Recorder(Mutex<Vec<String>>);
-
-#[async_trait]
-impl Dispatcher for Recorder {
-    async fn dispatch(&self, job: &Job) -> anyhow::Result<()> {
-        self.0.lock().push(job.id.clone());
-        Ok(())
-    }
-    async fn notify_cancel(&self, _job_id: &str, _requests: u32) {}
-}
-
-struct NoKick;
-impl Kicker for NoKick {
-    fn kick(&self) {}
-}
+use common::{Recorder, SPEC};
 
 struct Fixture {
     control: Arc<Control>,
@@ -42,22 +23,7 @@ struct Fixture {
 
 async fn fixture(cfg: ControlConfig) -> Fixture {
     let dir = tempfile::tempdir().unwrap();
-    let db = Arc::new(SqliteStore::open(&dir.path().join("trawl.db")).unwrap());
-    let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 1, 0).unwrap());
-    let stores = Stores {
-        projects: db.clone(),
-        jobs: db.clone(),
-        schedules: db,
-        blobs: Arc::new(FileBlobStore::new(dir.path().to_path_buf()).unwrap()),
-        clock: clock.clone(),
-    };
-    let dispatched = Arc::new(Recorder::default());
-    let control = Arc::new(Control::new(
-        stores,
-        dispatched.clone(),
-        Arc::new(NoKick),
-        cfg,
-    ));
+    let (control, clock, dispatched) = common::control(dir.path(), cfg);
     for p in ["alpha", "beta", "gamma"] {
         control
             .add_version(p, "1", Bytes::from_static(SPEC.as_bytes()))

@@ -1,7 +1,6 @@
 //! HTTP-layer tests through `tower::ServiceExt::oneshot`: envelope, auth, CORS,
-//! OPTIONS, 404/405, parameter errors (raised before the control plane is called, so
-//! the stores here are stubs). The end-to-end tests over real stores and real HTTP
-//! live in `tests/api_http.rs`.
+//! OPTIONS, 404/405, parameter errors (raised before the control plane reaches the
+//! empty stores). The end-to-end tests over real HTTP live in `tests/api_http.rs`.
 
 use std::sync::Arc;
 
@@ -10,159 +9,48 @@ use axum::body::Body;
 use axum::Router;
 use base64::Engine;
 use bytes::Bytes;
-use chrono::{DateTime, Utc};
 use http::{header, Method, Request, StatusCode};
 use serde_json::Value;
 use tower::ServiceExt;
-use trawl_engine::feed::FeedStorages;
 
 use super::{router, ApiOptions};
 use crate::control::{Control, ControlConfig};
-use crate::model::{Job, JobState, Outcome, Schedule, Version};
+use crate::embedded::{FileBlobStore, SqliteStore};
+use crate::model::Job;
 use crate::ports::*;
 
-/// Stores that only count jobs; anything else panics (these tests never get there).
-struct Stub;
+/// A dispatcher and kicker for tests that never start a job.
+struct Idle;
 
 #[async_trait]
-impl ProjectStore for Stub {
-    async fn put_version(&self, _: &Version) -> StoreResult<()> {
-        unimplemented!()
-    }
-    async fn versions(&self, _: &str) -> StoreResult<Vec<Version>> {
-        unimplemented!()
-    }
-    async fn projects(&self) -> StoreResult<Vec<String>> {
-        unimplemented!()
-    }
-    async fn delete_version(&self, _: &str, _: &str) -> StoreResult<bool> {
-        unimplemented!()
-    }
-    async fn delete_project(&self, _: &str) -> StoreResult<bool> {
-        unimplemented!()
-    }
-}
-
-#[async_trait]
-impl JobStore for Stub {
-    async fn insert_job(&self, _: &Job) -> StoreResult<()> {
-        unimplemented!()
-    }
-    async fn get_job(&self, _: &str) -> StoreResult<Option<Job>> {
-        unimplemented!()
-    }
-    async fn list_jobs(&self, _: JobState, _: Option<&str>) -> StoreResult<Vec<Job>> {
-        unimplemented!()
-    }
-    async fn count_jobs(&self) -> StoreResult<JobCounts> {
-        Ok(JobCounts {
-            pending: 1,
-            running: 2,
-            finished: 3,
-        })
-    }
-    async fn start_job(&self, _: &str, _: &str, _: DateTime<Utc>) -> StoreResult<Option<Job>> {
-        unimplemented!()
-    }
-    async fn finish_job(
-        &self,
-        _: &str,
-        _: u32,
-        _: &Outcome,
-        _: DateTime<Utc>,
-    ) -> StoreResult<bool> {
-        unimplemented!()
-    }
-    async fn requeue_job(&self, _: &str, _: u32) -> StoreResult<bool> {
-        unimplemented!()
-    }
-    async fn remove_pending(&self, _: &str) -> StoreResult<bool> {
-        unimplemented!()
-    }
-    async fn request_cancel(&self, _: &str) -> StoreResult<Option<u32>> {
-        unimplemented!()
-    }
-    async fn heartbeat(&self, _: &str, _: u32, _: DateTime<Utc>) -> StoreResult<Option<u32>> {
-        unimplemented!()
-    }
-    async fn prune_finished(&self, _: usize) -> StoreResult<Vec<Job>> {
-        unimplemented!()
-    }
-}
-
-#[async_trait]
-impl ScheduleStore for Stub {
-    async fn put_schedule(&self, _: &Schedule) -> StoreResult<()> {
-        unimplemented!()
-    }
-    async fn get_schedule(&self, _: &str) -> StoreResult<Option<Schedule>> {
-        unimplemented!()
-    }
-    async fn list_schedules(&self, _: Option<&str>) -> StoreResult<Vec<Schedule>> {
-        unimplemented!()
-    }
-    async fn delete_schedule(&self, _: &str) -> StoreResult<bool> {
-        unimplemented!()
-    }
-    async fn advance_schedule(
-        &self,
-        _: &str,
-        _: DateTime<Utc>,
-        _: Option<DateTime<Utc>>,
-        _: Option<(DateTime<Utc>, String)>,
-    ) -> StoreResult<bool> {
-        unimplemented!()
-    }
-}
-
-#[async_trait]
-impl BlobStore for Stub {
-    async fn put(&self, _: &str, _: Bytes) -> StoreResult<()> {
-        unimplemented!()
-    }
-    async fn get(&self, _: &str) -> StoreResult<Option<Bytes>> {
-        unimplemented!()
-    }
-    async fn delete(&self, _: &str) -> StoreResult<()> {
-        unimplemented!()
-    }
-    fn local_path(&self, _: &str) -> Option<std::path::PathBuf> {
-        None
-    }
-    fn feed_uri(&self, _: &str) -> String {
-        unimplemented!()
-    }
-    fn feed_storages(&self) -> FeedStorages {
-        unimplemented!()
-    }
-}
-
-#[async_trait]
-impl Dispatcher for Stub {
+impl Dispatcher for Idle {
     async fn dispatch(&self, _: &Job) -> anyhow::Result<()> {
-        unimplemented!()
+        Ok(())
     }
     async fn notify_cancel(&self, _: &str, _: u32) {}
 }
 
-impl Kicker for Stub {
+impl Kicker for Idle {
     fn kick(&self) {}
 }
 
 fn control() -> Arc<Control> {
-    let stub = Arc::new(Stub);
+    // Real, empty stores: these tests stop at the HTTP layer or at validation.
+    let db = Arc::new(SqliteStore::in_memory().unwrap());
+    let dir = std::env::temp_dir().join(format!("trawl-api-tests-{}", std::process::id()));
     let stores = Stores {
-        projects: stub.clone(),
-        jobs: stub.clone(),
-        schedules: stub.clone(),
-        blobs: stub.clone(),
+        projects: db.clone(),
+        jobs: db.clone(),
+        schedules: db.clone(),
+        history: db,
+        blobs: Arc::new(FileBlobStore::new(dir).unwrap()),
         clock: Arc::new(SystemClock),
     };
     let cfg = ControlConfig {
         node_name: "node-t".into(),
         ..Default::default()
     };
-    Arc::new(Control::new(stores, stub.clone(), stub, cfg))
+    Arc::new(Control::new(stores, Arc::new(Idle), Arc::new(Idle), cfg))
 }
 
 fn app() -> Router {
@@ -256,7 +144,7 @@ async fn daemonstatus_envelope_and_cors() {
     assert_cors(&a, "OPTIONS, HEAD, GET");
     assert_eq!(
         a.json(),
-        serde_json::json!({"node_name": "node-t", "status": "ok", "pending": 1, "running": 2, "finished": 3})
+        serde_json::json!({"node_name": "node-t", "status": "ok", "pending": 0, "running": 0, "finished": 0})
     );
     let a = send(
         &app(),

@@ -19,10 +19,13 @@ use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 
 use crate::model::Outcome;
 use crate::model::{Job, JobState, OverlapPolicy, Schedule, Version};
-use crate::ports::{JobCounts, JobStore, ProjectStore, ScheduleStore, StoreError, StoreResult};
+use crate::ports::{
+    ItemFingerprint, ItemHistory, JobCounts, JobStore, ProjectStore, ScheduleStore, StoreError,
+    StoreResult,
+};
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Migration steps: `MIGRATIONS[n]` moves a database from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -75,6 +78,15 @@ const MIGRATIONS: &[&str] = &[
         created_at INTEGER NOT NULL
     );
     CREATE INDEX schedules_project ON schedules (project, created_at);
+    "#,
+    // 1 → 2: item fingerprints of incremental spiders.
+    r#"
+    CREATE TABLE seen_items (
+        project TEXT NOT NULL,
+        spider  TEXT NOT NULL,
+        fp      BLOB NOT NULL,
+        PRIMARY KEY (project, spider, fp)
+    ) WITHOUT ROWID;
     "#,
 ];
 
@@ -767,6 +779,67 @@ impl ScheduleStore for SqliteStore {
             }
             .db()?;
             Ok(n == 1)
+        })
+        .await
+    }
+}
+
+#[async_trait]
+impl ItemHistory for SqliteStore {
+    async fn seen_items(&self, project: &str, spider: &str) -> StoreResult<Vec<ItemFingerprint>> {
+        let (project, spider) = (project.to_string(), spider.to_string());
+        self.run(move |c| {
+            let mut s = c
+                .prepare_cached("SELECT fp FROM seen_items WHERE project = ?1 AND spider = ?2")
+                .db()?;
+            let rows = s
+                .query_map(params![project, spider], |r| r.get::<_, Vec<u8>>(0))
+                .db()?;
+            let mut out = Vec::new();
+            for fp in rows {
+                if let Ok(fp) = ItemFingerprint::try_from(fp.db()?.as_slice()) {
+                    out.push(fp);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+
+    async fn add_seen_items(
+        &self,
+        project: &str,
+        spider: &str,
+        fingerprints: &[ItemFingerprint],
+    ) -> StoreResult<()> {
+        let (project, spider) = (project.to_string(), spider.to_string());
+        let fps = fingerprints.to_vec();
+        self.run(move |c| {
+            let tx = c.transaction().db()?;
+            {
+                let mut s = tx
+                    .prepare_cached(
+                        "INSERT OR IGNORE INTO seen_items (project, spider, fp) VALUES (?1, ?2, ?3)",
+                    )
+                    .db()?;
+                for fp in &fps {
+                    s.execute(params![project, spider, &fp[..]]).db()?;
+                }
+            }
+            tx.commit().db()
+        })
+        .await
+    }
+
+    async fn forget_items(&self, project: &str) -> StoreResult<()> {
+        let project = project.to_string();
+        self.run(move |c| {
+            c.execute(
+                "DELETE FROM seen_items WHERE project = ?1",
+                params![project],
+            )
+            .db()?;
+            Ok(())
         })
         .await
     }

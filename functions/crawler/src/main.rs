@@ -1,0 +1,119 @@
+//! The crawler function, triggered by the crawl queue (batch size 1, partial batch
+//! failure reporting): runs one started job with the engine — bundle from S3, items
+//! streamed to S3, log uploaded periodically, heartbeats and cancels through DynamoDB —
+//! and stops gracefully before the Lambda deadline (outcome `timeout`).
+//!
+//! A message for a job that is not running with the message's attempt (a redelivery of
+//! a job that already ran, or one that was cancelled or reaped) is acknowledged without
+//! running anything.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::{service_fn, Error, LambdaEvent};
+use serde::Deserialize;
+use trawl_core::model::JobState;
+use trawl_core::runner::RunnerConfig;
+use trawl_core::Control;
+use trawl_engine::workers::WorkerPool;
+
+/// mimalloc: the crawl allocates per page; it beats the system allocator here.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
+/// Stop this long before the Lambda deadline, to close feeds and record the outcome.
+const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+
+/// The crawl queue's message.
+#[derive(Debug, Deserialize)]
+struct CrawlMessage {
+    job_id: String,
+    attempt: u32,
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Error> {
+    trawl_core::joblog::install_function_logging();
+    let aws = trawl_aws::AwsConfig::from_env().await?;
+    let control = Arc::new(Control::new(
+        aws.stores(),
+        Arc::new(aws.dispatcher()),
+        Arc::new(aws.kicker()),
+        trawl_core::envconfig::control_config_from_env()?,
+    ));
+    let pool = Arc::new(WorkerPool::per_core());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (control, pool) = (control.clone(), pool.clone());
+        async move { handle(&control, pool, event).await }
+    }))
+    .await
+}
+
+async fn handle(
+    control: &Control,
+    pool: Arc<WorkerPool>,
+    event: LambdaEvent<SqsEvent>,
+) -> Result<SqsBatchResponse, Error> {
+    let deadline = deadline(event.context.deadline);
+    let mut failures = Vec::new();
+    for record in event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let body = record.body.as_deref().unwrap_or("");
+        let msg: CrawlMessage = match serde_json::from_str(body) {
+            Ok(m) => m,
+            Err(e) => {
+                // A poisoned message: fail it so it ends in the dead-letter queue.
+                tracing::error!(message = %id, "unreadable crawl message {body:?}: {e}");
+                failures.push(failure(id));
+                continue;
+            }
+        };
+        if let Err(e) = run(control, pool.clone(), &msg, deadline).await {
+            tracing::error!(job = %msg.job_id, "crawl failed: {e:#}");
+            failures.push(failure(id));
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures;
+    Ok(response)
+}
+
+fn failure(id: String) -> BatchItemFailure {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = id;
+    f
+}
+
+async fn run(
+    control: &Control,
+    pool: Arc<WorkerPool>,
+    msg: &CrawlMessage,
+    deadline: Option<tokio::time::Instant>,
+) -> anyhow::Result<()> {
+    let Some(job) = control.stores().jobs.get_job(&msg.job_id).await? else {
+        tracing::warn!(job = %msg.job_id, "unknown job: message dropped");
+        return Ok(());
+    };
+    if job.state != JobState::Running || job.attempt != msg.attempt {
+        tracing::warn!(job = %job.id, state = job.state.as_str(), "job not running with this attempt: already handled");
+        return Ok(());
+    }
+    let cfg = RunnerConfig {
+        deadline,
+        pool,
+        ..RunnerConfig::default()
+    };
+    let outcome = control.run_job(job, &cfg, |_| {}).await;
+    if let Some(o) = outcome {
+        tracing::info!(job = %msg.job_id, reason = %o.finish_reason, items = o.items_scraped(), "job ended");
+    }
+    Ok(())
+}
+
+/// The Lambda deadline (epoch milliseconds) as a tokio instant, minus the margin.
+fn deadline(deadline_ms: u64) -> Option<tokio::time::Instant> {
+    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
+    let left = Duration::from_millis(deadline_ms.checked_sub(now_ms)?);
+    Some(tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
+}
