@@ -5,8 +5,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use trawl_core::ports::{Dispatcher, Kicker, Stores, SystemClock};
+use trawl_core::ports::{Stores, SystemClock};
 
+use crate::lambda::{AwsKicker, NoKick};
 use crate::{DynamoStore, LambdaKicker, S3BlobStore, SqsDispatcher, SqsKicker};
 
 /// A missing or invalid environment variable.
@@ -40,6 +41,9 @@ pub struct AwsSettings {
     pub jobs_queue_url: Option<String>,
     /// `TRAWL_POLLER_FUNCTION` (optional): the poller function's name or ARN.
     pub poller_function: Option<String>,
+    /// `TRAWL_AUTH_PARAMETER` (optional): the SSM parameter holding the API's Basic
+    /// auth credentials as `user:password` (see [`AwsConfig::basic_auth`]).
+    pub auth_parameter: Option<String>,
     /// `TRAWL_FINISHED_RETENTION_DAYS` (optional, default 30): the finished-job TTL.
     pub finished_retention: Duration,
     /// `AWS_ENDPOINT_URL` (optional, e.g. LocalStack's): read by the SDK itself; kept
@@ -71,6 +75,7 @@ impl AwsSettings {
             crawl_queue_url: req("TRAWL_CRAWL_QUEUE_URL")?,
             jobs_queue_url: opt("TRAWL_JOBS_QUEUE_URL"),
             poller_function: opt("TRAWL_POLLER_FUNCTION"),
+            auth_parameter: opt("TRAWL_AUTH_PARAMETER"),
             finished_retention: Duration::from_secs(days * 24 * 3600),
             endpoint_url: opt("AWS_ENDPOINT_URL"),
         })
@@ -112,6 +117,8 @@ pub struct AwsConfig {
     pub sqs: aws_sdk_sqs::Client,
     /// Lambda.
     pub lambda: aws_sdk_lambda::Client,
+    /// SSM (the auth parameter).
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl AwsConfig {
@@ -130,6 +137,7 @@ impl AwsConfig {
             s3: s3_client(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
+            ssm: aws_sdk_ssm::Client::new(sdk),
         }
     }
 
@@ -148,37 +156,79 @@ impl AwsConfig {
         )
     }
 
-    /// Every storage port, with the system clock.
+    /// Every storage port (projects, jobs, schedules and item history in the table),
+    /// with the system clock.
     pub fn stores(&self) -> Stores {
         let table = Arc::new(self.dynamo_store());
         Stores {
             projects: table.clone(),
             jobs: table.clone(),
-            schedules: table,
+            schedules: table.clone(),
+            history: table,
             blobs: Arc::new(self.blob_store()),
             clock: Arc::new(SystemClock),
         }
     }
 
     /// The crawl-queue dispatcher.
-    pub fn dispatcher(&self) -> Arc<dyn Dispatcher> {
-        Arc::new(SqsDispatcher::new(
-            self.sqs.clone(),
-            &self.settings.crawl_queue_url,
-        ))
+    pub fn dispatcher(&self) -> SqsDispatcher {
+        SqsDispatcher::new(self.sqs.clone(), &self.settings.crawl_queue_url)
     }
 
     /// The poller kicker: [`LambdaKicker`] when `TRAWL_POLLER_FUNCTION` is set, else
-    /// [`SqsKicker`] when `TRAWL_JOBS_QUEUE_URL` is, else `None` (the poller only runs
-    /// on its schedule).
-    pub fn kicker(&self) -> Option<Arc<dyn Kicker>> {
+    /// [`SqsKicker`] when `TRAWL_JOBS_QUEUE_URL` is, else [`NoKick`] (the poller then
+    /// only runs on its schedule).
+    pub fn kicker(&self) -> AwsKicker {
         if let Some(f) = &self.settings.poller_function {
-            return Some(Arc::new(LambdaKicker::new(self.lambda.clone(), f)));
+            AwsKicker::Lambda(LambdaKicker::new(self.lambda.clone(), f))
+        } else if let Some(q) = &self.settings.jobs_queue_url {
+            AwsKicker::Sqs(SqsKicker::new(self.sqs.clone(), q))
+        } else {
+            AwsKicker::None(NoKick)
         }
-        self.settings
-            .jobs_queue_url
-            .as_ref()
-            .map(|q| Arc::new(SqsKicker::new(self.sqs.clone(), q)) as Arc<dyn Kicker>)
+    }
+
+    /// The API's Basic auth credentials: the SSM parameter `TRAWL_AUTH_PARAMETER`
+    /// (decrypted; a name with or without its leading `/`) as `user:password`, or
+    /// `None` when the variable is not set (no auth).
+    pub async fn basic_auth(&self) -> anyhow::Result<Option<(String, String)>> {
+        let Some(name) = &self.settings.auth_parameter else {
+            return Ok(None);
+        };
+        let value = match self.ssm_parameter(name).await {
+            Ok(v) => v,
+            Err(first) => {
+                // `/trawl/auth` and `trawl/auth` name the same parameter for the user.
+                let other = match name.strip_prefix('/') {
+                    Some(rest) => rest.to_string(),
+                    None => format!("/{name}"),
+                };
+                self.ssm_parameter(&other).await.map_err(|_| first)?
+            }
+        };
+        let (user, password) = value
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("SSM parameter {name}: expected `user:password`"))?;
+        Ok(Some((user.to_string(), password.to_string())))
+    }
+
+    async fn ssm_parameter(&self, name: &str) -> anyhow::Result<String> {
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "reading SSM parameter {name} (TRAWL_AUTH_PARAMETER): {}",
+                    aws_sdk_ssm::error::DisplayErrorContext(&e)
+                )
+            })?;
+        out.parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| anyhow::anyhow!("SSM parameter {name} has no value"))
     }
 }
 

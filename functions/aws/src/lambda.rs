@@ -102,3 +102,33 @@ impl Kicker for SqsKicker {
         });
     }
 }
+
+/// A kicker that does nothing (the poller itself, or a deployment without kicks: the
+/// poller then runs only on its schedule).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoKick;
+
+impl Kicker for NoKick {
+    fn kick(&self) {}
+}
+
+/// The deployment's kicker, chosen by [`AwsConfig::kicker`](crate::AwsConfig::kicker).
+#[derive(Debug, Clone)]
+pub enum AwsKicker {
+    /// Invoke the poller function.
+    Lambda(LambdaKicker),
+    /// Message the jobs queue.
+    Sqs(SqsKicker),
+    /// No kicks.
+    None(NoKick),
+}
+
+impl Kicker for AwsKicker {
+    fn kick(&self) {
+        match self {
+            AwsKicker::Lambda(k) => k.kick(),
+            AwsKicker::Sqs(k) => k.kick(),
+            AwsKicker::None(k) => k.kick(),
+        }
+    }
+}

@@ -11,12 +11,12 @@ use aws_config::SdkConfig;
 use serde_json::{json, Value};
 use trawl_aws::config::s3_client;
 use trawl_aws::{
-    create_table, delete_table, load_sdk_config, AwsConfig, AwsSettings, DynamoStore, S3BlobStore,
-    SqsDispatcher,
+    create_table, delete_table, load_sdk_config, AwsConfig, AwsKicker, AwsSettings, DynamoStore,
+    S3BlobStore, SqsDispatcher,
 };
 use trawl_core::contract;
 use trawl_core::model::Job;
-use trawl_core::ports::{BlobStore, Dispatcher};
+use trawl_core::ports::{BlobStore, Dispatcher, Kicker};
 use trawl_engine::feed::{FeedConfig, FeedDefaults, FeedSink, FeedStorages, UriParams};
 use trawl_engine::Item;
 
@@ -81,13 +81,39 @@ async fn dynamo_project_store_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamo_one_table_for_all_three_stores() {
+async fn dynamo_one_table_for_all_four_stores() {
     // The three stores share one table in production: their items must not mix.
     let sdk = localstack().await;
     let store = fresh_table(&sdk, "shared").await;
     contract::project_store_contract(&store).await;
     contract::schedule_store_contract(&store).await;
     contract::job_store_contract(&store).await;
+    contract::item_history_contract(&store).await;
+    drop_table(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_item_history_contract() {
+    let sdk = localstack().await;
+    let store = fresh_table(&sdk, "history").await;
+    contract::item_history_contract(&store).await;
+    // More than one chunk item per call, and a spider whose name extends another's.
+    use trawl_core::ports::ItemHistory;
+    let many: Vec<[u8; 20]> = (0..40_000u32)
+        .map(|i| {
+            let mut f = [7u8; 20];
+            f[..4].copy_from_slice(&i.to_be_bytes());
+            f
+        })
+        .collect();
+    store.add_seen_items("p", "s", &many).await.unwrap();
+    store.add_seen_items("p", "s#x", &[[1; 20]]).await.unwrap();
+    let mut seen = store.seen_items("p", "s").await.unwrap();
+    seen.sort();
+    assert_eq!(seen, many, "40k fingerprints across chunk items");
+    assert_eq!(store.seen_items("p", "s#x").await.unwrap(), vec![[1; 20]]);
+    store.forget_items("p").await.unwrap();
+    assert!(store.seen_items("p", "s").await.unwrap().is_empty());
     drop_table(&store).await;
 }
 
@@ -309,6 +335,11 @@ async fn aws_config_assembles_the_ports_and_the_sqs_kicker_sends() {
         AwsSettings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
             .unwrap();
     let aws = AwsConfig::new(settings, &sdk);
+    assert_eq!(
+        aws.basic_auth().await.unwrap(),
+        None,
+        "no auth parameter: no auth"
+    );
     let stores = aws.stores();
     assert_eq!(stores.jobs.count_jobs().await.unwrap().pending, 0);
     stores
@@ -320,7 +351,11 @@ async fn aws_config_assembles_the_ports_and_the_sqs_kicker_sends() {
         stores.blobs.feed_uri("items/a.jl"),
         format!("s3://{bucket}/items/a.jl")
     );
-    let kicker = aws.kicker().expect("a jobs queue gives an SQS kicker");
+    let kicker = aws.kicker();
+    assert!(
+        matches!(kicker, AwsKicker::Sqs(_)),
+        "a jobs queue gives an SQS kicker"
+    );
     kicker.kick();
     let got = sqs
         .receive_message()
@@ -332,4 +367,33 @@ async fn aws_config_assembles_the_ports_and_the_sqs_kicker_sends() {
     let body: Value = serde_json::from_str(got.messages()[0].body().unwrap()).unwrap();
     assert_eq!(body, json!({"source": "trawl.kick"}));
     drop_table(&table).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_from_ssm() {
+    let sdk = localstack().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let name = format!("/{}/auth", unique("trawl-test"));
+    ssm.put_parameter()
+        .name(&name)
+        .value("alice:s3:cret")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .expect("put_parameter");
+    for given in [name.clone(), name.trim_start_matches('/').to_string()] {
+        let settings = AwsSettings::from_lookup(|k| match k {
+            "TRAWL_TABLE" | "TRAWL_BUCKET" | "TRAWL_CRAWL_QUEUE_URL" => Some("x".into()),
+            "TRAWL_AUTH_PARAMETER" => Some(given.clone()),
+            _ => None,
+        })
+        .unwrap();
+        let aws = AwsConfig::new(settings, &sdk);
+        assert_eq!(
+            aws.basic_auth().await.unwrap(),
+            Some(("alice".into(), "s3:cret".into())),
+            "parameter {given}"
+        );
+    }
+    ssm.delete_parameter().name(&name).send().await.unwrap();
 }

@@ -1,4 +1,4 @@
-//! [`DynamoStore`]: projects, jobs and schedules in ONE DynamoDB table.
+//! [`DynamoStore`]: projects, jobs, schedules and item history in ONE DynamoDB table.
 //!
 //! # Table design
 //!
@@ -7,9 +7,10 @@
 //! | version  | `PROJECT#{p}`   | `VERSION#{v}` | `PROJECTS`       | `{p}#{v}`       | –                     | –                    |
 //! | job      | `JOB#{id}`      | `JOB`         | `JOBS#{state}`   | order (below)   | `JOBS#{project}`      | `{state}#{order}`    |
 //! | schedule | `SCHEDULE#{id}` | `SCHEDULE`    | `SCHEDULES`      | `{created}#{id}`| `SCHEDULES#{project}` | `{created}#{id}`     |
+//! | history  | `HISTORY#{p}`   | `SEEN#{spider}#{chunk}` | –      | –               | –                     | –                    |
 //!
 //! Both global secondary indexes (`GSI1`, `GSI2`) project every attribute, so lists
-//! read whole records from the index. A job's order within its state is a string whose
+//! read whole records from the index. History chunks are described in `history.rs`. A job's order within its state is a string whose
 //! lexicographic order is the list order of [`JobStore::list_jobs`](trawl_core::ports::JobStore::list_jobs):
 //!
 //! * pending: `{priority}#{created}#{id}`: the priority's IEEE-754 bits made monotonic
@@ -46,6 +47,7 @@
 //! (usually within milliseconds; immediately on LocalStack). All pending jobs share one
 //! index partition (`JOBS#pending`): fine for a Scrapyd-sized queue.
 
+mod history;
 mod items;
 mod jobs;
 pub mod keys;
@@ -69,8 +71,8 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 /// The default retention of finished jobs (the `expires_at` TTL).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Projects, jobs and schedules in one DynamoDB table (see the module docs for the
-/// key design). Cheap to clone.
+/// Projects, jobs, schedules and item history in one DynamoDB table (see the module
+/// docs for the key design). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
