@@ -117,7 +117,8 @@ pub struct AwsConfig {
     pub sqs: aws_sdk_sqs::Client,
     /// Lambda.
     pub lambda: aws_sdk_lambda::Client,
-    /// SSM (the auth parameter).
+    /// SSM (the auth parameter; feature `ssm-auth`).
+    #[cfg(feature = "ssm-auth")]
     pub ssm: aws_sdk_ssm::Client,
 }
 
@@ -137,6 +138,7 @@ impl AwsConfig {
             s3: s3_client(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
+            #[cfg(feature = "ssm-auth")]
             ssm: aws_sdk_ssm::Client::new(sdk),
         }
     }
@@ -190,11 +192,25 @@ impl AwsConfig {
 
     /// The API's Basic auth credentials: the SSM parameter `TRAWL_AUTH_PARAMETER`
     /// (decrypted; a name with or without its leading `/`) as `user:password`, or
-    /// `None` when the variable is not set (no auth).
+    /// `None` when the variable is not set (no auth). Without the feature `ssm-auth`
+    /// a set variable is an error (never silently no auth).
     pub async fn basic_auth(&self) -> anyhow::Result<Option<(String, String)>> {
         let Some(name) = &self.settings.auth_parameter else {
             return Ok(None);
         };
+        #[cfg(not(feature = "ssm-auth"))]
+        {
+            anyhow::bail!(
+                "TRAWL_AUTH_PARAMETER={name} is set but trawl-aws was built without the \
+                 `ssm-auth` feature"
+            )
+        }
+        #[cfg(feature = "ssm-auth")]
+        self.basic_auth_from_ssm(name).await
+    }
+
+    #[cfg(feature = "ssm-auth")]
+    async fn basic_auth_from_ssm(&self, name: &str) -> anyhow::Result<Option<(String, String)>> {
         let value = match self.ssm_parameter(name).await {
             Ok(v) => v,
             Err(first) => {
@@ -212,6 +228,7 @@ impl AwsConfig {
         Ok(Some((user.to_string(), password.to_string())))
     }
 
+    #[cfg(feature = "ssm-auth")]
     async fn ssm_parameter(&self, name: &str) -> anyhow::Result<String> {
         let out = self
             .ssm
