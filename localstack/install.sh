@@ -5,11 +5,15 @@
 #   LS_VENV       venv location (default $TRAWL_CACHE/localstack-venv)
 #   LS_PYTHON     python >= 3.12 used to create the venv (auto-detected)
 #   JAVA_HOME     JDK/JRE (>= 17) for DynamoDB Local (default: the `java` on PATH)
+#   PIP_CACHE_DIR, npm_config_cache   download caches (default under $TRAWL_CACHE)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
 log() { echo "[localstack/install] $*" >&2; }
 mkdir -p "$TRAWL_CACHE" "$LS_LIBS"
+# Download caches live under the cache root too (nothing is written elsewhere).
+export PIP_CACHE_DIR="${PIP_CACHE_DIR:-$TRAWL_CACHE/pip-cache}"
+export npm_config_cache="${npm_config_cache:-$TRAWL_CACHE/npm-cache}"
 
 # 1. Python venv with the pinned LocalStack runtime and the host executor plugin.
 stamp_src="$(cat "$LS_DIR/requirements.txt" "$LS_DIR/constraints.txt" \

@@ -102,9 +102,11 @@ start() {
       SKIP_SSL_CERT_DOWNLOAD=1 \
       DISABLE_EVENTS=1 \
       PYTHONUNBUFFERED=1 \
+      XDG_CACHE_HOME="$TRAWL_CACHE/localstack-xdg-cache" \
+      JAVA_TOOL_OPTIONS="-Djava.io.tmpdir=$fs/tmp -XX:-UsePerfData ${JAVA_TOOL_OPTIONS:-}" \
       TRAWL_LOCALSTACK_ID="$marker"
     # setsid: LocalStack leads its own session, so stop finds all its descendants.
-    exec setsid "$LS_PY" -m localstack.runtime.main </dev/null >>"$LS_LOG" 2>&1
+    exec setsid "$LS_PY" -m trawl_host_executor.launch </dev/null >>"$LS_LOG" 2>&1
   ) &
   local pid=$!
   echo "$pid" >"$LS_PIDFILE"
