@@ -3,14 +3,14 @@
 //! every operation live in `trawl-core`, the stores in `trawl-aws`.
 
 use lambda_http::Error;
-use trawl_aws::function::{basic_auth, control, Kick};
+use trawl_aws::function::{control, Kick};
 use trawl_core::api::{router, ApiOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     trawl_core::joblog::install_function_logging();
-    let (control, _aws) = control(Kick::Poller).await?;
-    let (username, password) = match basic_auth().await? {
+    let (control, aws) = control(Kick::Poller).await?;
+    let (username, password) = match aws.basic_auth().await? {
         Some((u, p)) => (Some(u), Some(p)),
         None => (None, None),
     };

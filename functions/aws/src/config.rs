@@ -5,9 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, SdkConfig};
-use trawl_core::ports::{Dispatcher, Kicker, Stores, SystemClock};
+use trawl_core::ports::{Stores, SystemClock};
 
+use crate::lambda::AwsKicker;
 use crate::{DynamoStore, LambdaKicker, S3BlobStore, SqsDispatcher, SqsKicker};
+use trawl_core::ports::NoKick;
 
 /// A missing or invalid environment variable.
 #[derive(Debug, thiserror::Error)]
@@ -40,6 +42,9 @@ pub struct AwsSettings {
     pub jobs_queue_url: Option<String>,
     /// `TRAWL_POLLER_FUNCTION` (optional): the poller function's name or ARN.
     pub poller_function: Option<String>,
+    /// `TRAWL_AUTH_PARAMETER` (optional): the SSM parameter holding the API's Basic
+    /// auth credentials as `user:password` (see [`AwsConfig::basic_auth`]).
+    pub auth_parameter: Option<String>,
     /// `TRAWL_FINISHED_RETENTION_DAYS` (optional, default 30): the finished-job TTL.
     pub finished_retention: Duration,
     /// `AWS_ENDPOINT_URL` (optional, e.g. LocalStack's): read by the SDK itself; kept
@@ -71,6 +76,7 @@ impl AwsSettings {
             crawl_queue_url: req("TRAWL_CRAWL_QUEUE_URL")?,
             jobs_queue_url: opt("TRAWL_JOBS_QUEUE_URL"),
             poller_function: opt("TRAWL_POLLER_FUNCTION"),
+            auth_parameter: opt("TRAWL_AUTH_PARAMETER"),
             finished_retention: Duration::from_secs(days * 24 * 3600),
             endpoint_url: opt("AWS_ENDPOINT_URL"),
         })
@@ -112,6 +118,9 @@ pub struct AwsConfig {
     pub sqs: aws_sdk_sqs::Client,
     /// Lambda.
     pub lambda: aws_sdk_lambda::Client,
+    /// SSM (the auth parameter; feature `ssm-auth`).
+    #[cfg(feature = "ssm-auth")]
+    pub ssm: aws_sdk_ssm::Client,
 }
 
 impl AwsConfig {
@@ -130,6 +139,8 @@ impl AwsConfig {
             s3: s3_client(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
+            #[cfg(feature = "ssm-auth")]
+            ssm: aws_sdk_ssm::Client::new(sdk),
         }
     }
 
@@ -148,7 +159,8 @@ impl AwsConfig {
         )
     }
 
-    /// Every storage port, with the system clock.
+    /// Every storage port (projects, jobs, schedules and item history in the table),
+    /// with the system clock.
     pub fn stores(&self) -> Stores {
         let table = Arc::new(self.dynamo_store());
         Stores {
@@ -162,24 +174,79 @@ impl AwsConfig {
     }
 
     /// The crawl-queue dispatcher.
-    pub fn dispatcher(&self) -> Arc<dyn Dispatcher> {
-        Arc::new(SqsDispatcher::new(
-            self.sqs.clone(),
-            &self.settings.crawl_queue_url,
-        ))
+    pub fn dispatcher(&self) -> SqsDispatcher {
+        SqsDispatcher::new(self.sqs.clone(), &self.settings.crawl_queue_url)
     }
 
     /// The poller kicker: [`LambdaKicker`] when `TRAWL_POLLER_FUNCTION` is set, else
-    /// [`SqsKicker`] when `TRAWL_JOBS_QUEUE_URL` is, else `None` (the poller only runs
-    /// on its schedule).
-    pub fn kicker(&self) -> Option<Arc<dyn Kicker>> {
+    /// [`SqsKicker`] when `TRAWL_JOBS_QUEUE_URL` is, else [`NoKick`] (the poller then
+    /// only runs on its schedule).
+    pub fn kicker(&self) -> AwsKicker {
         if let Some(f) = &self.settings.poller_function {
-            return Some(Arc::new(LambdaKicker::new(self.lambda.clone(), f)));
+            AwsKicker::Lambda(LambdaKicker::new(self.lambda.clone(), f))
+        } else if let Some(q) = &self.settings.jobs_queue_url {
+            AwsKicker::Sqs(SqsKicker::new(self.sqs.clone(), q))
+        } else {
+            AwsKicker::None(NoKick)
         }
-        self.settings
-            .jobs_queue_url
-            .as_ref()
-            .map(|q| Arc::new(SqsKicker::new(self.sqs.clone(), q)) as Arc<dyn Kicker>)
+    }
+
+    /// The API's Basic auth credentials: the SSM parameter `TRAWL_AUTH_PARAMETER`
+    /// (decrypted; a name with or without its leading `/`) as `user:password`, or
+    /// `None` when the variable is not set (no auth). Without the feature `ssm-auth`
+    /// a set variable is an error (never silently no auth).
+    pub async fn basic_auth(&self) -> anyhow::Result<Option<(String, String)>> {
+        let Some(name) = &self.settings.auth_parameter else {
+            return Ok(None);
+        };
+        #[cfg(not(feature = "ssm-auth"))]
+        {
+            anyhow::bail!(
+                "TRAWL_AUTH_PARAMETER={name} is set but trawl-aws was built without the \
+                 `ssm-auth` feature"
+            )
+        }
+        #[cfg(feature = "ssm-auth")]
+        self.basic_auth_from_ssm(name).await
+    }
+
+    #[cfg(feature = "ssm-auth")]
+    async fn basic_auth_from_ssm(&self, name: &str) -> anyhow::Result<Option<(String, String)>> {
+        let value = match self.ssm_parameter(name).await {
+            Ok(v) => v,
+            Err(first) => {
+                // `/trawl/auth` and `trawl/auth` name the same parameter for the user.
+                let other = match name.strip_prefix('/') {
+                    Some(rest) => rest.to_string(),
+                    None => format!("/{name}"),
+                };
+                self.ssm_parameter(&other).await.map_err(|_| first)?
+            }
+        };
+        let (user, password) = value
+            .split_once(':')
+            .ok_or_else(|| anyhow::anyhow!("SSM parameter {name}: expected `user:password`"))?;
+        Ok(Some((user.to_string(), password.to_string())))
+    }
+
+    #[cfg(feature = "ssm-auth")]
+    async fn ssm_parameter(&self, name: &str) -> anyhow::Result<String> {
+        let out = self
+            .ssm
+            .get_parameter()
+            .name(name)
+            .with_decryption(true)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "reading SSM parameter {name} (TRAWL_AUTH_PARAMETER): {}",
+                    aws_sdk_ssm::error::DisplayErrorContext(&e)
+                )
+            })?;
+        out.parameter
+            .and_then(|p| p.value)
+            .ok_or_else(|| anyhow::anyhow!("SSM parameter {name} has no value"))
     }
 }
 
@@ -211,11 +278,8 @@ mod tests {
         assert_eq!(s.table, "t");
         assert_eq!(s.poller_function, None);
         assert_eq!(s.finished_retention, Duration::from_secs(2 * 86400));
-        let e = AwsSettings::from_lookup(lookup(&[
-            ("TRAWL_TABLE", "t"),
-            ("TRAWL_BUCKET", "b"),
-        ]))
-        .unwrap_err();
+        let e = AwsSettings::from_lookup(lookup(&[("TRAWL_TABLE", "t"), ("TRAWL_BUCKET", "b")]))
+            .unwrap_err();
         assert!(e.to_string().contains("TRAWL_CRAWL_QUEUE_URL"), "{e}");
     }
 }

@@ -3,7 +3,7 @@
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 use tokio::runtime::Handle;
-use trawl_core::ports::Kicker;
+use trawl_core::ports::{Kicker, NoKick};
 
 /// The payload of a kick: `{"source": "trawl.kick"}`.
 pub const KICK_PAYLOAD: &str = r#"{"source":"trawl.kick"}"#;
@@ -100,5 +100,26 @@ impl Kicker for SqsKicker {
                 );
             }
         });
+    }
+}
+
+/// The deployment's kicker, chosen by [`AwsConfig::kicker`](crate::AwsConfig::kicker).
+#[derive(Debug, Clone)]
+pub enum AwsKicker {
+    /// Invoke the poller function.
+    Lambda(LambdaKicker),
+    /// Message the jobs queue.
+    Sqs(SqsKicker),
+    /// No kicks.
+    None(NoKick),
+}
+
+impl Kicker for AwsKicker {
+    fn kick(&self) {
+        match self {
+            AwsKicker::Lambda(k) => k.kick(),
+            AwsKicker::Sqs(k) => k.kick(),
+            AwsKicker::None(k) => k.kick(),
+        }
     }
 }

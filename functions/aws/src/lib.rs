@@ -1,11 +1,11 @@
 //! The AWS implementation of Trawl's control-plane ports:
 //!
-//! * [`DynamoStore`]: projects, jobs and schedules in one DynamoDB table, every
-//!   transition one conditional write ([`dynamo`] documents the key design);
+//! * [`DynamoStore`]: projects, jobs, schedules and item history in one DynamoDB
+//!   table, every transition one conditional write ([`dynamo`] documents the key design);
 //! * [`S3BlobStore`]: bundles, logs and items in S3, with the `s3` feed storage
 //!   ([`S3FeedStorage`]) streaming item feeds as multipart uploads;
 //! * [`SqsDispatcher`]: started jobs to the crawl queue;
-//! * [`LambdaKicker`] / [`SqsKicker`]: wake the poller;
+//! * [`LambdaKicker`] / [`SqsKicker`] ([`AwsKicker`], [`NoKick`]): wake the poller;
 //! * [`AwsConfig`]: all of it from the environment, and [`function`]: what the three
 //!   Lambda functions share, so each is a thin adapter.
 
@@ -18,6 +18,7 @@ pub mod sqs;
 
 pub use config::{load_sdk_config, AwsConfig, AwsSettings, ConfigError};
 pub use dynamo::{create_table, delete_table, DynamoStore};
-pub use lambda::{LambdaKicker, SqsKicker};
+pub use lambda::{AwsKicker, LambdaKicker, SqsKicker};
 pub use s3::{S3BlobStore, S3FeedStorage};
 pub use sqs::SqsDispatcher;
+pub use trawl_core::ports::NoKick;

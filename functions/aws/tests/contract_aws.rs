@@ -3,17 +3,20 @@
 //! Needs `AWS_ENDPOINT_URL` and credentials: `localstack/run.sh start` then
 //! `eval "$(localstack/run.sh env)"`. Each test makes its own table, bucket or queue.
 
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use serde_json::{json, Value};
 use trawl_aws::config::s3_client;
-use trawl_aws::{create_table, delete_table, load_sdk_config, DynamoStore, S3BlobStore, SqsDispatcher};
+use trawl_aws::{
+    create_table, delete_table, load_sdk_config, AwsConfig, AwsKicker, AwsSettings, DynamoStore,
+    S3BlobStore, SqsDispatcher,
+};
 use trawl_core::contract;
 use trawl_core::model::Job;
-use trawl_core::ports::{BlobStore, Dispatcher};
+use trawl_core::ports::{BlobStore, Dispatcher, Kicker};
 use trawl_engine::feed::{FeedConfig, FeedDefaults, FeedSink, FeedStorages, UriParams};
 use trawl_engine::Item;
 
@@ -78,13 +81,39 @@ async fn dynamo_project_store_contract() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamo_one_table_for_all_three_stores() {
+async fn dynamo_one_table_for_all_four_stores() {
     // The three stores share one table in production: their items must not mix.
     let sdk = localstack().await;
     let store = fresh_table(&sdk, "shared").await;
     contract::project_store_contract(&store).await;
     contract::schedule_store_contract(&store).await;
     contract::job_store_contract(&store).await;
+    contract::item_history_contract(&store).await;
+    drop_table(&store).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_item_history_contract() {
+    let sdk = localstack().await;
+    let store = fresh_table(&sdk, "history").await;
+    contract::item_history_contract(&store).await;
+    // More than one chunk item per call, and a spider whose name extends another's.
+    use trawl_core::ports::ItemHistory;
+    let many: Vec<[u8; 20]> = (0..40_000u32)
+        .map(|i| {
+            let mut f = [7u8; 20];
+            f[..4].copy_from_slice(&i.to_be_bytes());
+            f
+        })
+        .collect();
+    store.add_seen_items("p", "s", &many).await.unwrap();
+    store.add_seen_items("p", "s#x", &[[1; 20]]).await.unwrap();
+    let mut seen = store.seen_items("p", "s").await.unwrap();
+    seen.sort();
+    assert_eq!(seen, many, "40k fingerprints across chunk items");
+    assert_eq!(store.seen_items("p", "s#x").await.unwrap(), vec![[1; 20]]);
+    store.forget_items("p").await.unwrap();
+    assert!(store.seen_items("p", "s").await.unwrap().is_empty());
     drop_table(&store).await;
 }
 
@@ -156,7 +185,11 @@ async fn s3_feed_streams_large_feeds_as_multipart_uploads() {
     tokio::task::spawn_blocking(move || write_feed(&storages, &u, &its))
         .await
         .unwrap();
-    let got = blobs.get("items/big.jl").await.unwrap().expect("feed object");
+    let got = blobs
+        .get("items/big.jl")
+        .await
+        .unwrap()
+        .expect("feed object");
     assert_eq!(got.len(), expected.len(), "feed size");
     assert!(got == expected, "the S3 feed equals the local one");
     let head = client
@@ -166,7 +199,11 @@ async fn s3_feed_streams_large_feeds_as_multipart_uploads() {
         .send()
         .await
         .unwrap();
-    let etag = head.e_tag().unwrap_or_default().trim_matches('"').to_string();
+    let etag = head
+        .e_tag()
+        .unwrap_or_default()
+        .trim_matches('"')
+        .to_string();
     assert!(
         etag.ends_with("-3"),
         "a 12 MiB feed is a multipart upload of 3 parts (ETag {etag})"
@@ -188,9 +225,20 @@ async fn s3_feed_tiny_feed_is_one_put_even_from_a_runtime_thread() {
     let items: Vec<Item> = (0..3).map(|i| item(i, 10)).collect();
     let expected = expected_bytes(&items, "json");
     // Written on a runtime worker thread (block_in_place path).
-    write_feed(&blobs.feed_storages(), &blobs.feed_uri("items/tiny.json"), &items);
-    let got = blobs.get("items/tiny.json").await.unwrap().expect("feed object");
-    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(&expected));
+    write_feed(
+        &blobs.feed_storages(),
+        &blobs.feed_uri("items/tiny.json"),
+        &items,
+    );
+    let got = blobs
+        .get("items/tiny.json")
+        .await
+        .unwrap()
+        .expect("feed object");
+    assert_eq!(
+        String::from_utf8_lossy(&got),
+        String::from_utf8_lossy(&expected)
+    );
     let head = client
         .head_object()
         .bucket(&bucket)
@@ -261,4 +309,91 @@ async fn sqs_dispatch_round_trip() {
         .send()
         .await
         .expect("delete_queue");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_config_assembles_the_ports_and_the_sqs_kicker_sends() {
+    let sdk = localstack().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
+    let queue = sqs
+        .create_queue()
+        .queue_name(unique("trawl-test-jobs"))
+        .send()
+        .await
+        .expect("create_queue");
+    let url = queue.queue_url().unwrap().to_string();
+    let table = fresh_table(&sdk, "config").await;
+    let (_, bucket) = fresh_bucket(&sdk).await;
+    let vars = [
+        ("TRAWL_TABLE", table.table().to_string()),
+        ("TRAWL_BUCKET", bucket.clone()),
+        ("TRAWL_CRAWL_QUEUE_URL", url.clone()),
+        ("TRAWL_JOBS_QUEUE_URL", url.clone()),
+        ("AWS_ENDPOINT_URL", "http://127.0.0.1:4566".to_string()),
+    ];
+    let settings =
+        AwsSettings::from_lookup(|k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| v.clone()))
+            .unwrap();
+    let aws = AwsConfig::new(settings, &sdk);
+    assert_eq!(
+        aws.basic_auth().await.unwrap(),
+        None,
+        "no auth parameter: no auth"
+    );
+    let stores = aws.stores();
+    assert_eq!(stores.jobs.count_jobs().await.unwrap().pending, 0);
+    stores
+        .blobs
+        .put("logs/x.log", bytes::Bytes::from_static(b"hi"))
+        .await
+        .unwrap();
+    assert_eq!(
+        stores.blobs.feed_uri("items/a.jl"),
+        format!("s3://{bucket}/items/a.jl")
+    );
+    let kicker = aws.kicker();
+    assert!(
+        matches!(kicker, AwsKicker::Sqs(_)),
+        "a jobs queue gives an SQS kicker"
+    );
+    kicker.kick();
+    let got = sqs
+        .receive_message()
+        .queue_url(&url)
+        .wait_time_seconds(5)
+        .send()
+        .await
+        .expect("receive");
+    let body: Value = serde_json::from_str(got.messages()[0].body().unwrap()).unwrap();
+    assert_eq!(body, json!({"source": "trawl.kick"}));
+    drop_table(&table).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn basic_auth_from_ssm() {
+    let sdk = localstack().await;
+    let ssm = aws_sdk_ssm::Client::new(&sdk);
+    let name = format!("/{}/auth", unique("trawl-test"));
+    ssm.put_parameter()
+        .name(&name)
+        .value("alice:s3:cret")
+        .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+        .send()
+        .await
+        .expect("put_parameter");
+    for given in [name.clone(), name.trim_start_matches('/').to_string()] {
+        let settings = AwsSettings::from_lookup(|k| match k {
+            "TRAWL_TABLE" | "TRAWL_BUCKET" | "TRAWL_CRAWL_QUEUE_URL" => Some("x".into()),
+            "TRAWL_AUTH_PARAMETER" => Some(given.clone()),
+            _ => None,
+        })
+        .unwrap();
+        let aws = AwsConfig::new(settings, &sdk);
+        assert_eq!(
+            aws.basic_auth().await.unwrap(),
+            Some(("alice".into(), "s3:cret".into())),
+            "parameter {given}"
+        );
+    }
+    ssm.delete_parameter().name(&name).send().await.unwrap();
 }

@@ -107,7 +107,10 @@ async fn run(
 
 /// The Lambda deadline (epoch milliseconds) as a tokio instant, minus the margin.
 fn deadline(deadline_ms: u64) -> Option<tokio::time::Instant> {
-    let now_ms = SystemTime::now().duration_since(UNIX_EPOCH).ok()?.as_millis() as u64;
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
     let left = Duration::from_millis(deadline_ms.checked_sub(now_ms)?);
     Some(tokio::time::Instant::now() + left.saturating_sub(DEADLINE_MARGIN))
 }

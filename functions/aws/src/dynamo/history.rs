@@ -1,91 +1,84 @@
-//! [`ItemHistory`] for incremental spiders: one small item per fingerprint,
-//! `PK = SEEN#{project}`, `SK = {spider}#{hex fingerprint}` — a project's history is one
-//! partition, a spider's a key prefix within it.
+//! [`ItemHistory`] on the table: fingerprints packed into chunk items.
+//!
+//! Each `add_seen_items` call writes its fingerprints as new chunk items (`PK`
+//! `HISTORY#{project}`, `SK` `SEEN#{spider}#{chunk}`, attribute `fps`: the 20-byte
+//! fingerprints concatenated, up to [`CHUNK`] per item, far below the 400 KB item
+//! limit): one `PutItem` per 16k fingerprints instead of one write each. Reads query
+//! the spider's chunks and drop duplicates; `forget_items` deletes the project's
+//! partition. Chunks are never rewritten, so re-adding known fingerprints only costs
+//! storage (a crawl adds only the items it had not seen).
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::{DeleteRequest, PutRequest, WriteRequest};
-use trawl_core::ports::{ItemFingerprint, ItemHistory, StoreError, StoreResult};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, DeleteRequest, WriteRequest};
+use trawl_core::ports::{ItemFingerprint, ItemHistory, StoreResult};
 
 use super::items::s;
 use super::keys::{PK, SK};
 use super::{sdk_error, DynamoStore, Item};
 
-/// BatchWriteItem's limit.
-const BATCH: usize = 25;
+/// Fingerprints per chunk item (320 KiB).
+pub const CHUNK: usize = 16 * 1024;
 
-fn seen_pk(project: &str) -> String {
-    format!("SEEN#{project}")
+fn history_pk(project: &str) -> String {
+    format!("HISTORY#{project}")
 }
 
-fn hex(fp: &ItemFingerprint) -> String {
-    fp.iter().map(|b| format!("{b:02x}")).collect()
+fn spider_prefix(spider: &str) -> String {
+    format!("SEEN#{spider}#")
 }
 
-fn unhex(s: &str) -> Option<ItemFingerprint> {
-    if s.len() != 40 {
-        return None;
-    }
-    let mut fp = [0u8; 20];
-    for (i, chunk) in s.as_bytes().chunks(2).enumerate() {
-        fp[i] = u8::from_str_radix(std::str::from_utf8(chunk).ok()?, 16).ok()?;
-    }
-    Some(fp)
-}
-
-impl DynamoStore {
-    /// Writes `requests` in batches, retrying what DynamoDB leaves unprocessed.
-    async fn batch_write(&self, requests: Vec<WriteRequest>) -> StoreResult<()> {
-        for chunk in requests.chunks(BATCH) {
-            let mut pending = chunk.to_vec();
-            for attempt in 0..8 {
-                let out = self
-                    .client()
-                    .batch_write_item()
-                    .request_items(self.table(), pending)
-                    .send()
-                    .await
-                    .map_err(sdk_error)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut m| m.remove(self.table()))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                if attempt == 7 {
-                    return Err(StoreError::Backend(format!(
-                        "{} item-history writes left unprocessed",
-                        pending.len()
-                    )));
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(50 << attempt)).await;
-            }
-        }
-        Ok(())
-    }
-
-    async fn history_keys(&self, project: &str, spider: Option<&str>) -> StoreResult<Vec<Item>> {
-        let prefix = spider.map(|sp| format!("{sp}#")).unwrap_or_default();
-        self.query_all(
-            None,
-            "PK = :pk AND begins_with(SK, :prefix)",
-            &[],
-            vec![(":pk", s(seen_pk(project))), (":prefix", s(prefix))],
-            true,
-            false,
-        )
-        .await
-    }
+/// A chunk id unique across processes: wall-clock nanoseconds, process id, counter.
+fn chunk_id() -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!(
+        "{nanos:032x}-{:08x}-{:x}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 #[async_trait]
 impl ItemHistory for DynamoStore {
     async fn seen_items(&self, project: &str, spider: &str) -> StoreResult<Vec<ItemFingerprint>> {
-        let items = self.history_keys(project, Some(spider)).await?;
-        Ok(items
-            .iter()
-            .filter_map(|i| i.get(SK)?.as_s().ok()?.rsplit('#').next().and_then(unhex))
-            .collect())
+        let prefix = spider_prefix(spider);
+        let items = self
+            .query_all(
+                None,
+                "PK = :pk AND begins_with(SK, :prefix)",
+                &[],
+                vec![
+                    (":pk", s(history_pk(project))),
+                    (":prefix", s(prefix.clone())),
+                ],
+                true,
+                true,
+            )
+            .await?;
+        let mut seen = HashSet::new();
+        let mut out = Vec::new();
+        for item in &items {
+            // `begins_with` also matches spiders named `{spider}#…`: their chunk ids
+            // still contain a `#`.
+            let own = matches!(item.get(SK), Some(AttributeValue::S(sk))
+                if !sk[prefix.len()..].contains('#'));
+            let Some(AttributeValue::B(blob)) = item.get("fps").filter(|_| own) else {
+                continue;
+            };
+            for fp in blob.as_ref().chunks_exact(20) {
+                let fp = ItemFingerprint::try_from(fp).expect("20 bytes");
+                if seen.insert(fp) {
+                    out.push(fp);
+                }
+            }
+        }
+        Ok(out)
     }
 
     async fn add_seen_items(
@@ -94,52 +87,87 @@ impl ItemHistory for DynamoStore {
         spider: &str,
         fingerprints: &[ItemFingerprint],
     ) -> StoreResult<()> {
-        let mut unique: Vec<&ItemFingerprint> = fingerprints.iter().collect();
-        unique.sort();
-        unique.dedup();
-        let requests = unique
-            .into_iter()
-            .map(|fp| {
-                let put = PutRequest::builder()
-                    .item(PK, s(seen_pk(project)))
-                    .item(SK, s(format!("{spider}#{}", hex(fp))))
-                    .build()
-                    .map_err(StoreError::backend)?;
-                Ok(WriteRequest::builder().put_request(put).build())
-            })
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.batch_write(requests).await
+        for chunk in fingerprints.chunks(CHUNK) {
+            let bytes: Vec<u8> = chunk.iter().flatten().copied().collect();
+            let item = Item::from([
+                (PK.into(), s(history_pk(project))),
+                (
+                    SK.into(),
+                    s(format!("{}{}", spider_prefix(spider), chunk_id())),
+                ),
+                ("fps".into(), AttributeValue::B(Blob::new(bytes))),
+            ]);
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .set_item(Some(item))
+                .send()
+                .await
+                .map_err(sdk_error)?;
+        }
+        Ok(())
     }
 
     async fn forget_items(&self, project: &str) -> StoreResult<()> {
-        let requests = self
-            .history_keys(project, None)
-            .await?
+        let items = self
+            .query_all(
+                None,
+                "PK = :pk",
+                &[],
+                vec![(":pk", s(history_pk(project)))],
+                true,
+                true,
+            )
+            .await?;
+        let keys: Vec<Item> = items
             .into_iter()
-            .map(|item| {
-                let key = item
-                    .into_iter()
-                    .filter(|(k, _)| k == PK || k == SK)
-                    .collect();
-                let del = DeleteRequest::builder()
-                    .set_key(Some(key))
-                    .build()
-                    .map_err(StoreError::backend)?;
-                Ok(WriteRequest::builder().delete_request(del).build())
+            .map(|mut i| {
+                Item::from([
+                    (PK.into(), i.remove(PK).unwrap_or_else(|| s(""))),
+                    (SK.into(), i.remove(SK).unwrap_or_else(|| s(""))),
+                ])
             })
-            .collect::<StoreResult<Vec<_>>>()?;
-        self.batch_write(requests).await
+            .collect();
+        self.batch_delete(keys).await
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn fingerprints_round_trip_through_hex() {
-        let fp = [0xab; 20];
-        assert_eq!(unhex(&hex(&fp)), Some(fp));
-        assert_eq!(unhex("zz"), None);
+impl DynamoStore {
+    /// Deletes items by key, 25 per `BatchWriteItem`, retrying unprocessed ones.
+    pub(crate) async fn batch_delete(&self, keys: Vec<Item>) -> StoreResult<()> {
+        for batch in keys.chunks(25) {
+            let mut requests: Vec<WriteRequest> = batch
+                .iter()
+                .map(|k| {
+                    WriteRequest::builder()
+                        .delete_request(
+                            DeleteRequest::builder()
+                                .set_key(Some(k.clone()))
+                                .build()
+                                .expect("key set"),
+                        )
+                        .build()
+                })
+                .collect();
+            let mut backoff = std::time::Duration::from_millis(50);
+            while !requests.is_empty() {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .map_err(sdk_error)?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                if !requests.is_empty() {
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(std::time::Duration::from_secs(2));
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -28,7 +28,10 @@ fn job_item(j: &Job) -> StoreResult<Item> {
         (GSI1SK.into(), s(order.clone())),
         (GSI2PK.into(), s(keys::jobs_by_project(&j.project))),
         (GSI2SK.into(), s(keys::project_order(j.state, &order))),
-        (keys::QUEUE_PSK.into(), s(keys::project_order(JobState::Pending, &queue))),
+        (
+            keys::QUEUE_PSK.into(),
+            s(keys::project_order(JobState::Pending, &queue)),
+        ),
         (keys::QUEUE_SK.into(), s(queue)),
         ("id".into(), s(&j.id)),
         ("project".into(), s(&j.project)),
@@ -117,7 +120,9 @@ impl JobStore for DynamoStore {
             .await
         {
             Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => Err(StoreError::Conflict(format!("job {}", job.id))),
+            Err(e) if is_condition_failed(&e) => {
+                Err(StoreError::Conflict(format!("job {}", job.id)))
+            }
             Err(e) => Err(sdk_error(e)),
         }
     }
@@ -384,7 +389,9 @@ impl JobStore for DynamoStore {
 }
 
 /// `Ok(true)` for a write that happened, `Ok(false)` for a failed condition.
-fn condition_result<O, E, R>(res: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>) -> StoreResult<bool>
+fn condition_result<O, E, R>(
+    res: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> StoreResult<bool>
 where
     E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
     R: std::fmt::Debug,

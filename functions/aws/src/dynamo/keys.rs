@@ -125,11 +125,7 @@ pub fn job_order(
 
 /// A pending job's [`GSI1SK`].
 pub fn pending_order(id: &str, priority: f64, created_at: DateTime<Utc>) -> String {
-    format!(
-        "{}#{}#{id}",
-        priority_desc(priority),
-        time_asc(created_at)
-    )
+    format!("{}#{}#{id}", priority_desc(priority), time_asc(created_at))
 }
 
 /// A job's [`GSI2SK`]: `{state}#{order}`, so one project's jobs in one state are a

@@ -1,4 +1,4 @@
-//! [`DynamoStore`]: projects, jobs and schedules in ONE DynamoDB table.
+//! [`DynamoStore`]: projects, jobs, schedules and item history in ONE DynamoDB table.
 //!
 //! # Table design
 //!
@@ -7,17 +7,18 @@
 //! | version  | `PROJECT#{p}`   | `VERSION#{v}` | `PROJECTS`       | `{p}#{v}`       | –                     | –                    |
 //! | job      | `JOB#{id}`      | `JOB`         | `JOBS#{state}`   | order (below)   | `JOBS#{project}`      | `{state}#{order}`    |
 //! | schedule | `SCHEDULE#{id}` | `SCHEDULE`    | `SCHEDULES`      | `{created}#{id}`| `SCHEDULES#{project}` | `{created}#{id}`     |
+//! | history  | `HISTORY#{p}`   | `SEEN#{spider}#{chunk}` | –      | –               | –                     | –                    |
 //!
 //! Both global secondary indexes (`GSI1`, `GSI2`) project every attribute, so lists
-//! read whole records from the index. A job's order within its state is a string whose
-//! lexicographic order is the list order of [`JobStore::list_jobs`]:
+//! read whole records from the index. History chunks are described in `history.rs`. A job's order within its state is a string whose
+//! lexicographic order is the list order of [`JobStore::list_jobs`](trawl_core::ports::JobStore::list_jobs):
 //!
 //! * pending: `{priority}#{created}#{id}`: the priority's IEEE-754 bits made monotonic
 //!   and inverted (highest first), then the creation time (oldest first);
 //! * running: `{started}#{id}` (oldest start first);
 //! * finished: `{!finished}#{id}` (the finish time inverted: newest first).
 //!
-//! Times are 16 hex digits of offset microseconds ([`keys::time_asc`]). A job also keeps
+//! Ties (same priority and time) are broken by job id. Times are 16 hex digits of offset microseconds ([`keys::time_asc`]). A job also keeps
 //! its pending keys (`queue_sk`, `queue_psk`) so a requeue restores its queue position
 //! in one write. Job and schedule times are stored as numbers (microseconds since the
 //! epoch, exact), maps and outcomes as JSON strings, the priority as a string (exact).
@@ -70,8 +71,8 @@ pub(crate) type Item = HashMap<String, AttributeValue>;
 /// The default retention of finished jobs (the `expires_at` TTL).
 pub const DEFAULT_RETENTION: Duration = Duration::from_secs(30 * 24 * 3600);
 
-/// Projects, jobs and schedules in one DynamoDB table (see the module docs for the
-/// key design). Cheap to clone.
+/// Projects, jobs, schedules and item history in one DynamoDB table (see the module
+/// docs for the key design). Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct DynamoStore {
     client: Client,
@@ -202,7 +203,12 @@ pub async fn create_table(client: &Client, name: &str) -> anyhow::Result<()> {
             .attribute_type(ScalarAttributeType::S)
             .build()
     };
-    let key = |n: &str, t: KeyType| KeySchemaElement::builder().attribute_name(n).key_type(t).build();
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+    };
     let gsi = |name: &str, pk: &str, sk: &str| -> anyhow::Result<GlobalSecondaryIndex> {
         Ok(GlobalSecondaryIndex::builder()
             .index_name(name)
@@ -231,7 +237,12 @@ pub async fn create_table(client: &Client, name: &str) -> anyhow::Result<()> {
         .global_secondary_indexes(gsi(keys::GSI2, keys::GSI2PK, keys::GSI2SK)?)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("creating table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "creating table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
     let deadline = std::time::Instant::now() + Duration::from_secs(120);
     loop {
         let d = client
@@ -239,7 +250,12 @@ pub async fn create_table(client: &Client, name: &str) -> anyhow::Result<()> {
             .table_name(name)
             .send()
             .await
-            .map_err(|e| anyhow::anyhow!("describing table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "describing table {name}: {}",
+                    aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+                )
+            })?;
         let table = d.table.as_ref();
         let active = table.and_then(|t| t.table_status.as_ref())
             == Some(&aws_sdk_dynamodb::types::TableStatus::Active);
@@ -267,7 +283,12 @@ pub async fn create_table(client: &Client, name: &str) -> anyhow::Result<()> {
         )
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("enabling TTL on {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "enabling TTL on {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
     Ok(())
 }
 
@@ -278,6 +299,11 @@ pub async fn delete_table(client: &Client, name: &str) -> anyhow::Result<()> {
         .table_name(name)
         .send()
         .await
-        .map_err(|e| anyhow::anyhow!("deleting table {name}: {}", aws_sdk_dynamodb::error::DisplayErrorContext(&e)))?;
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "deleting table {name}: {}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(&e)
+            )
+        })?;
     Ok(())
 }

@@ -114,7 +114,10 @@ impl BlobStore for S3BlobStore {
         let handle = tokio::runtime::Handle::try_current()
             .ok()
             .or_else(|| self.handle.clone());
-        storages.register("s3", Arc::new(S3FeedStorage::new(self.client.clone(), handle)));
+        storages.register(
+            "s3",
+            Arc::new(S3FeedStorage::new(self.client.clone(), handle)),
+        );
         storages
     }
 }

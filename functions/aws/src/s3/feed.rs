@@ -10,8 +10,12 @@
 //! [`FeedTarget`] is a synchronous [`Write`] called from the engine's worker threads;
 //! the uploads run on a captured Tokio runtime [`Handle`]. From a thread that is not
 //! a runtime's, the target blocks on the handle; from a multi-thread runtime's worker
-//! it uses [`tokio::task::block_in_place`]. Writing from a current-thread runtime's
-//! own thread would deadlock and is refused with an error.
+//! it uses [`tokio::task::block_in_place`] (a blocking-pool thread just blocks).
+//! Writing from any thread inside a current-thread runtime's context (its own thread,
+//! where blocking would deadlock, or its blocking pool) is refused with an error; plain
+//! threads may still write feeds for a current-thread runtime while its thread runs
+//! `Runtime::block_on`. Parts upload one at a time, on the writing thread: a write that
+//! fills a part waits for its upload.
 
 use std::future::Future;
 use std::io::{self, Write};
@@ -141,7 +145,11 @@ impl S3FeedTarget {
             None => {
                 let out = block_on(
                     &self.handle,
-                    client.create_multipart_upload().bucket(bucket).key(key).send(),
+                    client
+                        .create_multipart_upload()
+                        .bucket(bucket)
+                        .key(key)
+                        .send(),
                 )?
                 .map_err(|e| s3_io("create multipart upload", e))?;
                 let id = out
