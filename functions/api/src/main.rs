@@ -20,5 +20,22 @@ async fn main() -> Result<(), Error> {
         base_path: std::env::var("TRAWL_BASE_PATH").unwrap_or_default(),
         ..ApiOptions::default()
     };
-    lambda_http::run(router(control, opts)).await
+    let app = router(control, opts).layer(axum::middleware::map_response(items_as_text));
+    lambda_http::run(app).await
+}
+
+/// Item feeds are JSON lines: text. Without this, lambda_http would base64 them as
+/// binary (it only knows `text/*` and JSON/XML/YAML types as text).
+async fn items_as_text(mut res: axum::response::Response) -> axum::response::Response {
+    let ndjson = res
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/x-ndjson"));
+    if ndjson {
+        res.headers_mut().insert(
+            "x-lambda-http-content-encoding",
+            http::HeaderValue::from_static("text"),
+        );
+    }
+    res
 }
