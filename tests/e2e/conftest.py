@@ -32,8 +32,8 @@ SPEC = (ROOT / "examples" / "shop.toml").read_text()
 STACK_PARAMETERS = {
     "MaxProc": "4",
     "HeartbeatTimeout": "12",
-    "CrawlerTimeout": "60",
-    "CrawlQueueVisibilityTimeout": "70",
+    "CrawlerTimeout": "30",
+    "CrawlQueueVisibilityTimeout": "35",
     "MaxReceiveCount": "2",
     "LogLevel": "info",
 }

@@ -17,7 +17,8 @@ def crawler_pids() -> list[int]:
             env = (p / "environ").read_bytes()
         except OSError:
             continue
-        if cmd and cmd[0].endswith(b"bootstrap") and b"AWS_LAMBDA_FUNCTION_NAME=" in env and b"Crawler" in env:
+        name = next((v for v in env.split(b"\0") if v.startswith(b"AWS_LAMBDA_FUNCTION_NAME=")), b"")
+        if cmd and cmd[0].endswith(b"bootstrap") and name.endswith(b"-crawler"):
             pids.append(int(p.name))
     return pids
 

@@ -277,6 +277,58 @@ async fn s3_feed_dropped_unfinished_aborts_the_upload() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn s3_feed_of_a_crashed_writer_is_recovered_up_to_its_last_flush() {
+    let sdk = localstack().await;
+    let (client, bucket) = fresh_bucket(&sdk).await;
+    let blobs = S3BlobStore::new(client.clone(), &bucket, "p/");
+    for (key, first_part) in [
+        ("items/small.jl", 0usize),
+        ("items/large.jl", 6 * 1024 * 1024),
+    ] {
+        let storage = blobs.feed_storages().for_uri("s3://x/y").unwrap();
+        let uri = blobs.feed_uri(key);
+        let head = vec![b'a'; first_part];
+        let (h, u) = (head.clone(), uri.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut target = storage.open(&u, true).unwrap();
+            use std::io::Write;
+            target.write_all(&h).unwrap();
+            target.write_all(b"flushed line\n").unwrap();
+            target.flush().unwrap();
+            target.write_all(b"lost line\n").unwrap();
+            // A crash: no finish, no drop.
+            std::mem::forget(target);
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            blobs.get(key).await.unwrap(),
+            None,
+            "{key}: not complete yet"
+        );
+        assert!(blobs.recover_feed(key).await.unwrap(), "{key}: recovered");
+        let mut expected = head;
+        expected.extend_from_slice(b"flushed line\n");
+        let got = blobs.get(key).await.unwrap().expect("recovered object");
+        assert!(
+            got == expected,
+            "{key}: everything up to the last flush, nothing after"
+        );
+        assert!(
+            !blobs.recover_feed(key).await.unwrap(),
+            "{key}: nothing left to recover"
+        );
+    }
+    let uploads = client
+        .list_multipart_uploads()
+        .bucket(&bucket)
+        .send()
+        .await
+        .unwrap();
+    assert!(uploads.uploads().is_empty(), "no upload left open");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqs_dispatch_round_trip() {
     let sdk = localstack().await;
     let client = aws_sdk_sqs::Client::new(&sdk);

@@ -141,6 +141,12 @@ impl Control {
     /// whatever log and items it left.
     pub async fn interrupt(&self, job: &Job, why: &str) -> Result<bool, StoreError> {
         let jobs = &self.stores.jobs;
+        // Keep what the crawler flushed before it died.
+        match self.stores.blobs.recover_feed(&job.items_key()).await {
+            Ok(true) => tracing::info!(job = %job.id, "recovered the items of an interrupted job"),
+            Ok(false) => {}
+            Err(e) => tracing::error!(job = %job.id, "cannot recover the items: {e}"),
+        }
         if self.cfg.requeue_interrupted {
             let ok = jobs.requeue_job(&job.id, job.attempt).await?;
             if ok {

@@ -171,6 +171,11 @@ pub trait BlobStore: Send + Sync {
     fn feed_uri(&self, key: &str) -> String;
     /// Feed storages able to write [`BlobStore::feed_uri`] URIs.
     fn feed_storages(&self) -> FeedStorages;
+    /// Finishes a feed whose writer died (its last flushed state becomes the blob at
+    /// `key`). Stores whose feeds are plain appended files have nothing to do.
+    async fn recover_feed(&self, _key: &str) -> StoreResult<bool> {
+        Ok(false)
+    }
 }
 
 /// Hands a started job to a crawler.

@@ -199,7 +199,8 @@ async fn watch_job(
     sink: Arc<FeedSink>,
 ) {
     let mut tick = tokio::time::interval(cfg.heartbeat_every);
-    let mut last_upload = tokio::time::Instant::now();
+    // Upload the log at the first heartbeat, then every `log_upload_every`.
+    let mut last_upload = tokio::time::Instant::now() - cfg.log_upload_every;
     let mut acted_on = 0;
     let mut deadline_hit = false;
     loop {

@@ -120,4 +120,10 @@ impl BlobStore for S3BlobStore {
         );
         storages
     }
+
+    async fn recover_feed(&self, key: &str) -> StoreResult<bool> {
+        super::recover_feed(&self.client, &self.bucket, &self.object_key(key))
+            .await
+            .map_err(StoreError::Backend)
+    }
 }

@@ -84,6 +84,7 @@ impl FeedStorage for S3FeedStorage {
             parts: Vec::new(),
             failed: false,
             done: false,
+            checkpointed: None,
         }))
     }
 }
@@ -102,6 +103,114 @@ struct S3FeedTarget {
     parts: Vec<CompletedPart>,
     failed: bool,
     done: bool,
+    /// `buf.len()` at the last checkpoint (`None`: never written).
+    checkpointed: Option<usize>,
+}
+
+/// The key of a feed's checkpoint: the bytes not yet in an uploaded part, written at
+/// each `flush` so a crashed writer loses at most one flush interval of items. Its
+/// metadata names the multipart upload, so [`recover_feed`] can finish the feed.
+pub fn checkpoint_key(key: &str) -> String {
+    format!("{key}.partial")
+}
+
+/// Metadata key of the checkpoint: the multipart upload id (absent: no parts yet).
+const UPLOAD_ID_META: &str = "trawl-upload-id";
+
+/// Finishes the feed a crashed writer left at `key`: its uploaded parts plus the last
+/// checkpoint become the object. Does nothing when there is no checkpoint (the feed was
+/// completed, or never flushed). Returns whether it recovered something.
+pub async fn recover_feed(client: &Client, bucket: &str, key: &str) -> Result<bool, String> {
+    let ck = checkpoint_key(key);
+    let obj = match client.get_object().bucket(bucket).key(&ck).send().await {
+        Ok(o) => o,
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_no_such_key()) => return Ok(false),
+        Err(e) => {
+            return Err(format!(
+                "s3 get {ck}: {}",
+                aws_sdk_s3::error::DisplayErrorContext(&e)
+            ))
+        }
+    };
+    let upload_id = obj.metadata().and_then(|m| m.get(UPLOAD_ID_META)).cloned();
+    let tail = obj
+        .body
+        .collect()
+        .await
+        .map_err(|e| format!("s3 read {ck}: {e}"))?
+        .into_bytes();
+    let err = |what: &str, e: &dyn std::fmt::Display| format!("s3 {what} {key}: {e}");
+    match upload_id {
+        None => {
+            client
+                .put_object()
+                .bucket(bucket)
+                .key(key)
+                .body(ByteStream::from(tail))
+                .send()
+                .await
+                .map_err(|e| err("put", &aws_sdk_s3::error::DisplayErrorContext(&e)))?;
+        }
+        Some(id) => {
+            let listed = client
+                .list_parts()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&id)
+                .send()
+                .await
+                .map_err(|e| err("list parts of", &aws_sdk_s3::error::DisplayErrorContext(&e)))?;
+            let mut parts: Vec<CompletedPart> = listed
+                .parts()
+                .iter()
+                .map(|p| {
+                    CompletedPart::builder()
+                        .set_e_tag(p.e_tag().map(str::to_string))
+                        .set_part_number(p.part_number())
+                        .build()
+                })
+                .collect();
+            if !tail.is_empty() {
+                let number = parts.len() as i32 + 1;
+                let out = client
+                    .upload_part()
+                    .bucket(bucket)
+                    .key(key)
+                    .upload_id(&id)
+                    .part_number(number)
+                    .body(ByteStream::from(tail))
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        err(
+                            "upload part of",
+                            &aws_sdk_s3::error::DisplayErrorContext(&e),
+                        )
+                    })?;
+                parts.push(
+                    CompletedPart::builder()
+                        .set_e_tag(out.e_tag)
+                        .part_number(number)
+                        .build(),
+                );
+            }
+            client
+                .complete_multipart_upload()
+                .bucket(bucket)
+                .key(key)
+                .upload_id(&id)
+                .multipart_upload(
+                    CompletedMultipartUpload::builder()
+                        .set_parts(Some(parts))
+                        .build(),
+                )
+                .send()
+                .await
+                .map_err(|e| err("complete", &aws_sdk_s3::error::DisplayErrorContext(&e)))?;
+        }
+    }
+    let _ = client.delete_object().bucket(bucket).key(&ck).send().await;
+    Ok(true)
 }
 
 /// Runs `fut` to completion on `handle` from synchronous code (see the module docs).
@@ -191,6 +300,46 @@ impl S3FeedTarget {
         Ok(())
     }
 
+    /// Writes the not-yet-uploaded bytes to the checkpoint object (when they changed).
+    fn checkpoint(&mut self) -> io::Result<()> {
+        if self.checkpointed == Some(self.buf.len()) {
+            return Ok(());
+        }
+        let mut put = self
+            .client
+            .put_object()
+            .bucket(&self.bucket)
+            .key(checkpoint_key(&self.key))
+            .body(ByteStream::from(self.buf.clone()));
+        if let Some(id) = &self.upload_id {
+            put = put.metadata(UPLOAD_ID_META, id);
+        }
+        block_on(&self.handle, put.send())?.map_err(|e| s3_io("put checkpoint", e))?;
+        self.checkpointed = Some(self.buf.len());
+        Ok(())
+    }
+
+    /// Deletes the checkpoint once the feed is complete (best effort).
+    fn drop_checkpoint(&mut self) {
+        if self.checkpointed.take().is_some() {
+            let res = block_on(
+                &self.handle,
+                self.client
+                    .delete_object()
+                    .bucket(&self.bucket)
+                    .key(checkpoint_key(&self.key))
+                    .send(),
+            );
+            if !matches!(res, Ok(Ok(_))) {
+                tracing::warn!(
+                    "cannot delete the checkpoint of s3://{}/{}",
+                    self.bucket,
+                    self.key
+                );
+            }
+        }
+    }
+
     fn complete(&mut self) -> io::Result<()> {
         let data = std::mem::take(&mut self.buf);
         if self.upload_id.is_none() {
@@ -204,6 +353,7 @@ impl S3FeedTarget {
                     .send(),
             )?
             .map_err(|e| s3_io("put", e))?;
+            self.drop_checkpoint();
             return Ok(());
         }
         if !data.is_empty() {
@@ -224,6 +374,7 @@ impl S3FeedTarget {
         )?
         .map_err(|e| s3_io("complete multipart upload", e))?;
         self.upload_id = None;
+        self.drop_checkpoint();
         Ok(())
     }
 
@@ -282,10 +433,10 @@ impl Write for S3FeedTarget {
         })
     }
 
-    /// Nothing to do: parts are uploaded when full, the rest at `finish` (S3 parts
-    /// must be at least 5 MiB).
+    /// Parts are uploaded when full (S3 parts must be at least 5 MiB); the rest goes to
+    /// the checkpoint object, so a crash loses nothing flushed.
     fn flush(&mut self) -> io::Result<()> {
-        self.check()
+        self.or_abort(|t| t.checkpoint())
     }
 }
 
