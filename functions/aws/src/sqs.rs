@@ -8,7 +8,7 @@ use trawl_core::ports::Dispatcher;
 
 /// The message body of a dispatched job: `{"job_id": ..., "attempt": ...}`.
 pub fn dispatch_body(job: &Job) -> String {
-    json!({"job_id": job.id, "attempt": job.attempt}).to_string()
+    json!({"job_id": job.id, "attempt": job.attempt, "runner": job.runner}).to_string()
 }
 
 /// Sends each started job to the crawl queue, whose consumer (the crawler function)

@@ -342,6 +342,7 @@ async fn sqs_dispatch_round_trip() {
     let dispatcher = SqsDispatcher::new(client.clone(), &url);
     let mut job = Job::new("job-1".into(), "p".into(), "s".into(), chrono::Utc::now());
     job.attempt = 2;
+    job.runner = Some("poller-7".into());
     dispatcher.dispatch(&job).await.expect("dispatch");
     dispatcher.notify_cancel("job-1", 1).await;
     let got = client
@@ -354,7 +355,10 @@ async fn sqs_dispatch_round_trip() {
     let messages = got.messages();
     assert_eq!(messages.len(), 1, "one message per dispatch");
     let body: Value = serde_json::from_str(messages[0].body().unwrap()).unwrap();
-    assert_eq!(body, json!({"job_id": "job-1", "attempt": 2}));
+    assert_eq!(
+        body,
+        json!({"job_id": "job-1", "attempt": 2, "runner": "poller-7"})
+    );
     client
         .delete_queue()
         .queue_url(&url)

@@ -78,6 +78,7 @@ fn outcome() -> Outcome {
 
 /// Runs every job-store check (see the module docs about `prune_finished`).
 pub async fn job_store_contract(store: &dyn JobStore) {
+    claim_contract(store).await;
     let run = unique("c");
     let p1 = format!("{run}-p1");
     let p2 = format!("{run}-p2");
@@ -1124,6 +1125,67 @@ pub async fn blob_store_contract(store: &dyn BlobStore) {
     store.delete(&bundle).await.unwrap();
     store.delete(&items).await.unwrap();
     assert_eq!(store.get(&items).await.unwrap(), None);
+}
+
+/// Checks the crawler's claim on a dispatched job (part of the job-store contract).
+pub async fn claim_contract(store: &dyn JobStore) {
+    let id = unique("claim");
+    let now = Utc::now();
+    store
+        .insert_job(&Job::new(id.clone(), "p".into(), "s".into(), now))
+        .await
+        .unwrap();
+    assert!(
+        !store.claim_job(&id, 1, "poller", "c1", now).await.unwrap(),
+        "a pending job cannot be claimed"
+    );
+    let job = store.start_job(&id, "poller", now).await.unwrap().unwrap();
+    assert!(
+        !store
+            .claim_job(&id, job.attempt + 1, "poller", "c1", now)
+            .await
+            .unwrap(),
+        "wrong attempt"
+    );
+    assert!(
+        !store
+            .claim_job(&id, job.attempt, "someone", "c1", now)
+            .await
+            .unwrap(),
+        "wrong holder"
+    );
+    assert!(
+        store
+            .claim_job(&id, job.attempt, "poller", "c1", now)
+            .await
+            .unwrap(),
+        "first claim"
+    );
+    assert!(
+        !store
+            .claim_job(&id, job.attempt, "poller", "c2", now)
+            .await
+            .unwrap(),
+        "a second delivery cannot claim it again"
+    );
+    let job = store.get_job(&id).await.unwrap().unwrap();
+    assert_eq!(job.runner.as_deref(), Some("c1"));
+    assert_eq!(
+        store.heartbeat(&id, job.attempt, now).await.unwrap(),
+        Some(0)
+    );
+    let done = Outcome::reason("finished", None);
+    assert!(store
+        .finish_job(&id, job.attempt, &done, now)
+        .await
+        .unwrap());
+    assert!(
+        !store
+            .claim_job(&id, job.attempt, "c1", "c3", now)
+            .await
+            .unwrap(),
+        "finished"
+    );
 }
 
 /// Runs every item-history check.

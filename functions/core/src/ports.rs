@@ -91,6 +91,17 @@ pub trait JobStore: Send + Sync {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> StoreResult<bool>;
+    /// A crawler takes a dispatched job: running (this attempt) and still held by
+    /// `from` (the dispatcher's runner id) → held by `to`. `false` if someone else took
+    /// it first — e.g. the same queue message delivered twice.
+    async fn claim_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        from: &str,
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool>;
     /// running (this attempt) → pending again (requeue after a crash), clearing
     /// `started_at`, `runner`, `heartbeat_at` and `cancel_requests` so the next attempt
     /// starts clean. `false` if it was not running with this attempt.

@@ -31,6 +31,8 @@ const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
 struct CrawlMessage {
     job_id: String,
     attempt: u32,
+    /// Who dispatched it (the job's runner until a crawler claims it).
+    runner: Option<String>,
 }
 
 #[tokio::main]
@@ -64,7 +66,8 @@ async fn handle(
                 continue;
             }
         };
-        if let Err(e) = run(control, pool.clone(), &msg, deadline).await {
+        let me = format!("crawler:{}", event.context.request_id);
+        if let Err(e) = run(control, pool.clone(), &msg, &me, deadline).await {
             tracing::error!(job = %msg.job_id, "crawl failed: {e:#}");
             failures.push(failure(id));
         }
@@ -84,6 +87,7 @@ async fn run(
     control: &Control,
     pool: Arc<WorkerPool>,
     msg: &CrawlMessage,
+    me: &str,
     deadline: Option<tokio::time::Instant>,
 ) -> anyhow::Result<()> {
     let Some(job) = control.stores().jobs.get_job(&msg.job_id).await? else {
@@ -94,6 +98,21 @@ async fn run(
         tracing::warn!(job = %job.id, state = job.state.as_str(), "job not running with this attempt: already handled");
         return Ok(());
     }
+    // Take the job from its dispatcher; a second delivery of the message finds it taken
+    // (by a crawler that may have died: the poller reaps that one, it is not rerun).
+    let from = msg.runner.as_deref().unwrap_or_default();
+    let now = control.stores().clock.now();
+    if !control
+        .stores()
+        .jobs
+        .claim_job(&job.id, job.attempt, from, me, now)
+        .await?
+    {
+        tracing::warn!(job = %job.id, "job already taken by another crawler: message dropped");
+        return Ok(());
+    }
+    let mut job = job;
+    job.runner = Some(me.to_string());
     let cfg = RunnerConfig {
         deadline,
         pool,

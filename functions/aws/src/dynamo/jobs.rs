@@ -347,6 +347,36 @@ impl JobStore for DynamoStore {
         }
     }
 
+    async fn claim_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        from: &str,
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .update_expression("SET runner = :to, heartbeat_at = :now")
+            .condition_expression("#st = :running AND attempt = :attempt AND runner = :from")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":attempt", n(attempt))
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .expression_attribute_values(":now", items::time(now))
+            .send()
+            .await;
+        match res {
+            Ok(_) => Ok(true),
+            Err(e) if is_condition_failed(&e) => Ok(false),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
     async fn prune_finished(&self, keep: usize) -> StoreResult<Vec<Job>> {
         let finished = self
             .query_all(

@@ -638,6 +638,33 @@ impl JobStore for SqliteStore {
         .await
     }
 
+    async fn claim_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        from: &str,
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (id, from, to, now) = (
+            id.to_string(),
+            from.to_string(),
+            to.to_string(),
+            micros(now),
+        );
+        self.run(move |c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE jobs SET runner = ?4, heartbeat_at = ?5
+                     WHERE id = ?1 AND state = 'running' AND attempt = ?2 AND runner = ?3",
+                )
+                .and_then(|mut s| s.execute(params![id, attempt, from, to, now]))
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn prune_finished(&self, keep: usize) -> StoreResult<Vec<Job>> {
         let keep = i64::try_from(keep).unwrap_or(i64::MAX);
         self.run(move |c| {
