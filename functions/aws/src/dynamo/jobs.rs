@@ -370,11 +370,7 @@ impl JobStore for DynamoStore {
             .expression_attribute_values(":now", items::time(now))
             .send()
             .await;
-        match res {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(sdk_error(e)),
-        }
+        condition_result(res)
     }
 
     async fn prune_finished(&self, keep: usize) -> StoreResult<Vec<Job>> {
