@@ -26,6 +26,8 @@ pub const JOB_SPAN: &str = "job";
 struct JobLog {
     out: Mutex<BufWriter<File>>,
     level: Level,
+    /// Events written, by level (ERROR, WARNING, INFO, DEBUG, TRACE).
+    counts: [std::sync::atomic::AtomicU64; 5],
 }
 
 /// Open job logs, by job id.
@@ -52,6 +54,7 @@ impl JobLogs {
             Arc::new(JobLog {
                 out: Mutex::new(BufWriter::new(file)),
                 level,
+                counts: Default::default(),
             }),
         );
         Ok(())
@@ -71,6 +74,25 @@ impl JobLogs {
         if let Some(log) = self.logs.read().get(id) {
             let _ = log.out.lock().flush();
         }
+    }
+
+    /// Scrapy's `log_count/<LEVEL>` stats of job `id`: the lines written so far, by level.
+    pub fn counts(&self, id: &str) -> Vec<(String, u64)> {
+        let logs = self.logs.read();
+        let Some(log) = logs.get(id) else {
+            return Vec::new();
+        };
+        LEVELS
+            .iter()
+            .zip(&log.counts)
+            .map(|(name, n)| {
+                (
+                    format!("log_count/{name}"),
+                    n.load(std::sync::atomic::Ordering::Relaxed),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect()
     }
 
     /// Flushes and stops logging job `id`.
@@ -119,15 +141,22 @@ impl Visit for Fields {
     }
 }
 
+/// Scrapy's level names, most severe first.
+const LEVELS: [&str; 5] = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"];
+
+fn level_index(level: Level) -> usize {
+    match level {
+        Level::ERROR => 0,
+        Level::WARN => 1,
+        Level::INFO => 2,
+        Level::DEBUG => 3,
+        Level::TRACE => 4,
+    }
+}
+
 fn format_line(out: &mut String, level: Level, target: &str, message: &str, rest: &str) {
     let now = chrono::Utc::now().format("%Y-%m-%d %H:%M:%S");
-    let level = match level {
-        Level::ERROR => "ERROR",
-        Level::WARN => "WARNING",
-        Level::INFO => "INFO",
-        Level::DEBUG => "DEBUG",
-        Level::TRACE => "TRACE",
-    };
+    let level = LEVELS[level_index(level)];
     let _ = writeln!(out, "{now} [{target}] {level}: {message}{rest}");
 }
 
@@ -164,6 +193,7 @@ where
         if level > log.level {
             return;
         }
+        log.counts[level_index(level)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut fields = Fields::default();
         event.record(&mut fields);
         let target = event.metadata().target();
@@ -229,6 +259,14 @@ mod tests {
             });
             tracing::info!("outside any job");
         });
+        assert_eq!(
+            job_logs().counts("job-a"),
+            vec![("log_count/INFO".to_string(), 1)]
+        );
+        assert_eq!(
+            job_logs().counts("job-b"),
+            vec![("log_count/DEBUG".to_string(), 1)]
+        );
         job_logs().close("job-a");
         job_logs().close("job-b");
         let a = std::fs::read_to_string(a).unwrap();

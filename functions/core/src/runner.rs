@@ -80,11 +80,17 @@ impl Control {
             .instrument(span.clone())
             .await;
         let outcome = match outcome {
-            Ok(o) => Outcome {
-                finish_reason: o.finish_reason,
-                stats: o.stats,
-                error: None,
-            },
+            Ok(o) => {
+                let mut stats = o.stats;
+                for (k, n) in job_logs().counts(&job.id) {
+                    stats.insert(k, n.into());
+                }
+                Outcome {
+                    finish_reason: o.finish_reason,
+                    stats,
+                    error: None,
+                }
+            }
             Err(e) => {
                 let _entered = span.enter();
                 tracing::error!("job failed: {e:#}");

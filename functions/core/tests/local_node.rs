@@ -112,7 +112,7 @@ async fn a_scheduled_job_runs_and_keeps_its_log_and_items() {
     );
     let id = c.schedule(request(&server, "job-1", false)).await.unwrap();
     let job = wait_for(&c, &id, JobState::Finished).await;
-    let outcome = job.outcome.unwrap();
+    let outcome = job.outcome.clone().unwrap();
     assert_eq!(outcome.finish_reason, "finished");
     assert_eq!(outcome.items_scraped(), site.expected_item_count() as u64);
     let items = c.job_items("demo", "shop", &id).await.unwrap();
@@ -121,6 +121,10 @@ async fn a_scheduled_job_runs_and_keeps_its_log_and_items() {
     let log = String::from_utf8_lossy(&log);
     assert!(log.contains("Spider opened"), "{log}");
     assert!(log.contains("Spider closed"), "{log}");
+    // Scrapy's log counts, for the lines the job's log holds.
+    let info_lines = log.lines().filter(|l| l.contains("] INFO: ")).count() as u64;
+    assert!(info_lines >= 2);
+    assert_eq!(outcome.stats["log_count/INFO"], info_lines);
     assert_eq!(job.runner, Some(std::process::id().to_string()));
     node.shutdown().await;
 }
