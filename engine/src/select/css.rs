@@ -152,12 +152,13 @@ fn split_pseudo<'a>(expr: &str, part: &'a str) -> Result<(&'a str, Pseudo), Sele
     Ok((base, pseudo))
 }
 
-/// Byte offset of the last `::` outside quotes, brackets and parentheses.
-fn last_top_level_double_colon(s: &str) -> Option<usize> {
+/// Byte offsets of the characters outside quotes, brackets and parentheses (the
+/// brackets themselves and escaped characters excluded).
+fn top_level_offsets(s: &str) -> Vec<usize> {
     let b = s.as_bytes();
     let mut depth = 0i32;
     let mut quote: Option<u8> = None;
-    let mut last = None;
+    let mut out = Vec::new();
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
@@ -173,48 +174,35 @@ fn last_top_level_double_colon(s: &str) -> Option<usize> {
                 b'"' | b'\'' => quote = Some(c),
                 b'[' | b'(' => depth += 1,
                 b']' | b')' => depth -= 1,
-                b':' if depth == 0 && b.get(i + 1) == Some(&b':') => {
-                    last = Some(i);
-                    i += 1;
-                }
+                _ if depth == 0 => out.push(i),
                 _ => {}
             }
         }
         i += 1;
     }
-    last
+    out
+}
+
+/// Byte offset of the last `::` outside quotes, brackets and parentheses.
+fn last_top_level_double_colon(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    let top = top_level_offsets(s);
+    top.windows(2)
+        .filter(|w| w[1] == w[0] + 1 && b[w[0]] == b':' && b[w[1]] == b':')
+        .map(|w| w[0])
+        .next_back()
 }
 
 /// Splits on `sep` outside quotes, brackets and parentheses.
 fn split_top_level(s: &str, sep: u8) -> Vec<&str> {
     let b = s.as_bytes();
-    let mut depth = 0i32;
-    let mut quote: Option<u8> = None;
     let mut parts = Vec::new();
     let mut start = 0;
-    let mut i = 0;
-    while i < b.len() {
-        let c = b[i];
-        if let Some(q) = quote {
-            if c == b'\\' {
-                i += 1;
-            } else if c == q {
-                quote = None;
-            }
-        } else {
-            match c {
-                b'\\' => i += 1,
-                b'"' | b'\'' => quote = Some(c),
-                b'[' | b'(' => depth += 1,
-                b']' | b')' => depth -= 1,
-                _ if c == sep && depth == 0 => {
-                    parts.push(&s[start..i]);
-                    start = i + 1;
-                }
-                _ => {}
-            }
+    for i in top_level_offsets(s) {
+        if b[i] == sep {
+            parts.push(&s[start..i]);
+            start = i + 1;
         }
-        i += 1;
     }
     parts.push(&s[start.min(s.len())..]);
     parts

@@ -231,13 +231,11 @@ impl Control {
         }
         self.check_spider(&req.project, req.version.as_deref(), &req.spider, &req.args)
             .await?;
-        for (k, v) in &req.settings {
-            let mut s = trawl_engine::Settings::new();
-            s.set_pair(
-                &format!("{k}={v}"),
-                trawl_engine::settings::Priority::Cmdline,
-            )
-            .map_err(|e| ApiError::invalid("setting", e.to_string()))?;
+        if req.settings.keys().any(|k| k.trim().is_empty()) {
+            return Err(ApiError::invalid(
+                "setting",
+                "expected NAME=VALUE with a name",
+            ));
         }
         let id = match &req.job_id {
             Some(id) => {

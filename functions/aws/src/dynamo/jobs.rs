@@ -313,11 +313,7 @@ impl JobStore for DynamoStore {
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;
-        match res {
-            Ok(out) => cancel_count(out.attributes.as_ref()).map(Some),
-            Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(sdk_error(e)),
-        }
+        cancel_count_result(res.map(|out| out.attributes))
     }
 
     async fn heartbeat(
@@ -340,11 +336,7 @@ impl JobStore for DynamoStore {
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
-        match res {
-            Ok(out) => cancel_count(out.attributes.as_ref()).map(Some),
-            Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(sdk_error(e)),
-        }
+        cancel_count_result(res.map(|out| out.attributes))
     }
 
     async fn claim_job(
@@ -415,6 +407,21 @@ impl JobStore for DynamoStore {
 }
 
 /// `Ok(true)` for a write that happened, `Ok(false)` for a failed condition.
+/// The cancel count an update returned, `None` when its condition failed.
+fn cancel_count_result<E, R>(
+    res: Result<Option<Item>, aws_sdk_dynamodb::error::SdkError<E, R>>,
+) -> StoreResult<Option<u32>>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+{
+    match res {
+        Ok(attributes) => cancel_count(attributes.as_ref()).map(Some),
+        Err(e) if is_condition_failed(&e) => Ok(None),
+        Err(e) => Err(sdk_error(e)),
+    }
+}
+
 fn condition_result<O, E, R>(
     res: Result<O, aws_sdk_dynamodb::error::SdkError<E, R>>,
 ) -> StoreResult<bool>
