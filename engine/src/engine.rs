@@ -22,6 +22,7 @@ use crate::downloader::{
     DownloadError, DownloadOutcome, Downloader, FetchConfig, Fetcher, SlotConfig, Slots,
 };
 use crate::fingerprint::{fingerprint, Fingerprint};
+use crate::finish::FinishReason;
 use crate::middleware::{self, DownloaderMiddleware, MiddlewareContext, SpiderMiddleware};
 use crate::pipeline::{ItemPipeline, ItemSink};
 use crate::request::Request;
@@ -197,7 +198,7 @@ struct EngineConfig {
 /// A request to stop a running crawl.
 #[derive(Debug, Clone)]
 struct StopRequest {
-    reason: String,
+    reason: FinishReason,
     force: bool,
 }
 
@@ -232,18 +233,18 @@ pub struct Progress {
 impl CrawlHandle {
     /// Graceful stop: no new requests start; in-flight ones finish; feeds close.
     /// A second call (or [`CrawlHandle::kill`]) stops at once.
-    pub fn stop(&self, reason: &str) {
+    pub fn stop(&self, reason: FinishReason) {
         let already = self.control.stop_tx.borrow().is_some();
         self.control.stop_tx.send_replace(Some(StopRequest {
-            reason: reason.to_string(),
+            reason,
             force: already,
         }));
     }
 
     /// Forced stop: in-flight requests are abandoned; feeds still close.
-    pub fn kill(&self, reason: &str) {
+    pub fn kill(&self, reason: FinishReason) {
         self.control.stop_tx.send_replace(Some(StopRequest {
-            reason: reason.to_string(),
+            reason,
             force: true,
         }));
     }
@@ -277,7 +278,7 @@ impl CrawlHandle {
 pub struct CrawlOutcome {
     /// Scrapy's `finish_reason`: `finished`, `cancelled`, `shutdown`, `closespider_*`,
     /// `failed`.
-    pub finish_reason: String,
+    pub finish_reason: FinishReason,
     /// The final stats.
     pub stats: Map<String, Value>,
     /// The scheduler state when the crawl stopped with requests still pending.
@@ -342,7 +343,7 @@ impl Crawl {
         for p in &self.shared.pipelines {
             if let Err(e) = p.open(&name) {
                 tracing::error!(pipeline = p.name(), "cannot open item pipeline: {e:#}");
-                failure = Some("failed");
+                failure = Some(FinishReason::Failed);
             }
         }
         let mut starts: Option<StartRequests> = match failure {
@@ -351,12 +352,12 @@ impl Crawl {
                 Ok(it) => Some(it),
                 Err(e) => {
                     tracing::error!("start requests failed: {e:#}");
-                    failure = Some("failed");
+                    failure = Some(FinishReason::Failed);
                     None
                 }
             },
         };
-        let mut closing: Option<String> = failure.map(String::from);
+        let mut closing: Option<FinishReason> = failure;
         let mut forced = false;
 
         let (slot_tx, mut slot_rx) = mpsc::unbounded_channel::<()>();
@@ -433,7 +434,7 @@ impl Crawl {
                 }
                 _ = sleep_until_opt(deadline), if closing.is_none() => {
                     tracing::info!("Closing spider: CLOSESPIDER_TIMEOUT reached");
-                    closing = Some("closespider_timeout".into());
+                    closing = Some(FinishReason::ClosespiderTimeout);
                 }
                 _ = logstats.tick() => {
                     last_log = self.log_stats(last_log);
@@ -441,7 +442,7 @@ impl Crawl {
             }
         }
 
-        let reason = closing.unwrap_or_else(|| "finished".into());
+        let reason = closing.unwrap_or(FinishReason::Finished);
         self.finish(reason, started).await
     }
 
@@ -486,16 +487,16 @@ impl Crawl {
         }
     }
 
-    fn closespider_reason(&self) -> Option<String> {
+    fn closespider_reason(&self) -> Option<FinishReason> {
         let s = &self.shared;
         let hit =
             |limit: u64, value: &AtomicU64| limit > 0 && value.load(Ordering::Relaxed) >= limit;
         if hit(self.cfg.close_itemcount, &s.items) {
-            Some("closespider_itemcount".into())
+            Some(FinishReason::ClosespiderItemcount)
         } else if hit(self.cfg.close_pagecount, &s.pages) {
-            Some("closespider_pagecount".into())
+            Some(FinishReason::ClosespiderPagecount)
         } else if hit(self.cfg.close_errorcount, &s.errors) {
-            Some("closespider_errorcount".into())
+            Some(FinishReason::ClosespiderErrorcount)
         } else {
             None
         }
@@ -521,7 +522,7 @@ impl Crawl {
         (now, pages, items)
     }
 
-    async fn finish(mut self, reason: String, started: Instant) -> CrawlOutcome {
+    async fn finish(mut self, reason: FinishReason, started: Instant) -> CrawlOutcome {
         let shared = self.shared.clone();
         // Let callbacks already on the worker pool finish before the sinks close.
         shared.jobs.wait_idle().await;
@@ -532,7 +533,7 @@ impl Crawl {
         let span = tracing::Span::current();
         let closed = tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
-            spider.closed(&reason_c);
+            spider.closed(reason_c.as_str());
             for p in &pipelines {
                 p.close();
             }
@@ -546,7 +547,7 @@ impl Crawl {
             tracing::error!("closing the spider panicked: {e}");
         }
         let stats = &shared.stats;
-        stats.set("finish_reason", reason.clone());
+        stats.set("finish_reason", reason.as_str());
         stats.set("finish_time", timestamp());
         stats.set(
             "elapsed_time_seconds",

@@ -14,6 +14,7 @@ pub mod encoding;
 pub mod engine;
 pub mod feed;
 pub mod fingerprint;
+pub mod finish;
 pub mod item;
 pub mod linkextract;
 pub mod middleware;
@@ -30,6 +31,7 @@ pub mod stats;
 pub mod workers;
 
 pub use engine::{Crawl, CrawlBuilder, CrawlError, CrawlHandle, CrawlOutcome, Progress};
+pub use finish::FinishReason;
 pub use item::Item;
 pub use request::Request;
 pub use response::Response;

@@ -214,9 +214,9 @@ async fn cancelled_crawl_leaves_valid_feeds(force: bool) {
     let handle = crawl.handle();
     let run = tokio::spawn(crawl.run());
     until_items(&handle, 20).await;
-    handle.stop("cancelled");
+    handle.stop(trawl_engine::FinishReason::Cancelled);
     if force {
-        handle.stop("cancelled");
+        handle.stop(trawl_engine::FinishReason::Cancelled);
     }
     let outcome = tokio::time::timeout(Duration::from_secs(30), run)
         .await

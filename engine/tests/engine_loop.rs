@@ -132,7 +132,7 @@ async fn graceful_stop_then_forced_stop() {
     let handle = crawl.handle();
     let run = tokio::spawn(crawl.run());
     tokio::time::sleep(Duration::from_millis(700)).await;
-    handle.stop("cancelled");
+    handle.stop(trawl_engine::FinishReason::Cancelled);
     let outcome = run.await.unwrap();
     assert_eq!(outcome.finish_reason, "cancelled");
     let pages = outcome.stats["response_received_count"].as_i64().unwrap();
@@ -145,8 +145,8 @@ async fn graceful_stop_then_forced_stop() {
     let handle = crawl.handle();
     let run = tokio::spawn(crawl.run());
     tokio::time::sleep(Duration::from_millis(200)).await;
-    handle.stop("cancelled");
-    handle.stop("cancelled");
+    handle.stop(trawl_engine::FinishReason::Cancelled);
+    handle.stop(trawl_engine::FinishReason::Cancelled);
     let outcome = tokio::time::timeout(Duration::from_secs(5), run)
         .await
         .expect("a second stop ends the crawl at once")

@@ -11,11 +11,11 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use trawl_engine::CrawlHandle;
+use trawl_engine::{CrawlHandle, FinishReason};
 
 use crate::control::{Control, ControlConfig};
 use crate::embedded::{FileBlobStore, SqliteStore};
-use crate::model::Job;
+use crate::model::{CancelLevel, Job};
 use crate::ports::{Clock, Dispatcher, Kicker, Stores, SystemClock};
 use crate::runner::{apply_cancel, RunnerConfig};
 
@@ -102,7 +102,9 @@ impl Dispatcher for LocalDispatcher {
     async fn notify_cancel(&self, job_id: &str, requests: u32) {
         let handle = self.running.lock().get(job_id).cloned();
         if let Some(h) = handle {
-            apply_cancel(&h, requests);
+            if let Some(level) = CancelLevel::from_requests(requests) {
+                apply_cancel(&h, level);
+            }
         }
     }
 }
@@ -183,7 +185,7 @@ impl LocalNode {
         self.poll_loop.abort();
         for (id, h) in self.dispatcher.running() {
             tracing::info!(job = %id, "stopping for shutdown");
-            h.stop("shutdown");
+            h.stop(FinishReason::Shutdown);
         }
         self.dispatcher.join_all().await;
     }

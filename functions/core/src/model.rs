@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
+use trawl_engine::FinishReason;
 
 /// A job's lifecycle state, as Scrapyd's.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -40,12 +41,35 @@ impl JobState {
     }
 }
 
+/// How hard a cancel request stops a running job: Scrapy's first signal stops
+/// gracefully (no new requests, in-flight ones finish and keep their items), a second
+/// one stops at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum CancelLevel {
+    /// Stop starting requests; finish those in flight.
+    Graceful,
+    /// Abandon in-flight requests now.
+    Forced,
+}
+
+impl CancelLevel {
+    /// The level of a job's `n`-th cancel request (the count the job store keeps):
+    /// none for 0, graceful for 1, forced from 2 on.
+    pub fn from_requests(n: u32) -> Option<Self> {
+        match n {
+            0 => None,
+            1 => Some(CancelLevel::Graceful),
+            _ => Some(CancelLevel::Forced),
+        }
+    }
+}
+
 /// How a finished job ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {
     /// Scrapy's `finish_reason`: `finished`, `cancelled`, `failed`, `shutdown`,
     /// `timeout`, `closespider_*`.
-    pub finish_reason: String,
+    pub finish_reason: FinishReason,
     /// The engine's final stats (empty when the crawl never started).
     #[serde(default)]
     pub stats: Map<String, Value>,
@@ -56,9 +80,9 @@ pub struct Outcome {
 
 impl Outcome {
     /// An outcome with no stats.
-    pub fn reason(reason: &str, error: Option<String>) -> Self {
+    pub fn reason(reason: impl Into<FinishReason>, error: Option<String>) -> Self {
         Outcome {
-            finish_reason: reason.to_string(),
+            finish_reason: reason.into(),
             stats: Map::new(),
             error,
         }

@@ -10,6 +10,7 @@ use crate::control::Control;
 use crate::cron::CronSchedule;
 use crate::model::{Job, JobState, Outcome, OverlapPolicy, Schedule};
 use crate::ports::StoreError;
+use trawl_engine::FinishReason;
 
 /// What one poll did.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -154,7 +155,7 @@ impl Control {
             }
             return Ok(ok);
         }
-        let outcome = Outcome::reason("failed", Some(why.to_string()));
+        let outcome = Outcome::reason(FinishReason::Failed, Some(why.to_string()));
         let ok = jobs
             .finish_job(&job.id, job.attempt, &outcome, self.stores.clock.now())
             .await?;
@@ -198,7 +199,10 @@ impl Control {
             total += 1;
             if let Err(e) = self.dispatcher.dispatch(&started).await {
                 tracing::error!(job = %started.id, "dispatch failed: {e:#}");
-                let outcome = Outcome::reason("failed", Some(format!("dispatch failed: {e:#}")));
+                let outcome = Outcome::reason(
+                    FinishReason::Failed,
+                    Some(format!("dispatch failed: {e:#}")),
+                );
                 self.stores
                     .jobs
                     .finish_job(

@@ -15,12 +15,12 @@ use tracing::Instrument;
 use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, UriParams};
 use trawl_engine::settings::Priority;
 use trawl_engine::workers::WorkerPool;
-use trawl_engine::{CrawlBuilder, CrawlHandle, CrawlOutcome, Settings};
+use trawl_engine::{CrawlBuilder, CrawlHandle, CrawlOutcome, FinishReason, Settings};
 
 use crate::control::Control;
 use crate::incremental::SkipSeenItems;
 use crate::joblog::{job_logs, level_from_scrapy, JOB_SPAN};
-use crate::model::{Job, Outcome};
+use crate::model::{CancelLevel, Job, Outcome};
 use crate::ports::BlobStore;
 
 /// How a crawler runs jobs.
@@ -94,7 +94,7 @@ impl Control {
             Err(e) => {
                 let _entered = span.enter();
                 tracing::error!("job failed: {e:#}");
-                Outcome::reason("failed", Some(format!("{e:#}")))
+                Outcome::reason(FinishReason::Failed, Some(format!("{e:#}")))
             }
         };
         log.finish(self).await;
@@ -215,7 +215,7 @@ async fn watch_job(
             _ = sleep_until_opt(cfg.deadline), if !deadline_hit => {
                 deadline_hit = true;
                 tracing::warn!("Approaching the crawler's time limit: stopping gracefully");
-                handle.stop("timeout");
+                handle.stop(FinishReason::Timeout);
                 continue;
             }
         }
@@ -235,26 +235,31 @@ async fn watch_job(
         {
             Ok(Some(n)) if n > acted_on => {
                 acted_on = n;
-                apply_cancel(&handle, n);
+                if let Some(level) = CancelLevel::from_requests(n) {
+                    apply_cancel(&handle, level);
+                }
             }
             Ok(Some(_)) => {}
             Ok(None) => {
                 tracing::error!("The job is no longer running (reaped): stopping now");
-                handle.kill("shutdown");
+                handle.kill(FinishReason::Shutdown);
             }
             Err(e) => tracing::warn!("heartbeat failed: {e}"),
         }
     }
 }
 
-/// Applies the `n`-th cancel request to a running crawl: 1 stops gracefully, 2+ at once.
-pub fn apply_cancel(handle: &CrawlHandle, n: u32) {
-    if n >= 2 {
-        tracing::warn!("Cancelled again: stopping now");
-        handle.kill("cancelled");
-    } else {
-        tracing::info!("Cancelled: finishing in-flight requests");
-        handle.stop("cancelled");
+/// Applies a cancel request to a running crawl.
+pub fn apply_cancel(handle: &CrawlHandle, level: CancelLevel) {
+    match level {
+        CancelLevel::Forced => {
+            tracing::warn!("Cancelled again: stopping now");
+            handle.kill(FinishReason::Cancelled);
+        }
+        CancelLevel::Graceful => {
+            tracing::info!("Cancelled: finishing in-flight requests");
+            handle.stop(FinishReason::Cancelled);
+        }
     }
 }
 

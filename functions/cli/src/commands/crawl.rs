@@ -7,7 +7,7 @@ use anyhow::Context;
 use trawl_engine::feed::{FeedConfig, FeedDefaults, FeedSink, FeedStorages, UriParams};
 use trawl_engine::settings::Priority;
 use trawl_engine::spec::{Spec, SpecSpider};
-use trawl_engine::{CrawlBuilder, CrawlOutcome, Settings, Spider};
+use trawl_engine::{CrawlBuilder, CrawlOutcome, FinishReason, Settings, Spider};
 
 use crate::logging::{self, LogOptions};
 use crate::{progress, spiders};
@@ -99,11 +99,11 @@ pub async fn run_spider(
     let signals = tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             tracing::warn!("Received SIGINT, shutting down gracefully. Send again to force");
-            on_signal.stop("shutdown");
+            on_signal.stop(FinishReason::Shutdown);
         }
         if tokio::signal::ctrl_c().await.is_ok() {
             tracing::warn!("Received SIGINT twice, forcing unclean shutdown");
-            on_signal.kill("shutdown");
+            on_signal.kill(FinishReason::Shutdown);
         }
     });
     let bar = progress::show(handle);
@@ -146,7 +146,7 @@ pub fn print_summary(run: &CrawlRun) {
 
 /// The exit code for a finished crawl.
 pub fn exit_code(outcome: &CrawlOutcome) -> ExitCode {
-    if outcome.finish_reason == "failed" {
+    if outcome.finish_reason == FinishReason::Failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
