@@ -325,7 +325,7 @@ async fn serve_api(port: u16, max_proc: usize, data_dir: &std::path::Path) -> an
     let _ = tracing_subscriber::registry()
         .with(trawl_core::joblog::JobLogLayer)
         .try_init();
-    let node = trawl_core::local::LocalNode::start(trawl_core::local::LocalConfig {
+    let node = trawl_embedded::local::LocalNode::start(trawl_embedded::local::LocalConfig {
         data_dir: data_dir.to_path_buf(),
         control: trawl_core::ControlConfig {
             max_proc,
@@ -335,7 +335,7 @@ async fn serve_api(port: u16, max_proc: usize, data_dir: &std::path::Path) -> an
         runner: trawl_core::runner::RunnerConfig::default(),
     })
     .await?;
-    let app = trawl_core::api::router(node.control().clone(), Default::default());
+    let app = trawl_http::router(node.control().clone(), Default::default());
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port)).await?;
     axum::serve(listener, app).await?;
     Ok(())

@@ -4,7 +4,7 @@
 
 use lambda_http::Error;
 use trawl_aws::function::{control, Kick};
-use trawl_core::api::{router, ApiOptions};
+use trawl_http::{router, ApiOptions};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {

@@ -29,7 +29,7 @@ pub async fn control(kick: Kick) -> anyhow::Result<(Arc<Control>, AwsConfig)> {
         aws.stores(),
         Arc::new(aws.dispatcher()),
         kicker,
-        trawl_core::envconfig::control_config_from_env()?,
+        trawl_core::config::Options::from_env()?.control_config("trawl")?,
     );
     Ok((Arc::new(control), aws))
 }

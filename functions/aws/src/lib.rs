@@ -6,11 +6,14 @@
 //!   ([`S3FeedStorage`]) streaming item feeds as multipart uploads;
 //! * [`SqsDispatcher`]: started jobs to the crawl queue;
 //! * [`LambdaKicker`] / [`SqsKicker`] ([`AwsKicker`], [`NoKick`]): wake the poller;
-//! * [`AwsConfig`]: all of it from the environment, and [`function`]: what the three
-//!   Lambda functions share, so each is a thin adapter.
+//! * [`AwsConfig`]: all of it from the environment, [`function`]: what the three
+//!   Lambda functions share, and [`crawler`]: the crawl queue's consumer, so each
+//!   function is a thin adapter.
 
 pub mod config;
+pub mod crawler;
 pub mod dynamo;
+mod errors;
 pub mod function;
 pub mod lambda;
 pub mod s3;

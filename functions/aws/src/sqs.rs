@@ -2,13 +2,13 @@
 
 use async_trait::async_trait;
 use aws_sdk_sqs::Client;
-use serde_json::json;
-use trawl_core::model::Job;
+use trawl_core::model::{Dispatch, Job};
 use trawl_core::ports::Dispatcher;
 
-/// The message body of a dispatched job: `{"job_id": ..., "attempt": ...}`.
+/// The message body of a dispatched job: a [`Dispatch`] as JSON
+/// (`{"job_id": ..., "attempt": ..., "runner": ...}`).
 pub fn dispatch_body(job: &Job) -> String {
-    json!({"job_id": job.id, "attempt": job.attempt, "runner": job.runner}).to_string()
+    serde_json::to_string(&Dispatch::of(job)).expect("a dispatch serialises")
 }
 
 /// Sends each started job to the crawl queue, whose consumer (the crawler function)

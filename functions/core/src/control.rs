@@ -179,7 +179,14 @@ impl Control {
         &self.cfg
     }
 
-    /// The stores.
+    /// The time now, by the control plane's clock.
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.stores.clock.now()
+    }
+
+    /// The stores, for tests that set up or inspect state directly (feature `testkit`);
+    /// everything else goes through the control plane's operations.
+    #[cfg(any(test, feature = "testkit"))]
     pub fn stores(&self) -> &Stores {
         &self.stores
     }
@@ -577,7 +584,7 @@ impl Control {
             .get(&version.bundle_key)
             .await?
             .ok_or_else(|| {
-                StoreError::Backend(format!("bundle {} is missing", version.bundle_key))
+                StoreError::Corrupt(format!("bundle {} is missing", version.bundle_key))
             })?;
         let bundle =
             Arc::new(parse_bundle(&data).map_err(|e| ApiError::invalid("egg", e.to_string()))?);

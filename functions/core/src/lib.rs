@@ -1,20 +1,19 @@
 //! Trawl's control plane, written once for every deployment: the domain model, the
 //! storage ports, the Scrapyd-compatible operations, the poller (cron schedules and
-//! dispatch within concurrency limits) and the crawler runner. The embedded
-//! implementation of the ports (SQLite + files) lives in [`embedded`] and the
-//! one-process assembly in [`local`]; the AWS one lives in its own crate.
+//! dispatch within concurrency limits) and the crawler runner.
+//!
+//! Adapters live beside it in crates of their own: `trawl-embedded` (SQLite + files,
+//! and the one-process `LocalNode`), `trawl-http` (the axum router and pages) and
+//! `trawl-aws` (DynamoDB, S3, SQS). This crate links none of them.
 
-pub mod api;
 pub mod bundle;
+pub mod config;
 #[cfg(any(test, feature = "testkit"))]
 pub mod contract;
 pub mod control;
 pub mod cron;
-pub mod embedded;
-pub mod envconfig;
 pub mod incremental;
 pub mod joblog;
-pub mod local;
 pub mod model;
 pub mod names;
 pub mod poller;

@@ -64,6 +64,30 @@ impl CancelLevel {
     }
 }
 
+/// A started job handed to a runner: the crawl queue's message on AWS. `runner` is
+/// who dispatched it (the job's runner until a crawler claims it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Dispatch {
+    /// The job.
+    pub job_id: String,
+    /// The attempt that was started.
+    pub attempt: u32,
+    /// The dispatcher holding the job.
+    #[serde(default)]
+    pub runner: Option<String>,
+}
+
+impl Dispatch {
+    /// The dispatch of a started job.
+    pub fn of(job: &Job) -> Self {
+        Dispatch {
+            job_id: job.id.clone(),
+            attempt: job.attempt,
+            runner: job.runner.clone(),
+        }
+    }
+}
+
 /// How a finished job ended.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outcome {

@@ -16,21 +16,43 @@ use trawl_engine::feed::FeedStorages;
 
 use crate::model::{Job, JobState, Outcome, Schedule, Version};
 
-/// A storage failure.
+/// The cause of a storage failure.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A storage failure. [`StoreError::is_retryable`] tells a caller whether the same call
+/// may succeed later (a message is then left for redelivery rather than acknowledged).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     /// The record already exists (an insert with a taken id).
     #[error("already exists: {0}")]
     Conflict(String),
-    /// The backend failed.
+    /// A transient failure: throttling, a timeout, a lost connection, a busy database.
+    /// Retrying may succeed.
+    #[error("storage unavailable: {0}")]
+    Unavailable(#[source] BoxError),
+    /// A failure that retrying will not cure: a missing table or bucket, refused
+    /// credentials, a malformed request.
     #[error("storage error: {0}")]
-    Backend(String),
+    Backend(#[source] BoxError),
+    /// A stored record could not be read back (corrupt or from an unknown version).
+    #[error("corrupt record: {0}")]
+    Corrupt(String),
 }
 
 impl StoreError {
-    /// Wraps any error as a backend failure.
-    pub fn backend(e: impl std::fmt::Display) -> Self {
-        StoreError::Backend(e.to_string())
+    /// A permanent backend failure.
+    pub fn backend(e: impl Into<BoxError>) -> Self {
+        StoreError::Backend(e.into())
+    }
+
+    /// A transient failure.
+    pub fn unavailable(e: impl Into<BoxError>) -> Self {
+        StoreError::Unavailable(e.into())
+    }
+
+    /// Whether the same call may succeed if tried again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
     }
 }
 

@@ -5,6 +5,7 @@
 //! Job logs are written by [`crate::joblog::JobLogLayer`], which the process must install
 //! in its global `tracing` subscriber (`trawl serve` and the crawler function do).
 
+use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,8 +21,39 @@ use trawl_engine::{CrawlBuilder, CrawlHandle, CrawlOutcome, FinishReason, Settin
 use crate::control::Control;
 use crate::incremental::SkipSeenItems;
 use crate::joblog::{job_logs, level_from_scrapy, JOB_SPAN};
-use crate::model::{CancelLevel, Job, Outcome};
-use crate::ports::BlobStore;
+use crate::model::{CancelLevel, Dispatch, Job, JobState, Outcome};
+use crate::ports::{BlobStore, StoreResult};
+
+/// What a runner did with a dispatched job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunResult {
+    /// The job ran and ended with this outcome (recorded in the job store).
+    Ran(Outcome),
+    /// Nothing ran: the message was not, or no longer, this runner's to act on.
+    Skipped(Skip),
+}
+
+/// Why a dispatched job was not run (each means the message is done with).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Skip {
+    /// No such job (deleted since).
+    UnknownJob,
+    /// The job is not running with the message's attempt: it already ran, or was
+    /// cancelled, reaped or requeued.
+    NotThisAttempt,
+    /// Another runner claimed the job first (a redelivered message).
+    Claimed,
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Skip::UnknownJob => "unknown job",
+            Skip::NotThisAttempt => "job not running with this attempt: already handled",
+            Skip::Claimed => "job already taken by another runner",
+        })
+    }
+}
 
 /// How a crawler runs jobs.
 #[derive(Clone)]
@@ -48,29 +80,60 @@ impl Default for RunnerConfig {
 }
 
 impl Control {
+    /// Takes a job from the dispatcher that sent `dispatch` and runs it: the crawl
+    /// queue's consumer in one call. The job must exist, be running with the message's
+    /// attempt and still be held by its dispatcher; the claim (a conditional write) makes
+    /// `me` its runner, so a redelivered message finds it taken and runs nothing.
+    ///
+    /// A store error is returned before anything ran: the caller leaves the message
+    /// for redelivery ([`StoreError::is_retryable`] tells whether a retry may help).
+    pub async fn claim_and_run(
+        &self,
+        dispatch: &Dispatch,
+        me: &str,
+        cfg: &RunnerConfig,
+    ) -> StoreResult<RunResult> {
+        let Some(mut job) = self.stores.jobs.get_job(&dispatch.job_id).await? else {
+            return Ok(RunResult::Skipped(Skip::UnknownJob));
+        };
+        if job.state != JobState::Running || job.attempt != dispatch.attempt {
+            return Ok(RunResult::Skipped(Skip::NotThisAttempt));
+        }
+        let from = dispatch.runner.as_deref().unwrap_or_default();
+        let now = self.stores.clock.now();
+        if !self
+            .stores
+            .jobs
+            .claim_job(&job.id, job.attempt, from, me, now)
+            .await?
+        {
+            return Ok(RunResult::Skipped(Skip::Claimed));
+        }
+        job.runner = Some(me.to_string());
+        self.run_job(job, cfg, |_| {}).await
+    }
+
     /// Runs a job that [`Control::poll_once`] started (state running, this attempt), and
     /// records its outcome. `on_start` receives the crawl's handle (for immediate
-    /// cancels). Returns the outcome, or `None` if the job was not this runner's to run
-    /// (a redelivered message for a job that already ran).
+    /// cancels). Returns the outcome, or [`Skip::NotThisAttempt`] if the job was not
+    /// this runner's to run (a redelivered message for a job that already ran).
     pub async fn run_job(
         &self,
         job: Job,
         cfg: &RunnerConfig,
         on_start: impl FnOnce(CrawlHandle) + Send,
-    ) -> Option<Outcome> {
+    ) -> StoreResult<RunResult> {
         // Only the attempt that was started may run: a heartbeat on another attempt, or
         // on a job that is no longer running, says no.
         let now = self.stores.clock.now();
-        match self.stores.jobs.heartbeat(&job.id, job.attempt, now).await {
-            Ok(Some(_)) => {}
-            Ok(None) => {
-                tracing::warn!(job = %job.id, attempt = job.attempt, "job is not running with this attempt: not run again");
-                return None;
-            }
-            Err(e) => {
-                tracing::error!(job = %job.id, "cannot read the job: {e}");
-                return None;
-            }
+        if self
+            .stores
+            .jobs
+            .heartbeat(&job.id, job.attempt, now)
+            .await?
+            .is_none()
+        {
+            return Ok(RunResult::Skipped(Skip::NotThisAttempt));
         }
         let span = tracing::info_span!(JOB_SPAN, id = %job.id);
         let log = LogTarget::open(self, &job);
@@ -112,7 +175,7 @@ impl Control {
             Err(e) => tracing::error!(job = %job.id, "cannot record the outcome: {e}"),
         }
         self.kicker.kick();
-        Some(outcome)
+        Ok(RunResult::Ran(outcome))
     }
 
     async fn run_crawl(
@@ -249,13 +312,16 @@ async fn watch_job(
     }
 }
 
-/// Applies a cancel request to a running crawl.
+/// Applies a cancel request to a running crawl. Applying the same graceful level
+/// twice (the dispatcher's notice, then the heartbeat's count) stops gracefully once:
+/// only [`CancelLevel::Forced`] abandons in-flight requests.
 pub fn apply_cancel(handle: &CrawlHandle, level: CancelLevel) {
     match level {
         CancelLevel::Forced => {
             tracing::warn!("Cancelled again: stopping now");
             handle.kill(FinishReason::Cancelled);
         }
+        CancelLevel::Graceful if handle.is_stopping() => {}
         CancelLevel::Graceful => {
             tracing::info!("Cancelled: finishing in-flight requests");
             handle.stop(FinishReason::Cancelled);

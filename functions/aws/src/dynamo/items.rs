@@ -38,7 +38,7 @@ pub fn put_opt(item: &mut Item, name: &str, value: Option<AttributeValue>) {
 }
 
 fn bad(name: &str, what: &str) -> StoreError {
-    StoreError::Backend(format!("dynamodb item: attribute {name:?}: {what}"))
+    StoreError::Corrupt(format!("dynamodb item: attribute {name:?}: {what}"))
 }
 
 /// A required string attribute.
@@ -98,7 +98,7 @@ pub fn priority(p: f64) -> StoreResult<AttributeValue> {
     if p.is_finite() {
         Ok(s(p.to_string()))
     } else {
-        Err(StoreError::Backend(format!(
+        Err(StoreError::Corrupt(format!(
             "priority must be a finite number, not {p}"
         )))
     }

@@ -76,7 +76,7 @@ fn job_from_item(item: &Item) -> StoreResult<Job> {
         settings: get_map(item, "settings")?,
         priority: items::get_priority(item, "priority")?,
         state: JobState::parse(&state)
-            .ok_or_else(|| StoreError::Backend(format!("unknown job state {state:?}")))?,
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown job state {state:?}")))?,
         created_at: get_time(item, "created_at")?,
         started_at: opt_time(item, "started_at")?,
         finished_at: opt_time(item, "finished_at")?,
@@ -439,7 +439,7 @@ where
 fn cancel_count(attrs: Option<&Item>) -> StoreResult<u32> {
     match attrs {
         Some(a) => Ok(opt_n(a, "cancel_requests")?.unwrap_or(0)),
-        None => Err(StoreError::Backend(
+        None => Err(StoreError::Corrupt(
             "dynamodb: update returned no attributes".into(),
         )),
     }

@@ -182,16 +182,13 @@ where
         .is_some_and(|c| c == "ConditionalCheckFailedException")
 }
 
-/// An SDK error as a backend failure, with the service's message.
+/// An SDK error as a store error (transient or not), with the service's message.
 pub(crate) fn sdk_error<E, R>(e: SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + aws_sdk_dynamodb::error::ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::Backend(format!(
-        "dynamodb: {}",
-        aws_sdk_dynamodb::error::DisplayErrorContext(&e)
-    ))
+    crate::errors::store_error("dynamodb", e)
 }
 
 /// Creates the table with on-demand billing, both indexes and the `expires_at` TTL,

@@ -45,14 +45,14 @@ fn schedule_from_item(item: &Item) -> StoreResult<Schedule> {
         "skip" => OverlapPolicy::Skip,
         "allow" => OverlapPolicy::Allow,
         other => {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::Corrupt(format!(
                 "unknown overlap policy {other:?}"
             )))
         }
     };
     let enabled = match item.get("enabled") {
         Some(aws_sdk_dynamodb::types::AttributeValue::Bool(b)) => *b,
-        _ => return Err(StoreError::Backend("schedule: bad `enabled`".into())),
+        _ => return Err(StoreError::Corrupt("schedule: bad `enabled`".into())),
     };
     Ok(Schedule {
         id: get_s(item, "id")?,

@@ -23,13 +23,10 @@ pub struct S3BlobStore {
 
 fn s3_error<E, R>(what: &str, e: aws_sdk_s3::error::SdkError<E, R>) -> StoreError
 where
-    E: std::error::Error + 'static,
+    E: std::error::Error + aws_sdk_s3::error::ProvideErrorMetadata + 'static,
     R: std::fmt::Debug,
 {
-    StoreError::Backend(format!(
-        "s3 {what}: {}",
-        aws_sdk_s3::error::DisplayErrorContext(&e)
-    ))
+    crate::errors::store_error(&format!("s3 {what}"), e)
 }
 
 impl S3BlobStore {
@@ -124,6 +121,6 @@ impl BlobStore for S3BlobStore {
     async fn recover_feed(&self, key: &str) -> StoreResult<bool> {
         super::recover_feed(&self.client, &self.bucket, &self.object_key(key))
             .await
-            .map_err(StoreError::Backend)
+            .map_err(StoreError::backend)
     }
 }

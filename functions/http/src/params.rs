@@ -12,7 +12,7 @@ use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 
 use super::App;
-use crate::control::{ApiError, ApiResult};
+use trawl_core::control::{ApiError, ApiResult};
 
 /// Every parameter of a request, in arrival order (query first, then body).
 #[derive(Debug, Clone, Default)]

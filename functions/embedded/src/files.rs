@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use trawl_engine::feed::FeedStorages;
 
-use crate::ports::{BlobStore, StoreError, StoreResult};
+use trawl_core::ports::{BlobStore, StoreError, StoreResult};
 
 /// Blobs as files under a root directory: the key `logs/p/s/j.log` is the file
 /// `{root}/logs/p/s/j.log`. Writes are atomic (a temporary file in the same directory,
@@ -28,9 +28,9 @@ impl FileBlobStore {
     pub fn new(root: impl Into<PathBuf>) -> StoreResult<Self> {
         let root = root.into();
         std::fs::create_dir_all(&root)
-            .map_err(|e| StoreError::Backend(format!("creating {}: {e}", root.display())))?;
+            .map_err(|e| StoreError::backend(format!("creating {}: {e}", root.display())))?;
         let root = std::path::absolute(&root)
-            .map_err(|e| StoreError::Backend(format!("resolving {}: {e}", root.display())))?;
+            .map_err(|e| StoreError::backend(format!("resolving {}: {e}", root.display())))?;
         Ok(FileBlobStore { root })
     }
 
@@ -48,7 +48,7 @@ impl FileBlobStore {
             && rel.components().all(|c| matches!(c, Component::Normal(_)))
             && !key.split('/').any(|part| part == "." || part == "..");
         if !plain {
-            return Err(StoreError::Backend(format!("invalid blob key {key:?}")));
+            return Err(StoreError::backend(format!("invalid blob key {key:?}")));
         }
         Ok(self.root.join(rel))
     }
@@ -96,7 +96,7 @@ impl BlobStore for FileBlobStore {
         let path = self.path_of(key)?;
         blocking(move || {
             write_atomically(&path, &data)
-                .map_err(|e| StoreError::Backend(format!("writing {}: {e}", path.display())))
+                .map_err(|e| StoreError::backend(format!("writing {}: {e}", path.display())))
         })
         .await
     }
@@ -106,7 +106,7 @@ impl BlobStore for FileBlobStore {
         blocking(move || match std::fs::read(&path) {
             Ok(data) => Ok(Some(Bytes::from(data))),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(StoreError::Backend(format!(
+            Err(e) => Err(StoreError::backend(format!(
                 "reading {}: {e}",
                 path.display()
             ))),
@@ -119,7 +119,7 @@ impl BlobStore for FileBlobStore {
         blocking(move || match std::fs::remove_file(&path) {
             Ok(()) => Ok(()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(StoreError::Backend(format!(
+            Err(e) => Err(StoreError::backend(format!(
                 "deleting {}: {e}",
                 path.display()
             ))),

@@ -4,7 +4,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use axum::body::Body;
 use axum::Router;
 use base64::Engine;
@@ -14,43 +13,17 @@ use serde_json::Value;
 use tower::ServiceExt;
 
 use super::{router, ApiOptions};
-use crate::control::{Control, ControlConfig};
-use crate::embedded::{FileBlobStore, SqliteStore};
-use crate::model::Job;
-use crate::ports::*;
-
-/// A dispatcher and kicker for tests that never start a job.
-struct Idle;
-
-#[async_trait]
-impl Dispatcher for Idle {
-    async fn dispatch(&self, _: &Job) -> anyhow::Result<()> {
-        Ok(())
-    }
-    async fn notify_cancel(&self, _: &str, _: u32) {}
-}
-
-impl Kicker for Idle {
-    fn kick(&self) {}
-}
+use trawl_core::control::{Control, ControlConfig};
+use trawl_embedded::testkit;
 
 fn control() -> Arc<Control> {
     // Real, empty stores: these tests stop at the HTTP layer or at validation.
-    let db = Arc::new(SqliteStore::in_memory().unwrap());
-    let dir = std::env::temp_dir().join(format!("trawl-api-tests-{}", std::process::id()));
-    let stores = Stores {
-        projects: db.clone(),
-        jobs: db.clone(),
-        schedules: db.clone(),
-        history: db,
-        blobs: Arc::new(FileBlobStore::new(dir).unwrap()),
-        clock: Arc::new(SystemClock),
-    };
+    let dir = tempfile::tempdir().unwrap().keep();
     let cfg = ControlConfig {
         node_name: "node-t".into(),
         ..Default::default()
     };
-    Arc::new(Control::new(stores, Arc::new(Idle), Arc::new(Idle), cfg))
+    testkit::control(&dir, cfg).0
 }
 
 fn app() -> Router {

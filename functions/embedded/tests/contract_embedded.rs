@@ -8,9 +8,9 @@ use trawl_core::contract::{
     blob_store_contract, item_history_contract, job_store_contract, project_store_contract,
     schedule_store_contract,
 };
-use trawl_core::embedded::{FileBlobStore, SqliteStore, SCHEMA_VERSION};
 use trawl_core::model::{Job, JobState, Schedule, Version};
 use trawl_core::ports::{BlobStore, JobStore, ProjectStore, ScheduleStore};
+use trawl_embedded::{FileBlobStore, SqliteStore, SCHEMA_VERSION};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_in_memory_passes_the_contract() {

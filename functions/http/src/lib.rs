@@ -12,7 +12,7 @@
 macro_rules! fields {
     ($($k:expr => $v:expr),* $(,)?) => {{
         #[allow(unused_mut)]
-        let mut m = $crate::api::envelope::Fields::new();
+        let mut m = $crate::envelope::Fields::new();
         $( m.insert(($k).to_string(), serde_json::json!($v)); )*
         m
     }};
@@ -33,9 +33,9 @@ use axum::handler::Handler;
 use axum::routing::MethodRouter;
 use axum::Router;
 
-use crate::control::Control;
 pub use cors::Allowed;
 pub use params::Params;
+use trawl_core::control::Control;
 
 /// How the API is served.
 #[derive(Debug, Clone)]

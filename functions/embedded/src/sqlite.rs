@@ -17,9 +17,9 @@ use chrono::{DateTime, Utc};
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, ErrorCode, OptionalExtension, Row};
 
-use crate::model::Outcome;
-use crate::model::{Job, JobState, OverlapPolicy, Schedule, Version};
-use crate::ports::{
+use trawl_core::model::Outcome;
+use trawl_core::model::{Job, JobState, OverlapPolicy, Schedule, Version};
+use trawl_core::ports::{
     ItemFingerprint, ItemHistory, JobCounts, JobStore, ProjectStore, ScheduleStore, StoreError,
     StoreResult,
 };
@@ -120,14 +120,14 @@ impl SqliteStore {
     pub fn open(path: &Path) -> StoreResult<Self> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent)
-                .map_err(|e| StoreError::Backend(format!("creating {}: {e}", parent.display())))?;
+                .map_err(|e| StoreError::backend(format!("creating {}: {e}", parent.display())))?;
         }
         let conn = Connection::open(path).db()?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
             .db()?;
         if !mode.eq_ignore_ascii_case("wal") {
-            return Err(StoreError::Backend(format!(
+            return Err(StoreError::backend(format!(
                 "{}: could not enable WAL mode (got {mode})",
                 path.display()
             )));
@@ -180,7 +180,7 @@ fn migrate(conn: &mut Connection) -> StoreResult<()> {
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .db()?;
     if current > SCHEMA_VERSION {
-        return Err(StoreError::Backend(format!(
+        return Err(StoreError::backend(format!(
             "database schema version {current} is newer than this build's {SCHEMA_VERSION}"
         )));
     }
@@ -201,7 +201,17 @@ trait Db<T> {
 
 impl<T> Db<T> for rusqlite::Result<T> {
     fn db(self) -> StoreResult<T> {
-        self.map_err(StoreError::backend)
+        self.map_err(db_error)
+    }
+}
+
+/// A SQLite error as a store error: a busy or locked database (another process holds
+/// the write lock past the busy timeout) is transient; the rest is not.
+fn db_error(e: rusqlite::Error) -> StoreError {
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked};
+    match e.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => StoreError::unavailable(e),
+        _ => StoreError::backend(e),
     }
 }
 
@@ -256,7 +266,7 @@ fn finite(priority: f64) -> StoreResult<f64> {
     if priority.is_finite() {
         Ok(priority)
     } else {
-        Err(StoreError::Backend(format!(
+        Err(StoreError::backend(format!(
             "priority must be a finite number, not {priority}"
         )))
     }

@@ -7,11 +7,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use trawl_core::control::ScheduleRequest;
-use trawl_core::local::{LocalConfig, LocalNode};
 use trawl_core::model::{Job, JobState};
 use trawl_core::runner::RunnerConfig;
 use trawl_core::{Control, ControlConfig};
 use trawl_demo::{serve, Site, SiteServer, SiteSpec};
+use trawl_embedded::local::{LocalConfig, LocalNode};
 
 const SPEC: &str = include_str!("../../../examples/shop.toml");
 

@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 
 use super::endpoints::{items_url, log_url};
 use super::App;
-use crate::model::Job;
+use trawl_core::model::Job;
 
 /// Escapes text for HTML content and attribute values.
 pub fn escape(s: &str) -> String {
@@ -76,7 +76,7 @@ pub(super) async fn jobs(State(app): State<Arc<App>>) -> Response {
         Ok(l) => l,
         Err(e) => return app.error(e),
     };
-    let now = app.control.stores().clock.now();
+    let now = app.control.now();
     Html(render_jobs(
         &app.base,
         &lists.pending,

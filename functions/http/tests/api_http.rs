@@ -10,11 +10,11 @@ use chrono::{TimeZone, Utc};
 use reqwest::multipart::{Form, Part};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use trawl_core::api::{router, ApiOptions};
 use trawl_core::model::Outcome;
 use trawl_core::{Control, ControlConfig};
+use trawl_http::{router, ApiOptions};
 
-mod common;
+use trawl_embedded::testkit as common;
 
 use common::SPEC;
 

@@ -10,8 +10,8 @@ use serde_json::{json, Value};
 
 use super::envelope::{opt_time, Fields};
 use super::{App, Params};
-use crate::control::{AddScheduleRequest, ApiError, ApiResult};
-use crate::model::{OverlapPolicy, Schedule};
+use trawl_core::control::{AddScheduleRequest, ApiError, ApiResult};
+use trawl_core::model::{OverlapPolicy, Schedule};
 
 /// Parameters of `addschedule.json` that are not spider arguments.
 const RESERVED: &[&str] = &[

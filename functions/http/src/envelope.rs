@@ -8,7 +8,7 @@ use http::{HeaderValue, StatusCode};
 use serde_json::{Map, Value};
 
 use super::App;
-use crate::control::{ApiError, ApiResult};
+use trawl_core::control::{ApiError, ApiResult};
 
 /// The fields of a successful answer besides `node_name` and `status`.
 pub type Fields = Map<String, Value>;

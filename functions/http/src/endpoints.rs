@@ -1,4 +1,4 @@
-//! Scrapyd's JSON endpoints: parameters → [`Control`](crate::Control) → envelope.
+//! Scrapyd's JSON endpoints: parameters → [`Control`](trawl_core::Control) → envelope.
 
 use std::sync::Arc;
 
@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::envelope::{opt_time, Fields};
 use super::{App, Params};
-use crate::control::{ApiResult, ScheduleRequest};
-use crate::model::Job;
+use trawl_core::control::{ApiResult, ScheduleRequest};
+use trawl_core::model::Job;
 
 /// Parameters of `schedule.json` that are not spider arguments.
 const SCHEDULE_RESERVED: &[&str] = &[
@@ -221,8 +221,8 @@ pub(super) fn finished_entry(j: &Job, base: &str) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{JobState, Outcome};
     use chrono::{TimeZone, Utc};
+    use trawl_core::model::{JobState, Outcome};
 
     fn job() -> Job {
         let t = Utc.with_ymd_and_hms(2024, 5, 6, 7, 8, 9).unwrap();

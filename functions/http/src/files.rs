@@ -11,10 +11,10 @@ use http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::App;
 
-/// Whether a path segment is a safe name ([`crate::names::check_name`]: `[A-Za-z0-9._-]`,
+/// Whether a path segment is a safe name ([`trawl_core::names::check_name`]: `[A-Za-z0-9._-]`,
 /// never `.` or `..`, so no traversal).
 pub fn valid_name(s: &str) -> bool {
-    crate::names::check_name("name", s).is_ok()
+    trawl_core::names::check_name("name", s).is_ok()
 }
 
 /// The three validated names, or `None`.

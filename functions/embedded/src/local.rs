@@ -13,11 +13,12 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 use trawl_engine::{CrawlHandle, FinishReason};
 
-use crate::control::{Control, ControlConfig};
-use crate::embedded::{FileBlobStore, SqliteStore};
-use crate::model::{CancelLevel, Job};
-use crate::ports::{Clock, Dispatcher, Kicker, Stores, SystemClock};
-use crate::runner::{apply_cancel, RunnerConfig};
+use crate::{FileBlobStore, SqliteStore};
+use trawl_core::control::{Control, ControlConfig};
+use trawl_core::joblog::JOB_SPAN;
+use trawl_core::model::{CancelLevel, Job};
+use trawl_core::ports::{Clock, Dispatcher, Kicker, Stores, SystemClock};
+use trawl_core::runner::{apply_cancel, RunResult, RunnerConfig};
 
 /// Wakes the local poll loop.
 #[derive(Debug, Default)]
@@ -86,11 +87,17 @@ impl Dispatcher for LocalDispatcher {
             let id = job.id.clone();
             let reg = running.clone();
             let reg_id = id.clone();
-            control
+            let result = control
                 .run_job(job, &runner, move |h| {
                     reg.lock().insert(reg_id, h);
                 })
                 .await;
+            match result {
+                Ok(RunResult::Ran(_)) => {}
+                Ok(RunResult::Skipped(why)) => tracing::warn!(job = %id, "not run: {why}"),
+                // The job stays running without a heartbeat: the reaper deals with it.
+                Err(e) => tracing::error!(job = %id, "cannot start the job: {e}"),
+            }
             running.lock().remove(&id);
         });
         let mut tasks = self.tasks.lock();
@@ -103,7 +110,8 @@ impl Dispatcher for LocalDispatcher {
         let handle = self.running.lock().get(job_id).cloned();
         if let Some(h) = handle {
             if let Some(level) = CancelLevel::from_requests(requests) {
-                apply_cancel(&h, level);
+                // In the job's span, so the job's log records the cancel.
+                tracing::info_span!(JOB_SPAN, id = %job_id).in_scope(|| apply_cancel(&h, level));
             }
         }
     }

@@ -10,7 +10,7 @@ use trawl_core::model::{JobState, Outcome, OverlapPolicy};
 use trawl_core::ports::ManualClock;
 use trawl_core::{Control, ControlConfig};
 
-mod common;
+use trawl_embedded::testkit as common;
 
 use common::{Recorder, SPEC};
 

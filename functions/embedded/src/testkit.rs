@@ -1,21 +1,19 @@
-//! Shared by the integration tests: a control plane over real SQLite and file stores,
+//! For tests (feature `testkit`): a control plane over real SQLite and file stores,
 //! with an injected clock and a dispatcher that records instead of crawling.
-
-#![allow(dead_code)]
 
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::{FileBlobStore, SqliteStore};
 use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use parking_lot::Mutex;
-use trawl_core::embedded::{FileBlobStore, SqliteStore};
 use trawl_core::model::Job;
 use trawl_core::ports::{Dispatcher, Kicker, ManualClock, Stores};
 use trawl_core::{Control, ControlConfig};
 
 /// The example spec, deployed as a one-spec bundle.
-pub const SPEC: &str = include_str!("../../../../examples/shop.toml");
+pub const SPEC: &str = include_str!("../../../examples/shop.toml");
 
 /// Records dispatched jobs: these tests are about who starts when, not about crawling.
 #[derive(Default)]

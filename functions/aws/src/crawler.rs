@@ -1,0 +1,83 @@
+//! The crawler function's work, for its thin `main`: each message of the crawl queue is
+//! a [`Dispatch`]; the control plane claims the job and runs it
+//! ([`Control::claim_and_run`]) and stops gracefully before the Lambda deadline.
+//!
+//! A message is acknowledged when the job ran or was not this crawler's to run (a
+//! redelivery of a job already claimed or finished). It is reported as a batch item
+//! failure, so SQS delivers it again (and in the end to the dead-letter queue), when it
+//! cannot be read or when a store error stopped the claim before anything ran.
+
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
+use lambda_runtime::LambdaEvent;
+use trawl_core::model::Dispatch;
+use trawl_core::runner::{RunResult, RunnerConfig};
+use trawl_core::Control;
+use trawl_engine::workers::WorkerPool;
+
+/// Stop this long before the Lambda deadline (at most), to close feeds and record the
+/// outcome; short timeouts keep three quarters of their time for crawling.
+pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+
+/// Handles one batch of the crawl queue (batch size 1 in the template; any size works).
+pub async fn handle_batch(
+    control: &Control,
+    pool: Arc<WorkerPool>,
+    event: LambdaEvent<SqsEvent>,
+) -> SqsBatchResponse {
+    let deadline = deadline(event.context.deadline);
+    let me = format!("crawler:{}", event.context.request_id);
+    let mut failures = Vec::new();
+    for record in event.payload.records {
+        let id = record.message_id.clone().unwrap_or_default();
+        let body = record.body.as_deref().unwrap_or("");
+        let dispatch: Dispatch = match serde_json::from_str(body) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(message = %id, "unreadable crawl message {body:?}: {e}");
+                failures.push(failure(id));
+                continue;
+            }
+        };
+        let cfg = RunnerConfig {
+            deadline,
+            pool: pool.clone(),
+            ..RunnerConfig::default()
+        };
+        match control.claim_and_run(&dispatch, &me, &cfg).await {
+            Ok(RunResult::Ran(o)) => {
+                tracing::info!(job = %dispatch.job_id, reason = %o.finish_reason, items = o.items_scraped(), "job ended")
+            }
+            Ok(RunResult::Skipped(why)) => {
+                tracing::warn!(job = %dispatch.job_id, "message dropped: {why}")
+            }
+            Err(e) => {
+                // Nothing ran: leave the message for redelivery.
+                tracing::error!(job = %dispatch.job_id, retryable = e.is_retryable(), "cannot claim the job: {e}");
+                failures.push(failure(id));
+            }
+        }
+    }
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = failures;
+    response
+}
+
+fn failure(id: String) -> BatchItemFailure {
+    let mut f = BatchItemFailure::default();
+    f.item_identifier = id;
+    f
+}
+
+/// The Lambda deadline (epoch milliseconds) as a tokio instant, minus the margin.
+pub fn deadline(deadline_ms: u64) -> Option<tokio::time::Instant> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .ok()?
+        .as_millis() as u64;
+    let left = Duration::from_millis(deadline_ms.checked_sub(now_ms)?);
+    let margin = DEADLINE_MARGIN.min(left / 4);
+    Some(tokio::time::Instant::now() + left.saturating_sub(margin))
+}

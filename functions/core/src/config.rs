@@ -1,0 +1,326 @@
+//! The one configuration loader of the control plane, used by `trawl serve` and the
+//! Lambda functions alike: a TOML file with Scrapyd's option names (plus Trawl's own),
+//! environment variables, and command-line flags, with one precedence —
+//! defaults < file < environment < flags — and one set of checks.
+//!
+//! | option | file key | environment |
+//! |---|---|---|
+//! | listen address | `bind_address` | `SCRAPYD_BIND_ADDRESS` |
+//! | port | `http_port` | `SCRAPYD_HTTP_PORT` |
+//! | Basic auth | `username`, `password` | `SCRAPYD_USERNAME`, `SCRAPYD_PASSWORD` |
+//! | jobs at once | `max_proc` (0 = `max_proc_per_cpu` × CPUs) | `TRAWL_MAX_PROC` |
+//! | jobs per CPU | `max_proc_per_cpu` (default 4) | `TRAWL_MAX_PROC_PER_CPU` |
+//! | jobs per project | `max_proc_per_project` | `TRAWL_MAX_PROC_PER_PROJECT` |
+//! | poll period (s) | `poll_interval` | `TRAWL_POLL_INTERVAL` |
+//! | finished jobs kept | `finished_to_keep` (or Scrapyd's `jobs_to_keep`) | `TRAWL_FINISHED_TO_KEEP` |
+//! | node name | `node_name` | `TRAWL_NODE_NAME` |
+//! | data directory | `data_dir` | `TRAWL_DATA_DIR` |
+//! | requeue interrupted jobs | `requeue_interrupted` | `TRAWL_REQUEUE_INTERRUPTED` |
+//! | heartbeat timeout (s) | `heartbeat_timeout` | `TRAWL_HEARTBEAT_TIMEOUT` |
+//! | schedule grace (s) | `schedule_grace` | `TRAWL_SCHEDULE_GRACE` |
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::control::ControlConfig;
+
+/// A bad configuration value; `Display` names the option and its source.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The config file could not be read or parsed.
+    #[error("invalid config file: {0}")]
+    File(String),
+    /// An environment variable does not parse.
+    #[error("environment variable {name}={value:?} is not valid")]
+    Env {
+        /// The variable.
+        name: &'static str,
+        /// Its value (truncated).
+        value: String,
+    },
+    /// A value is out of range.
+    #[error("{option}: {message}")]
+    Invalid {
+        /// The option's file key.
+        option: &'static str,
+        /// What is wrong.
+        message: &'static str,
+    },
+}
+
+/// Every option, each unset unless a source set it. Sources are merged with
+/// [`Options::or`]; [`Options::control_config`] and the other getters check and
+/// apply defaults.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Options {
+    /// `bind_address`.
+    pub bind_address: Option<String>,
+    /// `http_port`.
+    pub http_port: Option<u16>,
+    /// `username` (Basic auth).
+    pub username: Option<String>,
+    /// `password` (Basic auth).
+    pub password: Option<String>,
+    /// `max_proc` (0 = per CPU).
+    pub max_proc: Option<usize>,
+    /// `max_proc_per_cpu`.
+    pub max_proc_per_cpu: Option<usize>,
+    /// `max_proc_per_project` (0 = no per-project limit).
+    pub max_proc_per_project: Option<usize>,
+    /// `poll_interval`, seconds.
+    pub poll_interval: Option<f64>,
+    /// `finished_to_keep`.
+    pub finished_to_keep: Option<usize>,
+    /// Scrapyd's older name of `finished_to_keep`.
+    pub jobs_to_keep: Option<usize>,
+    /// `node_name`.
+    pub node_name: Option<String>,
+    /// `data_dir`.
+    pub data_dir: Option<PathBuf>,
+    /// `requeue_interrupted`.
+    pub requeue_interrupted: Option<bool>,
+    /// `heartbeat_timeout`, seconds.
+    pub heartbeat_timeout: Option<f64>,
+    /// `schedule_grace`, seconds.
+    pub schedule_grace: Option<f64>,
+}
+
+fn lookup(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
+    env(name).filter(|v| !v.trim().is_empty())
+}
+
+fn parse<T: std::str::FromStr>(
+    env: &dyn Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    match lookup(env, name) {
+        None => Ok(None),
+        Some(v) => v.trim().parse().map(Some).map_err(|_| ConfigError::Env {
+            name,
+            value: v.chars().take(64).collect(),
+        }),
+    }
+}
+
+impl Options {
+    /// The options of a TOML config file's text.
+    pub fn from_toml(text: &str) -> Result<Self, ConfigError> {
+        toml_parse(text)
+    }
+
+    /// The options set in the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&|name| std::env::var(name).ok())
+    }
+
+    /// The options set by variables looked up with `env` (empty values count as unset).
+    pub fn from_vars(env: &dyn Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
+        Ok(Options {
+            bind_address: lookup(env, "SCRAPYD_BIND_ADDRESS"),
+            http_port: parse(env, "SCRAPYD_HTTP_PORT")?,
+            username: lookup(env, "SCRAPYD_USERNAME"),
+            password: lookup(env, "SCRAPYD_PASSWORD"),
+            max_proc: parse(env, "TRAWL_MAX_PROC")?,
+            max_proc_per_cpu: parse(env, "TRAWL_MAX_PROC_PER_CPU")?,
+            max_proc_per_project: parse(env, "TRAWL_MAX_PROC_PER_PROJECT")?,
+            poll_interval: parse(env, "TRAWL_POLL_INTERVAL")?,
+            finished_to_keep: parse(env, "TRAWL_FINISHED_TO_KEEP")?,
+            jobs_to_keep: None,
+            node_name: lookup(env, "TRAWL_NODE_NAME"),
+            data_dir: lookup(env, "TRAWL_DATA_DIR").map(PathBuf::from),
+            requeue_interrupted: parse(env, "TRAWL_REQUEUE_INTERRUPTED")?,
+            heartbeat_timeout: parse(env, "TRAWL_HEARTBEAT_TIMEOUT")?,
+            schedule_grace: parse(env, "TRAWL_SCHEDULE_GRACE")?,
+        })
+    }
+
+    /// These options over `lower`: every option set here wins.
+    pub fn or(self, lower: Options) -> Options {
+        Options {
+            bind_address: self.bind_address.or(lower.bind_address),
+            http_port: self.http_port.or(lower.http_port),
+            username: self.username.or(lower.username),
+            password: self.password.or(lower.password),
+            max_proc: self.max_proc.or(lower.max_proc),
+            max_proc_per_cpu: self.max_proc_per_cpu.or(lower.max_proc_per_cpu),
+            max_proc_per_project: self.max_proc_per_project.or(lower.max_proc_per_project),
+            poll_interval: self.poll_interval.or(lower.poll_interval),
+            finished_to_keep: self
+                .finished_to_keep
+                .or(self.jobs_to_keep)
+                .or(lower.finished_to_keep)
+                .or(lower.jobs_to_keep),
+            jobs_to_keep: None,
+            node_name: self.node_name.or(lower.node_name),
+            data_dir: self.data_dir.or(lower.data_dir),
+            requeue_interrupted: self.requeue_interrupted.or(lower.requeue_interrupted),
+            heartbeat_timeout: self.heartbeat_timeout.or(lower.heartbeat_timeout),
+            schedule_grace: self.schedule_grace.or(lower.schedule_grace),
+        }
+    }
+
+    /// The control plane's limits and names; `default_node_name` when none is set.
+    pub fn control_config(&self, default_node_name: &str) -> Result<ControlConfig, ConfigError> {
+        let mut c = ControlConfig::default();
+        let cpus = std::thread::available_parallelism().map_or(2, |n| n.get());
+        c.max_proc = match self.max_proc.unwrap_or(0) {
+            0 => self.max_proc_per_cpu.unwrap_or(4) * cpus,
+            n => n,
+        };
+        if c.max_proc == 0 {
+            return Err(ConfigError::Invalid {
+                option: "max_proc_per_cpu",
+                message: "must be at least 1",
+            });
+        }
+        if let Some(n) = self.max_proc_per_project {
+            c.max_proc_per_project = n;
+        }
+        if let Some(n) = self.finished_to_keep.or(self.jobs_to_keep) {
+            c.finished_to_keep = n;
+        }
+        c.node_name = self
+            .node_name
+            .clone()
+            .unwrap_or_else(|| default_node_name.to_string());
+        if let Some(r) = self.requeue_interrupted {
+            c.requeue_interrupted = r;
+        }
+        if let Some(s) = self.heartbeat_timeout {
+            c.heartbeat_timeout = chrono_secs(positive("heartbeat_timeout", s)?);
+        }
+        if let Some(s) = self.schedule_grace {
+            if !(s >= 0.0 && s.is_finite()) {
+                return Err(ConfigError::Invalid {
+                    option: "schedule_grace",
+                    message: "must be zero or a positive number of seconds",
+                });
+            }
+            c.schedule_grace = chrono_secs(s);
+        }
+        Ok(c)
+    }
+
+    /// The poll period (default 5 s).
+    pub fn poll_interval(&self) -> Result<Duration, ConfigError> {
+        Ok(Duration::from_secs_f64(positive(
+            "poll_interval",
+            self.poll_interval.unwrap_or(5.0),
+        )?))
+    }
+
+    /// Basic auth credentials: both or neither.
+    pub fn auth(&self) -> Result<Option<(String, String)>, ConfigError> {
+        let user = self.username.clone().filter(|s| !s.is_empty());
+        let pass = self.password.clone().filter(|s| !s.is_empty());
+        match (user, pass) {
+            (Some(u), Some(p)) => Ok(Some((u, p))),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError::Invalid {
+                option: "username",
+                message: "set both username and password, or neither",
+            }),
+        }
+    }
+}
+
+fn positive(option: &'static str, s: f64) -> Result<f64, ConfigError> {
+    if s > 0.0 && s.is_finite() && s < 1e9 {
+        Ok(s)
+    } else {
+        Err(ConfigError::Invalid {
+            option,
+            message: "must be a positive number of seconds",
+        })
+    }
+}
+
+fn chrono_secs(s: f64) -> chrono::Duration {
+    chrono::Duration::milliseconds((s * 1000.0) as i64)
+}
+
+fn toml_parse(text: &str) -> Result<Options, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::File(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| v.to_string())
+        }
+    }
+
+    #[test]
+    fn environment_beats_file_and_flags_beat_both() {
+        let file = Options::from_toml(
+            "node_name = 'file'\nmax_proc = 3\nheartbeat_timeout = 9\nrequeue_interrupted = true\njobs_to_keep = 7",
+        )
+        .unwrap();
+        let env = Options::from_vars(&vars(&[
+            ("TRAWL_NODE_NAME", "env"),
+            ("TRAWL_HEARTBEAT_TIMEOUT", "30"),
+            ("TRAWL_SCHEDULE_GRACE", "0"),
+            ("TRAWL_FINISHED_TO_KEEP", "12"),
+            ("TRAWL_REQUEUE_INTERRUPTED", "false"),
+        ]))
+        .unwrap();
+        let flags = Options {
+            max_proc: Some(5),
+            ..Options::default()
+        };
+        let merged = flags.or(env.or(file));
+        let c = merged.control_config("host").unwrap();
+        assert_eq!(c.node_name, "env");
+        assert_eq!(c.max_proc, 5);
+        assert_eq!(c.heartbeat_timeout, chrono::Duration::seconds(30));
+        assert_eq!(c.schedule_grace, chrono::Duration::zero());
+        assert_eq!(c.finished_to_keep, 12);
+        assert!(!c.requeue_interrupted);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let e = Options::from_vars(&vars(&[("TRAWL_HEARTBEAT_TIMEOUT", "soon")])).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "environment variable TRAWL_HEARTBEAT_TIMEOUT=\"soon\" is not valid"
+        );
+        let o = Options {
+            heartbeat_timeout: Some(-1.0),
+            ..Options::default()
+        };
+        assert!(o
+            .control_config("n")
+            .unwrap_err()
+            .to_string()
+            .starts_with("heartbeat_timeout: "));
+        let o = Options {
+            username: Some("u".into()),
+            ..Options::default()
+        };
+        assert!(o.auth().is_err());
+        assert!(Options::from_toml("nonsense = 1").is_err());
+        assert!(Options::default().poll_interval().is_ok());
+        let o = Options {
+            poll_interval: Some(0.0),
+            ..Options::default()
+        };
+        assert!(o.poll_interval().is_err());
+    }
+
+    #[test]
+    fn defaults_use_the_given_node_name() {
+        let c = Options::default().control_config("myhost").unwrap();
+        assert_eq!(c.node_name, "myhost");
+        assert!(c.max_proc >= 4);
+    }
+}
