@@ -279,10 +279,15 @@ async fn fetch_file(
 /// Maps a reqwest error onto a [`DownloadError`] by walking its source chain.
 fn classify(e: reqwest::Error) -> DownloadError {
     let mut src: Option<&(dyn std::error::Error + 'static)> = e.source();
+    // The resolver's refusal sits under a "dns error": look for it first.
     while let Some(s) = src {
         if let Some(refused) = s.downcast_ref::<DestinationRefused>() {
             return DownloadError::DestinationRefused(refused.clone());
         }
+        src = s.source();
+    }
+    src = e.source();
+    while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             match io.kind() {
                 std::io::ErrorKind::ConnectionRefused => {
