@@ -398,6 +398,18 @@ follow = [{ css = "a::attr(href)" }]
 title = { css = "h1::text", required = true }
 "#;
 
+const RULES_SPEC: &str = r#"
+name = "dest-rules"
+start_urls = ["{site}"]
+
+[[rules]]
+allow = 'secret'
+callback = "page"
+
+[callbacks.page.fields]
+title = { css = "h1::text", required = true }
+"#;
+
 const SITEMAP_SPEC: &str = r#"
 name = "dest-sitemap"
 sitemap_urls = ["{site}"]
@@ -422,9 +434,11 @@ async fn file_urls_are_refused_from_every_source() {
     let strict_site = || DestinationPolicy::public_only().allow_range(cidr("127.0.0.1/32"));
 
     // (spec, start URL, titles scraped when everything is allowed, under the policy)
-    let cases: [(&str, &str, &[&str], &[&str]); 5] = [
+    let cases: [(&str, &str, &[&str], &[&str]); 6] = [
         (PAGES_SPEC, &file, &["secret"], &[]),
         (PAGES_SPEC, &links, &["links", "secret"], &["links"]),
+        // The rules' link extractor never leads from a web page to a local file.
+        (RULES_SPEC, &links, &[], &[]),
         (SITEMAP_SPEC, &sitemap, &["secret"], &[]),
         // Redirects and meta refresh never lead to file: URLs, whatever the policy.
         (PAGES_SPEC, &redirect, &[], &[]),
