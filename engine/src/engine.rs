@@ -19,7 +19,8 @@ use tokio::time::Instant;
 use tracing::Instrument;
 
 use crate::downloader::{
-    DownloadError, DownloadOutcome, Downloader, FetchConfig, Fetcher, SlotConfig, Slots,
+    DestinationPolicy, DownloadError, DownloadOutcome, Downloader, FetchConfig, Fetcher,
+    SlotConfig, Slots,
 };
 use crate::fingerprint::{fingerprint, Fingerprint};
 use crate::finish::FinishReason;
@@ -55,6 +56,7 @@ pub struct CrawlBuilder {
     sinks: Vec<Arc<dyn ItemSink>>,
     resume: Option<SchedulerState>,
     pool: Option<Arc<WorkerPool>>,
+    destinations: DestinationPolicy,
 }
 
 impl CrawlBuilder {
@@ -71,12 +73,20 @@ impl CrawlBuilder {
             sinks: Vec::new(),
             resume: None,
             pool: None,
+            destinations: DestinationPolicy::allow_all(),
         }
     }
 
     /// Runs callbacks on `pool` (shared between crawls) instead of a pool of its own.
     pub fn worker_pool(mut self, pool: Arc<WorkerPool>) -> Self {
         self.pool = Some(pool);
+        self
+    }
+
+    /// Limits where the crawl may connect (default: [`DestinationPolicy::allow_all`]).
+    /// Crawls run on behalf of others use [`DestinationPolicy::public_only`].
+    pub fn destinations(mut self, policy: DestinationPolicy) -> Self {
+        self.destinations = policy;
         self
     }
 
@@ -122,7 +132,8 @@ impl CrawlBuilder {
             tracing::warn!(setting = %name, "unknown setting name (ignored)");
         }
         let stats = Arc::new(Stats::new());
-        let fetcher = Arc::new(Fetcher::new(FetchConfig::from_settings(s)?)?);
+        let fetch_cfg = FetchConfig::from_settings(s)?;
+        let fetcher = Arc::new(Fetcher::with_destinations(fetch_cfg, self.destinations)?);
         let ctx = MiddlewareContext {
             settings: Arc::new(self.settings.clone()),
             stats: stats.clone(),

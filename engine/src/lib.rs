@@ -30,6 +30,7 @@ pub mod spider;
 pub mod stats;
 pub mod workers;
 
+pub use downloader::DestinationPolicy;
 pub use engine::{Crawl, CrawlBuilder, CrawlError, CrawlHandle, CrawlOutcome, Progress};
 pub use finish::FinishReason;
 pub use item::Item;

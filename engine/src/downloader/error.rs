@@ -2,6 +2,8 @@
 
 use std::time::Duration;
 
+use super::DestinationRefused;
+
 /// Why a download produced no response.
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum DownloadError {
@@ -31,6 +33,10 @@ pub enum DownloadError {
     /// Unsupported URL scheme.
     #[error("unsupported URL scheme {0:?}")]
     UnsupportedScheme(String),
+    /// The [`DestinationPolicy`](super::DestinationPolicy) refused the URL or every
+    /// address its host resolved to; nothing was sent.
+    #[error("destination refused: {0}")]
+    DestinationRefused(DestinationRefused),
     /// A middleware dropped the request (Scrapy's `IgnoreRequest`).
     #[error("request ignored: {0}")]
     Ignored(String),
@@ -51,6 +57,7 @@ impl DownloadError {
             DownloadError::TooLarge { .. } => "DownloadMaxSizeExceeded",
             DownloadError::File(_) => "FileError",
             DownloadError::UnsupportedScheme(_) => "NotSupported",
+            DownloadError::DestinationRefused(_) => "DestinationRefused",
             DownloadError::Ignored(_) => "IgnoreRequest",
             DownloadError::Other(_) => "DownloadError",
         }

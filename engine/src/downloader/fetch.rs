@@ -2,13 +2,15 @@
 
 use std::collections::HashMap;
 use std::error::Error as _;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
-use super::DownloadError;
+use super::destination::PolicyResolver;
+use super::{DestinationPolicy, DestinationRefused, DownloadError};
 use crate::request::Request;
 use crate::response::Response;
 use crate::settings::{SettingError, Settings};
@@ -44,15 +46,25 @@ impl FetchConfig {
 /// Downloads requests over HTTP(S) (HTTP/1.1 and HTTP/2) and from `file:` URLs.
 ///
 /// Redirects are not followed here: the redirect middleware does that, as in Scrapy.
+/// Proxies come only from meta `proxy` (HttpProxyMiddleware fills it from the
+/// environment), as in Scrapy; the client does not look at proxy variables itself.
+///
+/// Every fetch is checked against the fetcher's [`DestinationPolicy`]: the URL before
+/// the request, and, for a restricted policy, each address a host name resolves to at
+/// connect time.
 pub struct Fetcher {
     cfg: FetchConfig,
+    destinations: Arc<DestinationPolicy>,
     client: reqwest::Client,
     proxied: Mutex<HashMap<String, reqwest::Client>>,
 }
 
 impl std::fmt::Debug for Fetcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Fetcher").field("cfg", &self.cfg).finish()
+        f.debug_struct("Fetcher")
+            .field("cfg", &self.cfg)
+            .field("destinations", &self.destinations)
+            .finish()
     }
 }
 
@@ -60,11 +72,27 @@ impl std::fmt::Debug for Fetcher {
 pub type FetchResult = Result<Response, (Request, DownloadError)>;
 
 impl Fetcher {
-    /// A fetcher with its own connection pool.
+    /// A fetcher with its own connection pool that fetches any destination
+    /// ([`DestinationPolicy::allow_all`]).
     pub fn new(cfg: FetchConfig) -> Result<Self, DownloadError> {
-        let client = Self::build_client(&cfg, None)?;
+        Self::with_destinations(cfg, DestinationPolicy::allow_all())
+    }
+
+    /// A fetcher with its own connection pool, limited to `destinations`.
+    pub fn with_destinations(
+        cfg: FetchConfig,
+        destinations: DestinationPolicy,
+    ) -> Result<Self, DownloadError> {
+        let destinations = Arc::new(destinations);
+        // Only the direct client resolves target names: a proxied one resolves just the
+        // proxy's name, which the operator chose.
+        let resolver = destinations
+            .is_restricted()
+            .then(|| Arc::new(PolicyResolver::new(destinations.clone())));
+        let client = Self::build_client(&cfg, None, resolver)?;
         Ok(Fetcher {
             cfg,
+            destinations,
             client,
             proxied: Mutex::new(HashMap::new()),
         })
@@ -73,8 +101,10 @@ impl Fetcher {
     fn build_client(
         cfg: &FetchConfig,
         proxy: Option<&str>,
+        resolver: Option<Arc<PolicyResolver>>,
     ) -> Result<reqwest::Client, DownloadError> {
         let mut b = reqwest::Client::builder()
+            .no_proxy()
             .redirect(reqwest::redirect::Policy::none())
             .pool_max_idle_per_host(cfg.pool_per_host)
             .pool_idle_timeout(Duration::from_secs(60))
@@ -87,6 +117,9 @@ impl Fetcher {
                 .map_err(|e| DownloadError::Other(format!("invalid proxy {p:?}: {e}")))?;
             b = b.proxy(proxy);
         }
+        if let Some(r) = resolver {
+            b = b.dns_resolver(r);
+        }
         b.build()
             .map_err(|e| DownloadError::Other(format!("cannot build HTTP client: {e}")))
     }
@@ -94,6 +127,11 @@ impl Fetcher {
     /// The configuration in use.
     pub fn config(&self) -> &FetchConfig {
         &self.cfg
+    }
+
+    /// The destinations this fetcher may reach.
+    pub fn destinations(&self) -> &DestinationPolicy {
+        &self.destinations
     }
 
     fn client_for(&self, req: &Request) -> Result<reqwest::Client, DownloadError> {
@@ -104,13 +142,18 @@ impl Fetcher {
         if let Some(c) = cache.get(proxy) {
             return Ok(c.clone());
         }
-        let c = Self::build_client(&self.cfg, Some(proxy))?;
+        let c = Self::build_client(&self.cfg, Some(proxy), None)?;
         cache.insert(proxy.to_string(), c.clone());
         Ok(c)
     }
 
-    /// Downloads `req`; on failure the request comes back with the error.
+    /// Downloads `req`; on failure the request comes back with the error. A URL the
+    /// destination policy refuses fails with [`DownloadError::DestinationRefused`]
+    /// without any connection.
     pub async fn fetch(&self, req: Request) -> FetchResult {
+        if let Err(refused) = self.destinations.check_url(&req.url) {
+            return Err((req, DownloadError::DestinationRefused(refused)));
+        }
         let timeout = req
             .meta
             .get("download_timeout")
@@ -236,6 +279,14 @@ async fn fetch_file(
 /// Maps a reqwest error onto a [`DownloadError`] by walking its source chain.
 fn classify(e: reqwest::Error) -> DownloadError {
     let mut src: Option<&(dyn std::error::Error + 'static)> = e.source();
+    // The resolver's refusal sits under a "dns error": look for it first.
+    while let Some(s) = src {
+        if let Some(refused) = s.downcast_ref::<DestinationRefused>() {
+            return DownloadError::DestinationRefused(refused.clone());
+        }
+        src = s.source();
+    }
+    src = e.source();
     while let Some(s) = src {
         if let Some(io) = s.downcast_ref::<std::io::Error>() {
             match io.kind() {

@@ -1,17 +1,22 @@
 //! The downloader: the downloader-middleware chain around per-domain slots and the
-//! HTTP/file fetcher.
+//! HTTP/file fetcher, and the [`DestinationPolicy`] that limits where it connects.
 
+mod destination;
 mod error;
 mod fetch;
+mod hooks;
 mod slot;
 
 use std::sync::Arc;
 
+pub use destination::{
+    AddressClass, Cidr, CidrError, DestinationPolicy, DestinationRefused, Embedding, RefusedAddress,
+};
 pub use error::DownloadError;
 pub use fetch::{FetchConfig, FetchResult, Fetcher};
+pub use hooks::{DownloaderMiddleware, ErrorAction, RequestAction, ResponseAction};
 pub use slot::{Slot, SlotConfig, SlotGuard, Slots, ThrottleConfig};
 
-use crate::middleware::{DownloaderMiddleware, ErrorAction, RequestAction, ResponseAction};
 use crate::request::Request;
 use crate::response::Response;
 
@@ -56,7 +61,16 @@ impl Downloader {
     }
 
     /// Downloads one request through the whole chain.
+    ///
+    /// A request the [`DestinationPolicy`] refuses fails before any middleware sees it
+    /// (no robots.txt fetch, no cache lookup); the fetcher checks again after the
+    /// middlewares, in case one changed the URL.
     pub async fn download(&self, mut request: Request) -> DownloadOutcome {
+        if let Err(refused) = self.fetcher.destinations().check_url(&request.url) {
+            return self
+                .handle_error(request, DownloadError::DestinationRefused(refused))
+                .await;
+        }
         let mut early = None;
         for mw in &self.middlewares {
             match mw.process_request(&mut request).await {

@@ -6,15 +6,18 @@
 //! configured by Scrapy's `DOWNLOADER_MIDDLEWARES` / `SPIDER_MIDDLEWARES` settings (a
 //! name → order map; `null` disables a built-in) and extended in Rust with
 //! [`crate::CrawlBuilder`].
+//!
+//! The downloader-middleware trait and its actions are defined by the downloader (which
+//! runs them) and re-exported here; this module depends on the downloader, not the
+//! reverse.
 
 pub mod downloader;
 pub mod spider;
 
 use std::sync::Arc;
 
-use futures::future::BoxFuture;
-
-use crate::downloader::{DownloadError, Fetcher};
+use crate::downloader::Fetcher;
+pub use crate::downloader::{DownloaderMiddleware, ErrorAction, RequestAction, ResponseAction};
 use crate::request::Request;
 use crate::response::Response;
 use crate::settings::Settings;
@@ -34,69 +37,6 @@ pub struct MiddlewareContext {
     pub spider_name: String,
     /// The spider's allowed domains (empty = any).
     pub allowed_domains: Arc<Vec<String>>,
-}
-
-/// What a downloader middleware decides about an outgoing request.
-#[derive(Debug)]
-pub enum RequestAction {
-    /// Pass the request on to the next middleware.
-    Continue,
-    /// Skip the download: this response goes back through `process_response`.
-    Respond(Box<Response>),
-    /// Drop this request and schedule another one instead.
-    Reschedule(Box<Request>),
-    /// Drop the request (Scrapy's `IgnoreRequest`), with the reason.
-    Ignore(String),
-}
-
-/// What a downloader middleware decides about a response.
-#[derive(Debug)]
-pub enum ResponseAction {
-    /// Pass the (possibly changed) response on.
-    Continue(Box<Response>),
-    /// Drop the response and schedule this request instead (redirect, retry).
-    Reschedule(Box<Request>),
-    /// Drop the response (Scrapy's `IgnoreRequest`), with the reason.
-    Ignore(Box<Response>, String),
-}
-
-/// What a downloader middleware decides about a download error.
-#[derive(Debug)]
-pub enum ErrorAction {
-    /// Not handled here: pass the error on.
-    Continue,
-    /// Recover with this response.
-    Respond(Box<Response>),
-    /// Schedule this request instead (retry).
-    Reschedule(Box<Request>),
-}
-
-/// A downloader middleware, as Scrapy's (`process_request`, `process_response`,
-/// `process_exception`). Methods default to passing everything through.
-pub trait DownloaderMiddleware: Send + Sync {
-    /// The name used in `DOWNLOADER_MIDDLEWARES` and in logs.
-    fn name(&self) -> &str;
-
-    /// Called for each request before it is downloaded.
-    fn process_request<'a>(&'a self, _request: &'a mut Request) -> BoxFuture<'a, RequestAction> {
-        Box::pin(std::future::ready(RequestAction::Continue))
-    }
-
-    /// Called for each response on its way to the spider.
-    fn process_response<'a>(&'a self, response: Response) -> BoxFuture<'a, ResponseAction> {
-        Box::pin(std::future::ready(ResponseAction::Continue(Box::new(
-            response,
-        ))))
-    }
-
-    /// Called when the download (or a `process_request`) failed.
-    fn process_exception<'a>(
-        &'a self,
-        _request: &'a Request,
-        _error: &'a DownloadError,
-    ) -> BoxFuture<'a, ErrorAction> {
-        Box::pin(std::future::ready(ErrorAction::Continue))
-    }
 }
 
 /// A spider middleware, as Scrapy's. Synchronous: it runs on the callback thread.

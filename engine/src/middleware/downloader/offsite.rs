@@ -4,6 +4,8 @@ use std::collections::HashSet;
 
 use futures::future::BoxFuture;
 use parking_lot::Mutex;
+use serde_json::Value;
+use url::Url;
 
 use super::registry::host_in_domain;
 use crate::middleware::{DownloaderMiddleware, MiddlewareContext, RequestAction};
@@ -13,6 +15,11 @@ use std::sync::Arc;
 
 /// Scrapy's `OffsiteMiddleware`: keeps requests to `allowed_domains` and their
 /// subdomains; `dont_filter` or meta `allow_offsite` lets a request through.
+///
+/// A redirect (or meta refresh) inherits `dont_filter` from the request it replaces,
+/// but `dont_filter` only lets it through while it stays on the host it was redirected
+/// from: a redirect to another host is the server's choice, not the spider's, so it is
+/// checked against `allowed_domains` (stricter than Scrapy, which lets it through).
 ///
 /// Stats: `offsite/domains` (each filtered domain once), `offsite/filtered`.
 pub struct OffsiteMiddleware {
@@ -59,7 +66,7 @@ impl DownloaderMiddleware for OffsiteMiddleware {
     }
 
     fn process_request<'a>(&'a self, request: &'a mut Request) -> BoxFuture<'a, RequestAction> {
-        let action = if request.dont_filter
+        let action = if dont_filter_applies(request)
             || request.meta_flag("allow_offsite")
             || self.allowed(request.host())
         {
@@ -77,4 +84,19 @@ impl DownloaderMiddleware for OffsiteMiddleware {
         };
         Box::pin(std::future::ready(action))
     }
+}
+
+/// Whether `dont_filter` exempts `request`: always, unless it is a redirect that left
+/// the host of the request it was redirected from.
+fn dont_filter_applies(request: &Request) -> bool {
+    if !request.dont_filter {
+        return false;
+    }
+    let Some(Value::Array(from)) = request.meta.get("redirect_urls") else {
+        return true;
+    };
+    from.last()
+        .and_then(Value::as_str)
+        .and_then(|u| Url::parse(u).ok())
+        .is_some_and(|u| u.host_str() == request.url.host_str())
 }
