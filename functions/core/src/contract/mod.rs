@@ -17,6 +17,8 @@
 //! to the store: an `Arc` or `Box` of it, or a guard that releases the store's resources
 //! (a temporary directory, a table) when dropped. Put each store's invocations in a module
 //! of their own: `cargo test` then lists `sqlite_memory::start_job_only_from_pending`.
+//! The tests are `#[tokio::test]`s on a two-thread runtime: the calling crate needs
+//! `tokio` with the features `macros` and `rt-multi-thread`.
 //!
 //! ```ignore
 //! mod sqlite_memory {
