@@ -329,6 +329,8 @@ async fn serve_api(port: u16, max_proc: usize, data_dir: &std::path::Path) -> an
         data_dir: data_dir.to_path_buf(),
         control: trawl_core::ControlConfig {
             max_proc,
+            // The benchmark site is on loopback.
+            allowed_destinations: vec!["127.0.0.0/8".parse().expect("a CIDR")],
             ..trawl_core::ControlConfig::default()
         },
         poll_interval: std::time::Duration::from_secs(5),

@@ -148,6 +148,7 @@ fn start_server(auth: Option<(&str, &str)>) -> Server {
         .arg(data.path())
         .current_dir(workspace())
         .env("TRAWL_POLL_INTERVAL", "0.2")
+        .env("TRAWL_ALLOWED_DESTINATIONS", "127.0.0.0/8")
         .env("TRAWL_LOG_LEVEL", "INFO")
         .env_remove("SCRAPYD_USERNAME")
         .env_remove("SCRAPYD_PASSWORD")

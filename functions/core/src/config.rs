@@ -18,6 +18,7 @@
 //! | requeue interrupted jobs | `requeue_interrupted` | `TRAWL_REQUEUE_INTERRUPTED` |
 //! | heartbeat timeout (s) | `heartbeat_timeout` | `TRAWL_HEARTBEAT_TIMEOUT` |
 //! | schedule grace (s) | `schedule_grace` | `TRAWL_SCHEDULE_GRACE` |
+//! | non-public ranges jobs may fetch | `allowed_destinations` (list of CIDRs) | `TRAWL_ALLOWED_DESTINATIONS` (comma-separated) |
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -86,6 +87,8 @@ pub struct Options {
     pub heartbeat_timeout: Option<f64>,
     /// `schedule_grace`, seconds.
     pub schedule_grace: Option<f64>,
+    /// `allowed_destinations`: CIDR ranges (`127.0.0.0/8`, `10.1.2.3`, `fd00::/8`).
+    pub allowed_destinations: Option<Vec<String>>,
 }
 
 fn lookup(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
@@ -134,6 +137,12 @@ impl Options {
             requeue_interrupted: parse(env, "TRAWL_REQUEUE_INTERRUPTED")?,
             heartbeat_timeout: parse(env, "TRAWL_HEARTBEAT_TIMEOUT")?,
             schedule_grace: parse(env, "TRAWL_SCHEDULE_GRACE")?,
+            allowed_destinations: lookup(env, "TRAWL_ALLOWED_DESTINATIONS").map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
         })
     }
 
@@ -159,6 +168,7 @@ impl Options {
             requeue_interrupted: self.requeue_interrupted.or(lower.requeue_interrupted),
             heartbeat_timeout: self.heartbeat_timeout.or(lower.heartbeat_timeout),
             schedule_grace: self.schedule_grace.or(lower.schedule_grace),
+            allowed_destinations: self.allowed_destinations.or(lower.allowed_destinations),
         }
     }
 
@@ -200,6 +210,13 @@ impl Options {
                 });
             }
             c.schedule_grace = chrono_secs(s);
+        }
+        for range in self.allowed_destinations.iter().flatten() {
+            let cidr = range.parse().map_err(|_| ConfigError::Invalid {
+                option: "allowed_destinations",
+                message: "each entry is an address or a CIDR range such as 127.0.0.0/8",
+            })?;
+            c.allowed_destinations.push(cidr);
         }
         Ok(c)
     }
@@ -271,6 +288,7 @@ mod tests {
             ("TRAWL_SCHEDULE_GRACE", "0"),
             ("TRAWL_FINISHED_TO_KEEP", "12"),
             ("TRAWL_REQUEUE_INTERRUPTED", "false"),
+            ("TRAWL_ALLOWED_DESTINATIONS", "127.0.0.0/8, ::1"),
         ]))
         .unwrap();
         let flags = Options {
@@ -285,6 +303,12 @@ mod tests {
         assert_eq!(c.schedule_grace, chrono::Duration::zero());
         assert_eq!(c.finished_to_keep, 12);
         assert!(!c.requeue_interrupted);
+        let ranges: Vec<String> = c
+            .allowed_destinations
+            .iter()
+            .map(|r| r.to_string())
+            .collect();
+        assert_eq!(ranges, ["127.0.0.0/8", "::1/128"]);
     }
 
     #[test]

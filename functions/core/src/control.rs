@@ -9,6 +9,8 @@ use serde::Serialize;
 
 use parking_lot::Mutex;
 
+use trawl_engine::downloader::Cidr;
+
 use crate::bundle::{parse_bundle, Bundle};
 use crate::cron::CronSchedule;
 use crate::model::{Job, JobState, OverlapPolicy, Schedule, Version};
@@ -32,6 +34,9 @@ pub struct ControlConfig {
     pub schedule_grace: chrono::Duration,
     /// Requeue (instead of fail) jobs found running after a crash.
     pub requeue_interrupted: bool,
+    /// Address ranges jobs may fetch besides public addresses (jobs never reach
+    /// loopback, private or link-local addresses, nor `file:` URLs, unless allowed here).
+    pub allowed_destinations: Vec<Cidr>,
 }
 
 impl Default for ControlConfig {
@@ -45,6 +50,7 @@ impl Default for ControlConfig {
             heartbeat_timeout: chrono::Duration::seconds(120),
             schedule_grace: chrono::Duration::minutes(10),
             requeue_interrupted: false,
+            allowed_destinations: Vec::new(),
         }
     }
 }

@@ -16,7 +16,9 @@ use tracing::Instrument;
 use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, UriParams};
 use trawl_engine::settings::Priority;
 use trawl_engine::workers::WorkerPool;
-use trawl_engine::{CrawlBuilder, CrawlHandle, CrawlOutcome, FinishReason, Settings};
+use trawl_engine::{
+    CrawlBuilder, CrawlHandle, CrawlOutcome, DestinationPolicy, FinishReason, Settings,
+};
 
 use crate::control::Control;
 use crate::incremental::SkipSeenItems;
@@ -212,7 +214,10 @@ impl Control {
         for (k, v) in &job.settings {
             settings.set(k, v.clone(), Priority::Cmdline);
         }
-        let builder = CrawlBuilder::new(spider, settings);
+        // A served job reaches public addresses only, plus the ranges the operator allowed.
+        let destinations = DestinationPolicy::public_only()
+            .allow_ranges(self.config().allowed_destinations.clone());
+        let builder = CrawlBuilder::new(spider, settings).destinations(destinations);
         let blobs = &self.stores.blobs;
         let mut feeds = FeedConfig::from_settings(builder.settings())?;
         let mut items = FeedConfig::new(&blobs.feed_uri(&job.items_key()), FeedFormat::JsonLines);

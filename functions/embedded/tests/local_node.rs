@@ -30,6 +30,8 @@ fn config(dir: &Path, max_proc: usize) -> LocalConfig {
         data_dir: dir.to_path_buf(),
         control: ControlConfig {
             max_proc,
+            // The test sites are on loopback.
+            allowed_destinations: vec!["127.0.0.0/8".parse().unwrap()],
             ..ControlConfig::default()
         },
         poll_interval: Duration::from_secs(5),
@@ -277,5 +279,47 @@ async fn an_incremental_spider_emits_only_new_items() {
         lines(&c.job_items("demo", "shop", "second").await.unwrap()),
         0
     );
+    node.shutdown().await;
+}
+
+/// A served job reaches only public addresses: the loopback site, a `file:` start URL
+/// and the server's own API are refused unless the operator allows their range.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn served_jobs_cannot_reach_the_servers_network() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_site, server) = site(20).await;
+    let mut cfg = config(dir.path(), 4);
+    cfg.control.allowed_destinations.clear();
+    let node = LocalNode::start(cfg).await.unwrap();
+    let c = node.control().clone();
+    c.add_version("demo", "1", Bytes::from_static(SPEC.as_bytes()))
+        .await
+        .unwrap();
+    let targets = [
+        ("loopback", server.base_url()),
+        (
+            "numeric",
+            server.base_url().replace("127.0.0.1", "2130706433"),
+        ),
+        ("file", "file:///etc".to_string()),
+        ("metadata", "http://169.254.169.254".to_string()),
+    ];
+    for (id, base) in &targets {
+        let mut r = request(&server, id, false);
+        r.args.insert("site".into(), base.clone());
+        c.schedule(r).await.unwrap();
+    }
+    for (id, base) in &targets {
+        let job = wait_for(&c, id, JobState::Finished).await;
+        let outcome = job.outcome.unwrap();
+        assert_eq!(outcome.items_scraped(), 0, "{base} was fetched");
+        assert_eq!(outcome.stats.get("response_received_count"), None, "{base}");
+        let log = c.job_log("demo", "shop", id).await.unwrap().unwrap();
+        assert!(
+            String::from_utf8_lossy(&log).contains("destination refused"),
+            "{base}: {}",
+            String::from_utf8_lossy(&log)
+        );
+    }
     node.shutdown().await;
 }

@@ -1,0 +1,313 @@
+//! [`JobStore`] on SQLite: the `jobs` table, one conditional statement per transition.
+
+use async_trait::async_trait;
+use rusqlite::{params, OptionalExtension, Row};
+
+use trawl_core::model::{Job, JobState, Outcome};
+use trawl_core::ports::{JobCounts, JobStore, StoreError, StoreResult};
+
+use super::*;
+
+/// Reads a row selected with [`JOB_COLS`].
+pub(super) fn job_from_row(row: &Row) -> rusqlite::Result<Job> {
+    let state: String = row.get(7)?;
+    let outcome = match row.get_ref(11)?.as_str_or_null()? {
+        None => None,
+        Some(s) => Some(serde_json::from_str::<Outcome>(s).map_err(|e| conversion_error(11, e))?),
+    };
+    Ok(Job {
+        id: row.get(0)?,
+        project: row.get(1)?,
+        spider: row.get(2)?,
+        version: row.get(3)?,
+        args: map_at(row, 4)?,
+        settings: map_at(row, 5)?,
+        priority: row.get(6)?,
+        state: JobState::parse(&state)
+            .ok_or_else(|| conversion_error(7, BadValue(format!("unknown job state {state:?}"))))?,
+        created_at: time_at(row, 8)?,
+        started_at: opt_time_at(row, 9)?,
+        finished_at: opt_time_at(row, 10)?,
+        outcome,
+        attempt: row.get(12)?,
+        runner: row.get(13)?,
+        heartbeat_at: opt_time_at(row, 14)?,
+        cancel_requests: row.get(15)?,
+        schedule_id: row.get(16)?,
+    })
+}
+
+/// Runs a `… RETURNING <JOB_COLS>` statement expected to touch at most one row.
+fn job_returning(
+    c: &Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+) -> StoreResult<Option<Job>> {
+    let mut s = c.prepare_cached(sql).db()?;
+    s.query_row(params, job_from_row).optional().db()
+}
+
+#[async_trait]
+impl JobStore for SqliteStore {
+    async fn insert_job(&self, job: &Job) -> StoreResult<()> {
+        let j = job.clone();
+        let args = map_to_json(&j.args)?;
+        let settings = map_to_json(&j.settings)?;
+        let outcome = j
+            .outcome
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(StoreError::backend)?;
+        let priority = finite(j.priority)?;
+        self.run(move |c| {
+            let mut s = c
+                .prepare_cached(
+                    "INSERT INTO jobs (id, project, spider, version, args, settings, priority,
+                       state, created_at, started_at, finished_at, outcome, attempt, runner,
+                       heartbeat_at, cancel_requests, schedule_id)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+                       ?16, ?17)",
+                )
+                .db()?;
+            let res = s.execute(params![
+                j.id,
+                j.project,
+                j.spider,
+                j.version,
+                args,
+                settings,
+                priority,
+                j.state.as_str(),
+                micros(j.created_at),
+                opt_micros(j.started_at),
+                opt_micros(j.finished_at),
+                outcome,
+                j.attempt,
+                j.runner,
+                opt_micros(j.heartbeat_at),
+                j.cancel_requests,
+                j.schedule_id,
+            ]);
+            match res {
+                Ok(_) => Ok(()),
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == ErrorCode::ConstraintViolation =>
+                {
+                    Err(StoreError::Conflict(format!("job {}", j.id)))
+                }
+                Err(e) => Err(StoreError::backend(e)),
+            }
+        })
+        .await
+    }
+
+    async fn get_job(&self, id: &str) -> StoreResult<Option<Job>> {
+        let id = id.to_string();
+        self.run(move |c| {
+            let sql = format!("SELECT {JOB_COLS} FROM jobs WHERE id = ?1");
+            let mut s = c.prepare_cached(&sql).db()?;
+            s.query_row([id], job_from_row).optional().db()
+        })
+        .await
+    }
+
+    async fn list_jobs(&self, state: JobState, project: Option<&str>) -> StoreResult<Vec<Job>> {
+        let project = project.map(str::to_string);
+        self.run(move |c| {
+            // Ties are broken by insertion order (rowid), which every index carries.
+            let order = match state {
+                JobState::Pending => "priority DESC, created_at, rowid",
+                JobState::Running => "started_at, rowid",
+                JobState::Finished => "finished_at DESC, rowid DESC",
+            };
+            let filter = if project.is_some() {
+                "AND project = ?2"
+            } else {
+                ""
+            };
+            let sql =
+                format!("SELECT {JOB_COLS} FROM jobs WHERE state = ?1 {filter} ORDER BY {order}");
+            let mut s = c.prepare_cached(&sql).db()?;
+            let rows = match &project {
+                Some(p) => s.query_map(params![state.as_str(), p], job_from_row),
+                None => s.query_map(params![state.as_str()], job_from_row),
+            }
+            .db()?;
+            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+        })
+        .await
+    }
+
+    async fn count_jobs(&self) -> StoreResult<JobCounts> {
+        self.run(|c| {
+            // One indexed count per state: cheaper than grouping the whole table.
+            let mut s = c
+                .prepare_cached("SELECT COUNT(*) FROM jobs WHERE state = ?1")
+                .db()?;
+            let mut count = |state: JobState| -> StoreResult<usize> {
+                let n: i64 = s.query_row([state.as_str()], |r| r.get(0)).db()?;
+                Ok(n as usize)
+            };
+            let counts = JobCounts {
+                pending: count(JobState::Pending)?,
+                running: count(JobState::Running)?,
+                finished: count(JobState::Finished)?,
+            };
+            Ok(counts)
+        })
+        .await
+    }
+
+    async fn start_job(
+        &self,
+        id: &str,
+        runner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>> {
+        let (id, runner, now) = (id.to_string(), runner.to_string(), micros(now));
+        self.run(move |c| {
+            let sql = format!(
+                "UPDATE jobs SET state = 'running', started_at = ?2, runner = ?3,
+                   heartbeat_at = ?2, attempt = attempt + 1
+                 WHERE id = ?1 AND state = 'pending' RETURNING {JOB_COLS}"
+            );
+            job_returning(c, &sql, params![id, now, runner])
+        })
+        .await
+    }
+
+    async fn finish_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let outcome = serde_json::to_string(outcome).map_err(StoreError::backend)?;
+        let (id, now) = (id.to_string(), micros(now));
+        self.run(move |c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE jobs SET state = 'finished', finished_at = ?3, outcome = ?4
+                     WHERE id = ?1 AND state = 'running' AND attempt = ?2",
+                )
+                .and_then(|mut s| s.execute(params![id, attempt, now, outcome]))
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn requeue_job(&self, id: &str, attempt: u32) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.run(move |c| {
+            // The next attempt starts afresh: no runner, heartbeat or cancel requests.
+            let n = c
+                .prepare_cached(
+                    "UPDATE jobs SET state = 'pending', started_at = NULL, runner = NULL,
+                       heartbeat_at = NULL, cancel_requests = 0
+                     WHERE id = ?1 AND state = 'running' AND attempt = ?2",
+                )
+                .and_then(|mut s| s.execute(params![id, attempt]))
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn remove_pending(&self, id: &str) -> StoreResult<bool> {
+        let id = id.to_string();
+        self.run(move |c| {
+            let n = c
+                .prepare_cached("DELETE FROM jobs WHERE id = ?1 AND state = 'pending'")
+                .and_then(|mut s| s.execute([id]))
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn request_cancel(&self, id: &str) -> StoreResult<Option<u32>> {
+        let id = id.to_string();
+        self.run(move |c| {
+            c.prepare_cached(
+                "UPDATE jobs SET cancel_requests = cancel_requests + 1
+                 WHERE id = ?1 AND state = 'running' RETURNING cancel_requests",
+            )
+            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .db()
+        })
+        .await
+    }
+
+    async fn heartbeat(
+        &self,
+        id: &str,
+        attempt: u32,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<u32>> {
+        let (id, now) = (id.to_string(), micros(now));
+        self.run(move |c| {
+            c.prepare_cached(
+                "UPDATE jobs SET heartbeat_at = ?3
+                 WHERE id = ?1 AND state = 'running' AND attempt = ?2
+                 RETURNING cancel_requests",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![id, attempt, now], |r| r.get(0))
+                    .optional()
+            })
+            .db()
+        })
+        .await
+    }
+
+    async fn claim_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        from: &str,
+        to: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let (id, from, to, now) = (
+            id.to_string(),
+            from.to_string(),
+            to.to_string(),
+            micros(now),
+        );
+        self.run(move |c| {
+            let n = c
+                .prepare_cached(
+                    "UPDATE jobs SET runner = ?4, heartbeat_at = ?5
+                     WHERE id = ?1 AND state = 'running' AND attempt = ?2 AND runner = ?3",
+                )
+                .and_then(|mut s| s.execute(params![id, attempt, from, to, now]))
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn prune_finished(&self, keep: usize) -> StoreResult<Vec<Job>> {
+        let keep = i64::try_from(keep).unwrap_or(i64::MAX);
+        self.run(move |c| {
+            let tx = c.transaction().db()?;
+            let pruned = {
+                let sql = format!(
+                    "DELETE FROM jobs WHERE rowid IN (
+                       SELECT rowid FROM jobs WHERE state = 'finished'
+                       ORDER BY finished_at DESC, rowid DESC LIMIT -1 OFFSET ?1)
+                     RETURNING {JOB_COLS}"
+                );
+                let mut s = tx.prepare_cached(&sql).db()?;
+                let rows = s.query_map([keep], job_from_row).db()?;
+                rows.collect::<rusqlite::Result<Vec<_>>>().db()?
+            };
+            tx.commit().db()?;
+            Ok(pruned)
+        })
+        .await
+    }
+}
