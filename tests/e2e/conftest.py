@@ -36,6 +36,8 @@ STACK_PARAMETERS = {
     "CrawlQueueVisibilityTimeout": "35",
     "MaxReceiveCount": "2",
     "LogLevel": "info",
+    # The demo sites the jobs crawl are on this machine's loopback.
+    "AllowedDestinations": "127.0.0.0/8",
 }
 
 
