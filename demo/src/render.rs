@@ -7,15 +7,7 @@ use crate::site::{price_text, Page, Site};
 const HTML: &str = "text/html; charset=utf-8";
 
 fn escape(s: &str, out: &mut String) {
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
+    html_escape::encode_double_quoted_attribute_to_string(s, out);
 }
 
 fn head(out: &mut String, title: &str, canonical: Option<&str>) {

@@ -25,16 +25,18 @@ pub static PROGRESS: OnceLock<ProgressBar> = OnceLock::new();
 
 /// Maps Scrapy's level names onto tracing's.
 fn level_name(level: &str) -> anyhow::Result<&'static str> {
-    Ok(match level.trim().to_ascii_uppercase().as_str() {
-        "CRITICAL" | "ERROR" => "error",
-        "WARNING" | "WARN" => "warn",
-        "INFO" => "info",
-        "DEBUG" => "debug",
-        "TRACE" => "trace",
-        other => {
-            anyhow::bail!("unknown log level {other:?} (use ERROR, WARNING, INFO, DEBUG or TRACE)")
-        }
-    })
+    use tracing::Level;
+    match trawl_core::joblog::parse_scrapy_level(level) {
+        Some(Level::ERROR) => Ok("error"),
+        Some(Level::WARN) => Ok("warn"),
+        Some(Level::INFO) => Ok("info"),
+        Some(Level::DEBUG) => Ok("debug"),
+        Some(_) => Ok("trace"),
+        None => anyhow::bail!(
+            "unknown log level {:?} (use ERROR, WARNING, INFO, DEBUG or TRACE)",
+            level.trim().to_ascii_uppercase()
+        ),
+    }
 }
 
 #[derive(Clone, Copy)]

@@ -13,7 +13,7 @@ use trawl_engine::downloader::Cidr;
 
 use crate::bundle::{parse_bundle, Bundle};
 use crate::cron::CronSchedule;
-use crate::model::{Job, JobState, OverlapPolicy, Schedule, Version};
+use crate::model::{Job, JobBlob, JobState, OverlapPolicy, Schedule, Version};
 use crate::names::{check_name, new_job_id, new_schedule_id, version_cmp};
 use crate::ports::{Dispatcher, JobCounts, Kicker, StoreError, Stores};
 
@@ -208,10 +208,7 @@ impl Control {
         check_name("version", version)?;
         let bundle = parse_bundle(&egg).map_err(|e| ApiError::invalid("egg", e.to_string()))?;
         let now = self.stores.clock.now();
-        let bundle_key = format!(
-            "bundles/{project}/{version}-{}.bundle",
-            now.timestamp_micros()
-        );
+        let bundle_key = crate::model::bundle_key(project, version, now);
         self.stores.blobs.put(&bundle_key, egg).await?;
         let record = Version {
             project: project.to_string(),
@@ -493,7 +490,7 @@ impl Control {
         spider: &str,
         job: &str,
     ) -> ApiResult<Option<Bytes>> {
-        self.job_blob(project, spider, job, "logs", "log").await
+        self.job_blob(project, spider, job, JobBlob::Log).await
     }
 
     /// A job's items (`/items/{project}/{spider}/{job}.jl`).
@@ -503,7 +500,7 @@ impl Control {
         spider: &str,
         job: &str,
     ) -> ApiResult<Option<Bytes>> {
-        self.job_blob(project, spider, job, "items", "jl").await
+        self.job_blob(project, spider, job, JobBlob::Items).await
     }
 
     async fn job_blob(
@@ -511,8 +508,7 @@ impl Control {
         project: &str,
         spider: &str,
         job: &str,
-        folder: &str,
-        ext: &str,
+        blob: JobBlob,
     ) -> ApiResult<Option<Bytes>> {
         check_name("project", project)?;
         check_name("spider", spider)?;
@@ -520,7 +516,7 @@ impl Control {
         Ok(self
             .stores
             .blobs
-            .get(&format!("{folder}/{project}/{spider}/{job}.{ext}"))
+            .get(&blob.key(project, spider, job))
             .await?)
     }
 

@@ -226,15 +226,22 @@ pub fn install_function_logging() {
         .try_init();
 }
 
-/// Maps Scrapy's LOG_LEVEL names onto tracing levels (unknown names give INFO).
-pub fn level_from_scrapy(name: &str) -> Level {
-    match name.trim().to_ascii_uppercase().as_str() {
+/// Parses Scrapy's LOG_LEVEL names (`CRITICAL`, `ERROR`, `WARNING`, `INFO`, `DEBUG`,
+/// any case; also `WARN` and `TRACE`) as tracing levels; `None` for other names.
+pub fn parse_scrapy_level(name: &str) -> Option<Level> {
+    Some(match name.trim().to_ascii_uppercase().as_str() {
         "CRITICAL" | "ERROR" => Level::ERROR,
         "WARNING" | "WARN" => Level::WARN,
+        "INFO" => Level::INFO,
         "DEBUG" => Level::DEBUG,
         "TRACE" => Level::TRACE,
-        _ => Level::INFO,
-    }
+        _ => return None,
+    })
+}
+
+/// [`parse_scrapy_level`], with INFO for names it does not know.
+pub fn level_from_scrapy(name: &str) -> Level {
+    parse_scrapy_level(name).unwrap_or(Level::INFO)
 }
 
 #[cfg(test)]

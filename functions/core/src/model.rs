@@ -186,13 +186,59 @@ impl Job {
 
     /// Blob key of the job's log: `logs/{project}/{spider}/{job}.log`.
     pub fn log_key(&self) -> String {
-        format!("logs/{}/{}/{}.log", self.project, self.spider, self.id)
+        JobBlob::Log.key(&self.project, &self.spider, &self.id)
     }
 
     /// Blob key of the job's items: `items/{project}/{spider}/{job}.jl`.
     pub fn items_key(&self) -> String {
-        format!("items/{}/{}/{}.jl", self.project, self.spider, self.id)
+        JobBlob::Items.key(&self.project, &self.spider, &self.id)
     }
+}
+
+/// What a job keeps in the blob store; [`JobBlob::key`] is the one layout of their
+/// keys (the same paths the API serves under `/logs/` and `/items/`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobBlob {
+    /// The job's log: `logs/{project}/{spider}/{job}.log`.
+    Log,
+    /// The job's items (JSON lines): `items/{project}/{spider}/{job}.jl`.
+    Items,
+}
+
+impl JobBlob {
+    /// The top folder: `logs` or `items`.
+    pub fn folder(self) -> &'static str {
+        match self {
+            JobBlob::Log => "logs",
+            JobBlob::Items => "items",
+        }
+    }
+
+    /// The file extension: `log` or `jl`.
+    pub fn extension(self) -> &'static str {
+        match self {
+            JobBlob::Log => "log",
+            JobBlob::Items => "jl",
+        }
+    }
+
+    /// The blob key of this blob of a job.
+    pub fn key(self, project: &str, spider: &str, job: &str) -> String {
+        format!(
+            "{}/{project}/{spider}/{job}.{}",
+            self.folder(),
+            self.extension()
+        )
+    }
+}
+
+/// Blob key of an uploaded bundle: `bundles/{project}/{version}-{micros}.bundle`, the
+/// upload time making a re-upload of the same label a new blob.
+pub fn bundle_key(project: &str, version: &str, uploaded: DateTime<Utc>) -> String {
+    format!(
+        "bundles/{project}/{version}-{}.bundle",
+        uploaded.timestamp_micros()
+    )
 }
 
 /// One uploaded version of a project: a spider bundle.

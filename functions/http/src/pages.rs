@@ -14,20 +14,9 @@ use super::endpoints::{items_url, log_url};
 use super::App;
 use trawl_core::model::Job;
 
-/// Escapes text for HTML content and attribute values.
+/// Escapes text for HTML content and double-quoted attribute values.
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_double_quoted_attribute(s).into_owned()
 }
 
 /// `YYYY-MM-DD HH:MM:SS` (what ScrapydWeb expects in `/jobs`).
@@ -208,7 +197,7 @@ mod tests {
     fn escapes() {
         assert_eq!(
             escape("<a href='x'>&\"</a>"),
-            "&lt;a href=&#x27;x&#x27;&gt;&amp;&quot;&lt;/a&gt;"
+            "&lt;a href='x'&gt;&amp;&quot;&lt;/a&gt;"
         );
     }
 

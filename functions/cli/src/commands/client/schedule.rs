@@ -4,7 +4,8 @@
 use std::process::ExitCode;
 
 use super::api::ScrapydClient;
-use super::{print_json, split_pairs, ServerOpts};
+use super::{cell, print_json, split_pairs, ServerOpts};
+use serde_json::Value;
 
 /// Parameter names the server reserves: a spider argument cannot use them.
 const RESERVED: &[&str] = &[
@@ -131,10 +132,41 @@ pub fn cron_params(
     Ok(form)
 }
 
+/// Adds a schedule; prints its id.
+pub async fn add_schedule(
+    run: &RunArgs,
+    cron: &str,
+    opts: &CronOpts,
+    server: &ServerOpts,
+) -> anyhow::Result<ExitCode> {
+    let form = cron_params(run, cron, opts)?;
+    let client = ScrapydClient::new(server)?;
+    let answer = client.post("addschedule.json", &form).await?;
+    if server.json {
+        print_json(&answer);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let s = schedule_of(&answer);
+    let next = s.get("next_run").filter(|v| !v.is_null());
+    match next {
+        Some(n) => println!("{} (next run {})", cell(s.get("id")), cell(Some(n))),
+        None => println!("{}", cell(s.get("id"))),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The schedule in an answer: under `schedule` when present, else the answer itself.
+fn schedule_of(answer: &Value) -> &Value {
+    answer
+        .get("schedule")
+        .filter(|v| v.is_object())
+        .unwrap_or(answer)
+}
+
 /// `trawl schedule`.
 pub async fn run(args: ScheduleArgs) -> anyhow::Result<ExitCode> {
     if let Some(cron) = &args.cron {
-        return super::schedules::add(&args.run, cron, &args.cron_opts, &args.server).await;
+        return add_schedule(&args.run, cron, &args.cron_opts, &args.server).await;
     }
     let form = job_params(&args.run, args.version.as_deref(), args.jobid.as_deref())?;
     let client = ScrapydClient::new(&args.server)?;

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use serde_json::Value;
 
 use super::api::ScrapydClient;
-use super::schedule::{cron_params, CronOpts, RunArgs};
+use super::schedule::{add_schedule, CronOpts, RunArgs};
 use super::{cell, print_json, table, ServerOpts};
 
 /// `trawl schedules` arguments.
@@ -63,43 +63,12 @@ pub struct IdArgs {
 /// `trawl schedules`.
 pub async fn run(args: SchedulesArgs) -> anyhow::Result<ExitCode> {
     match args.command {
-        SchedulesCommand::Add(a) => add(&a.run, &a.cron, &a.cron_opts, &a.server).await,
+        SchedulesCommand::Add(a) => add_schedule(&a.run, &a.cron, &a.cron_opts, &a.server).await,
         SchedulesCommand::List { project, server } => list(project.as_deref(), &server).await,
         SchedulesCommand::Rm(a) => by_id("delschedule.json", "Deleted", &a).await,
         SchedulesCommand::Enable(a) => by_id("enableschedule.json", "Enabled", &a).await,
         SchedulesCommand::Disable(a) => by_id("disableschedule.json", "Disabled", &a).await,
     }
-}
-
-/// Adds a schedule; prints its id.
-pub async fn add(
-    run: &RunArgs,
-    cron: &str,
-    opts: &CronOpts,
-    server: &ServerOpts,
-) -> anyhow::Result<ExitCode> {
-    let form = cron_params(run, cron, opts)?;
-    let client = ScrapydClient::new(server)?;
-    let answer = client.post("addschedule.json", &form).await?;
-    if server.json {
-        print_json(&answer);
-        return Ok(ExitCode::SUCCESS);
-    }
-    let s = schedule_of(&answer);
-    let next = s.get("next_run").filter(|v| !v.is_null());
-    match next {
-        Some(n) => println!("{} (next run {})", cell(s.get("id")), cell(Some(n))),
-        None => println!("{}", cell(s.get("id"))),
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The schedule in an answer: under `schedule` when present, else the answer itself.
-fn schedule_of(answer: &Value) -> &Value {
-    answer
-        .get("schedule")
-        .filter(|v| v.is_object())
-        .unwrap_or(answer)
 }
 
 async fn list(project: Option<&str>, server: &ServerOpts) -> anyhow::Result<ExitCode> {
