@@ -280,4 +280,12 @@ mod tests {
         assert!(parse(&["p", "s", "--priority", "high"]).is_err());
         assert!(parse(&["p"]).is_err());
     }
+
+    #[test]
+    fn schedule_in_answer() {
+        let a = serde_json::json!({"status": "ok", "schedule": {"id": "x"}});
+        assert_eq!(schedule_of(&a)["id"], "x");
+        let a = serde_json::json!({"status": "ok", "id": "y"});
+        assert_eq!(schedule_of(&a)["id"], "y");
+    }
 }

@@ -150,12 +150,4 @@ mod tests {
         assert!(lines[1].contains("yes"));
         assert_eq!(schedules_table(&json!({"status": "ok"})).lines().count(), 1);
     }
-
-    #[test]
-    fn schedule_in_answer() {
-        let a = json!({"status": "ok", "schedule": {"id": "x"}});
-        assert_eq!(schedule_of(&a)["id"], "x");
-        let a = json!({"status": "ok", "id": "y"});
-        assert_eq!(schedule_of(&a)["id"], "y");
-    }
 }
