@@ -402,7 +402,7 @@ impl Control {
         check_name("project", &req.project)?;
         check_name("spider", &req.spider)?;
         let cron = CronSchedule::parse(&req.cron, &req.timezone)
-            .map_err(|e| ApiError::invalid("cron", e))?;
+            .map_err(|e| ApiError::invalid("cron", e.to_string()))?;
         if !req.priority.is_finite() {
             return Err(ApiError::invalid("priority", "must be a finite number"));
         }
@@ -472,7 +472,7 @@ impl Control {
             s.enabled = enabled;
             s.next_run = if enabled {
                 CronSchedule::parse(&s.cron, &s.timezone)
-                    .map_err(|e| ApiError::invalid("cron", e))?
+                    .map_err(|e| ApiError::invalid("cron", e.to_string()))?
                     .next_after(self.stores.clock.now())
             } else {
                 None
