@@ -199,3 +199,25 @@ async fn demo_crawls_the_bundled_site() {
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert_eq!(jsonl(&jl).len(), 100);
 }
+
+/// An unauthenticated server on a non-loopback address is how Scrapyd servers get
+/// hijacked: `trawl serve` refuses it unless told.
+#[tokio::test]
+async fn serve_refuses_a_public_address_without_credentials() {
+    let data = tempfile::tempdir().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let out = trawl(&[
+        "serve",
+        "--bind",
+        "0.0.0.0",
+        "--port",
+        "0",
+        "--data-dir",
+        dir,
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    let err = stderr(&out);
+    assert!(err.contains("refusing to listen on 0.0.0.0"), "{err}");
+    assert!(err.contains("--allow-unauthenticated"), "{err}");
+}

@@ -8,6 +8,8 @@
 //! | listen address | `bind_address` | `SCRAPYD_BIND_ADDRESS` |
 //! | port | `http_port` | `SCRAPYD_HTTP_PORT` |
 //! | Basic auth | `username`, `password` | `SCRAPYD_USERNAME`, `SCRAPYD_PASSWORD` |
+//! | listen beyond loopback without auth | `allow_unauthenticated` (default false) | `TRAWL_ALLOW_UNAUTHENTICATED` |
+//! | open connections at most | `max_connections` (default 512) | `TRAWL_MAX_CONNECTIONS` |
 //! | jobs at once | `max_proc` (0 = `max_proc_per_cpu` × CPUs) | `TRAWL_MAX_PROC` |
 //! | jobs per CPU | `max_proc_per_cpu` (default 4) | `TRAWL_MAX_PROC_PER_CPU` |
 //! | jobs per project | `max_proc_per_project` | `TRAWL_MAX_PROC_PER_PROJECT` |
@@ -65,6 +67,10 @@ pub struct Options {
     pub username: Option<String>,
     /// `password` (Basic auth).
     pub password: Option<String>,
+    /// `allow_unauthenticated`: listen on a non-loopback address without credentials.
+    pub allow_unauthenticated: Option<bool>,
+    /// `max_connections`: HTTP connections open at once.
+    pub max_connections: Option<usize>,
     /// `max_proc` (0 = per CPU).
     pub max_proc: Option<usize>,
     /// `max_proc_per_cpu`.
@@ -126,6 +132,8 @@ impl Options {
             http_port: parse(env, "SCRAPYD_HTTP_PORT")?,
             username: lookup(env, "SCRAPYD_USERNAME"),
             password: lookup(env, "SCRAPYD_PASSWORD"),
+            allow_unauthenticated: parse(env, "TRAWL_ALLOW_UNAUTHENTICATED")?,
+            max_connections: parse(env, "TRAWL_MAX_CONNECTIONS")?,
             max_proc: parse(env, "TRAWL_MAX_PROC")?,
             max_proc_per_cpu: parse(env, "TRAWL_MAX_PROC_PER_CPU")?,
             max_proc_per_project: parse(env, "TRAWL_MAX_PROC_PER_PROJECT")?,
@@ -153,6 +161,8 @@ impl Options {
             http_port: self.http_port.or(lower.http_port),
             username: self.username.or(lower.username),
             password: self.password.or(lower.password),
+            allow_unauthenticated: self.allow_unauthenticated.or(lower.allow_unauthenticated),
+            max_connections: self.max_connections.or(lower.max_connections),
             max_proc: self.max_proc.or(lower.max_proc),
             max_proc_per_cpu: self.max_proc_per_cpu.or(lower.max_proc_per_cpu),
             max_proc_per_project: self.max_proc_per_project.or(lower.max_proc_per_project),

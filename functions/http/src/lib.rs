@@ -26,6 +26,7 @@ mod files;
 mod pages;
 pub mod params;
 mod schedules;
+mod server;
 
 use std::sync::Arc;
 
@@ -35,6 +36,7 @@ use axum::Router;
 
 pub use cors::Allowed;
 pub use params::Params;
+pub use server::{serve, ServerLimits};
 use trawl_core::control::Control;
 
 /// How the API is served.

@@ -5,11 +5,11 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use trawl_core::config::Options;
 use trawl_core::runner::RunnerConfig;
 use trawl_embedded::local::{LocalConfig, LocalNode};
-use trawl_http::{router, ApiOptions};
+use trawl_http::{router, serve, ApiOptions, ServerLimits};
 
 use crate::logging::{self, LogOptions};
 
@@ -29,6 +29,11 @@ pub struct ServeArgs {
     /// Data directory (default ./trawl-data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Listen on a non-loopback address without username and password
+    /// (allow_unauthenticated). Anyone who reaches the port can then deploy and run
+    /// crawls on this machine.
+    #[arg(long)]
+    pub allow_unauthenticated: bool,
 }
 
 /// The resolved server settings.
@@ -37,6 +42,8 @@ pub struct ServeConfig {
     pub addr: SocketAddr,
     /// Basic auth.
     pub auth: Option<(String, String)>,
+    /// HTTP server limits.
+    pub limits: ServerLimits,
     /// The node.
     pub node: LocalConfig,
 }
@@ -56,6 +63,7 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
         bind_address: args.bind.clone(),
         http_port: args.port,
         data_dir: args.data_dir.clone(),
+        allow_unauthenticated: args.allow_unauthenticated.then_some(true),
         ..Options::default()
     };
     let opts = flags.or(Options::from_env()?.or(file));
@@ -63,9 +71,22 @@ pub fn resolve(args: &ServeArgs) -> anyhow::Result<ServeConfig> {
     let ip: std::net::IpAddr = bind
         .parse()
         .with_context(|| format!("bind_address {bind:?} is not an IP address"))?;
+    let auth = opts.auth()?;
+    if auth.is_none() && !ip.is_loopback() && opts.allow_unauthenticated != Some(true) {
+        bail!(
+            "refusing to listen on {ip} without a username and password: anyone who reaches \
+             it could deploy and run crawls here. Set username and password (or \
+             SCRAPYD_USERNAME/SCRAPYD_PASSWORD), or pass --allow-unauthenticated"
+        );
+    }
+    let mut limits = ServerLimits::default();
+    if let Some(n) = opts.max_connections {
+        limits.max_connections = n.max(1);
+    }
     Ok(ServeConfig {
         addr: SocketAddr::new(ip, opts.http_port.unwrap_or(6800)),
-        auth: opts.auth()?,
+        auth,
+        limits,
         node: LocalConfig {
             data_dir: opts
                 .data_dir
@@ -122,9 +143,7 @@ pub async fn run(args: ServeArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
         }
         tracing::info!("shutting down: running jobs stop gracefully");
     };
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    serve(listener, app, cfg.limits, shutdown).await?;
     node.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }
