@@ -15,6 +15,7 @@ use crate::bundle::{parse_bundle, Bundle};
 use crate::cron::CronSchedule;
 use crate::model::{Job, JobBlob, JobState, OverlapPolicy, Schedule, Version};
 use crate::names::{check_name, new_job_id, new_schedule_id, version_cmp};
+use crate::policy::{check_args, check_settings};
 use crate::ports::{Dispatcher, JobCounts, Kicker, StoreError, Stores};
 
 /// Control-plane limits and names (Scrapyd's option names where they exist).
@@ -239,6 +240,8 @@ impl Control {
         if !req.priority.is_finite() {
             return Err(ApiError::invalid("priority", "must be a finite number"));
         }
+        check_settings(&req.settings).map_err(|e| ApiError::invalid("setting", e.to_string()))?;
+        check_args(&req.args).map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
         self.check_spider(&req.project, req.version.as_deref(), &req.spider, &req.args)
             .await?;
         if req.settings.keys().any(|k| k.trim().is_empty()) {
@@ -406,6 +409,8 @@ impl Control {
         if !req.priority.is_finite() {
             return Err(ApiError::invalid("priority", "must be a finite number"));
         }
+        check_settings(&req.settings).map_err(|e| ApiError::invalid("setting", e.to_string()))?;
+        check_args(&req.args).map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
         self.check_spider(&req.project, None, &req.spider, &req.args)
             .await?;
         let id = match &req.id {

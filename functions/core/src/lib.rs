@@ -16,6 +16,7 @@ pub mod incremental;
 pub mod joblog;
 pub mod model;
 pub mod names;
+pub mod policy;
 pub mod poller;
 pub mod ports;
 pub mod runner;

@@ -199,6 +199,15 @@ impl Control {
         })?;
         let args: Vec<(String, String)> = job.args.clone().into_iter().collect();
         let spider = Arc::new(spec.spider(&args)?);
+        // A spec's own settings pass the same policy as an API caller's.
+        let spec_settings = spider
+            .spec()
+            .settings
+            .keys()
+            .map(|k| (k.clone(), String::new()))
+            .collect();
+        crate::policy::check_settings(&spec_settings)
+            .map_err(|e| anyhow::anyhow!("spider {}: {e}", job.spider))?;
         let incremental = if spider.spec().incremental {
             let history = self.stores.history.as_ref();
             Some(SkipSeenItems::load(history, &job.project, &job.spider).await?)
