@@ -48,3 +48,44 @@ where
         StoreError::backend(message)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::operation::get_item::GetItemError;
+    use aws_sdk_dynamodb::types::error::ResourceNotFoundException;
+
+    use super::*;
+
+    type Err = SdkError<GetItemError, ()>;
+
+    #[test]
+    fn timeouts_and_lost_connections_are_retryable_the_rest_is_not() {
+        let timeout: Err = SdkError::timeout_error("slow");
+        assert!(store_error("dynamodb", timeout).is_retryable());
+        let dispatch: Err = SdkError::construction_failure("bad request");
+        assert!(!store_error("dynamodb", dispatch).is_retryable());
+        let missing: Err = SdkError::service_error(
+            GetItemError::ResourceNotFoundException(
+                ResourceNotFoundException::builder()
+                    .message("no table")
+                    .build(),
+            ),
+            (),
+        );
+        let throttled: Err = SdkError::service_error(
+            GetItemError::ProvisionedThroughputExceededException(
+                aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException::builder()
+                    .message("slow down")
+                    .build(),
+            ),
+            (),
+        );
+        assert!(store_error("dynamodb", throttled).is_retryable());
+        let e = store_error("dynamodb", missing);
+        assert!(!e.is_retryable());
+        assert!(
+            e.to_string().starts_with("storage error: dynamodb: "),
+            "{e}"
+        );
+    }
+}
