@@ -76,6 +76,12 @@ mod tests {
             GetItemError::ProvisionedThroughputExceededException(
                 aws_sdk_dynamodb::types::error::ProvisionedThroughputExceededException::builder()
                     .message("slow down")
+                    // As a response from the service carries it.
+                    .meta(
+                        aws_sdk_dynamodb::error::ErrorMetadata::builder()
+                            .code("ProvisionedThroughputExceededException")
+                            .build(),
+                    )
                     .build(),
             ),
             (),
