@@ -5,7 +5,6 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use serde::Serialize;
 
 use parking_lot::Mutex;
 
@@ -144,16 +143,7 @@ pub struct AddScheduleRequest {
     pub id: Option<String>,
 }
 
-/// `listjobs.json`'s three lists.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct JobLists {
-    /// Pending jobs, next to run first.
-    pub pending: Vec<Job>,
-    /// Running jobs.
-    pub running: Vec<Job>,
-    /// Finished jobs, newest first.
-    pub finished: Vec<Job>,
-}
+pub use crate::model::JobLists;
 
 /// The control plane.
 pub struct Control {
@@ -352,17 +342,7 @@ impl Control {
         if let Some(p) = project {
             check_name("project", p)?;
         }
-        let jobs = &self.stores.jobs;
-        let (pending, running, finished) = tokio::try_join!(
-            jobs.list_jobs(JobState::Pending, project),
-            jobs.list_jobs(JobState::Running, project),
-            jobs.list_jobs(JobState::Finished, project),
-        )?;
-        Ok(JobLists {
-            pending,
-            running,
-            finished,
-        })
+        Ok(self.stores.jobs.job_lists(project).await?)
     }
 
     /// `delversion.json` (deleting the last version deletes the project).

@@ -41,6 +41,17 @@ impl JobState {
     }
 }
 
+/// `listjobs.json`'s three lists.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct JobLists {
+    /// Pending jobs, next to run first.
+    pub pending: Vec<Job>,
+    /// Running jobs.
+    pub running: Vec<Job>,
+    /// Finished jobs, newest first.
+    pub finished: Vec<Job>,
+}
+
 /// How hard a cancel request stops a running job: Scrapy's first signal stops
 /// gracefully (no new requests, in-flight ones finish and keep their items), a second
 /// one stops at once.

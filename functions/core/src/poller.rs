@@ -183,20 +183,54 @@ impl Control {
             0 => usize::MAX,
             n => n,
         };
-        for job in self.stores.jobs.list_jobs(JobState::Pending, None).await? {
-            if total >= self.cfg.max_proc {
-                break;
+        // Read only as much of the queue as the free slots can take; read further only
+        // when jobs of projects at their limit had to be passed over.
+        let mut want = self.cfg.max_proc - total;
+        let mut tried = std::collections::HashSet::new();
+        loop {
+            let head = self.stores.jobs.head_jobs(JobState::Pending, want).await?;
+            let exhausted = head.len() < want;
+            for job in head {
+                if total >= self.cfg.max_proc {
+                    return Ok(());
+                }
+                if !tried.insert(job.id.clone()) {
+                    continue;
+                }
+                if self
+                    .try_start(job, runner_id, &mut per_project, per_project_max, report)
+                    .await?
+                {
+                    total += 1;
+                }
             }
+            if exhausted || total >= self.cfg.max_proc {
+                return Ok(());
+            }
+            want = tried.len() + (self.cfg.max_proc - total) * 2;
+        }
+    }
+
+    /// Starts and dispatches one pending job unless its project is at its limit (or
+    /// another poller took it); `true` if it now runs here.
+    async fn try_start(
+        &self,
+        job: crate::model::Job,
+        runner_id: &str,
+        per_project: &mut HashMap<String, usize>,
+        per_project_max: usize,
+        report: &mut PollReport,
+    ) -> Result<bool, StoreError> {
+        {
             let count = per_project.entry(job.project.clone()).or_default();
             if *count >= per_project_max {
-                continue;
+                return Ok(false);
             }
             let now = self.stores.clock.now();
             let Some(started) = self.stores.jobs.start_job(&job.id, runner_id, now).await? else {
-                continue; // another poller took it, or it was cancelled
+                return Ok(false); // another poller took it, or it was cancelled
             };
             *count += 1;
-            total += 1;
             if let Err(e) = self.dispatcher.dispatch(&started).await {
                 tracing::error!(job = %started.id, "dispatch failed: {e:#}");
                 let outcome = Outcome::reason(
@@ -212,11 +246,13 @@ impl Control {
                         self.stores.clock.now(),
                     )
                     .await?;
-                continue;
+                // The slot is free again.
+                *count -= 1;
+                return Ok(false);
             }
             report.started.push(started.id);
+            Ok(true)
         }
-        Ok(())
     }
 
     /// After a restart: every job still marked running lost its crawler.

@@ -14,7 +14,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use trawl_engine::feed::FeedStorages;
 
-use crate::model::{Job, JobState, Outcome, Schedule, Version};
+use crate::model::{Job, JobLists, JobState, Outcome, Schedule, Version};
 
 /// The cause of a storage failure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -95,6 +95,29 @@ pub trait JobStore: Send + Sync {
     /// Jobs in `state` (optionally of one project): pending by priority (highest first)
     /// then age; running by start time; finished newest first.
     async fn list_jobs(&self, state: JobState, project: Option<&str>) -> StoreResult<Vec<Job>>;
+    /// The first `limit` jobs in `state` (all projects), in [`JobStore::list_jobs`]'
+    /// order, reading about `limit` records rather than the whole state: the poller
+    /// reads the pending queue this way, so a poll costs what the free slots can take.
+    async fn head_jobs(&self, state: JobState, limit: usize) -> StoreResult<Vec<Job>> {
+        let mut jobs = self.list_jobs(state, None).await?;
+        jobs.truncate(limit);
+        Ok(jobs)
+    }
+    /// Pending, running and finished jobs (optionally of one project), as one snapshot
+    /// where the store can give one (a job moving between states during the read is
+    /// then in exactly one list).
+    async fn job_lists(&self, project: Option<&str>) -> StoreResult<JobLists> {
+        let (pending, running, finished) = futures::try_join!(
+            self.list_jobs(JobState::Pending, project),
+            self.list_jobs(JobState::Running, project),
+            self.list_jobs(JobState::Finished, project),
+        )?;
+        Ok(JobLists {
+            pending,
+            running,
+            finished,
+        })
+    }
     /// Counts by state.
     async fn count_jobs(&self) -> StoreResult<JobCounts>;
     /// pending → running: sets `started_at`, `runner`, `heartbeat_at`, `attempt + 1`.

@@ -176,6 +176,39 @@ impl JobStore for DynamoStore {
             .collect()
     }
 
+    async fn head_jobs(&self, state: JobState, limit: usize) -> StoreResult<Vec<Job>> {
+        let mut out = Vec::new();
+        let mut start: Option<Item> = None;
+        while out.len() < limit {
+            let want = i32::try_from(limit - out.len()).unwrap_or(i32::MAX);
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(keys::GSI1)
+                .key_condition_expression("GSI1PK = :pk")
+                .expression_attribute_values(":pk", s(keys::jobs_by_state(state)))
+                .limit(want)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            for item in page.items.unwrap_or_default() {
+                let job = job_from_item(&item)?;
+                // The index may briefly lag a transition: keep what the key promised.
+                if job.state == state {
+                    out.push(job);
+                }
+            }
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        out.truncate(limit);
+        Ok(out)
+    }
+
     async fn count_jobs(&self) -> StoreResult<JobCounts> {
         let (pending, running, finished) = tokio::try_join!(
             self.count(keys::GSI1, GSI1PK, keys::jobs_by_state(JobState::Pending)),

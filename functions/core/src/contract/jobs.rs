@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 
 use super::{ids, job, only, outcome, owned, running, secs, settle, t0, Names};
-use crate::model::{JobState, Outcome};
+use crate::model::{Job, JobState, Outcome};
 use crate::ports::{JobStore, StoreError};
 
 /// `insert_job` then `get_job` gives back every field; unknown ids are `None`.
@@ -147,6 +147,68 @@ pub async fn pending_jobs_by_priority_then_age(store: &dyn JobStore) {
     for id in mine {
         assert!(store.remove_pending(id).await.unwrap());
     }
+}
+
+/// `head_jobs` is a prefix of `list_jobs`, of the length asked for.
+pub async fn head_jobs_is_the_head_of_the_list(store: &dyn JobStore) {
+    let n = Names::new("h");
+    let p = n.project(1);
+    // Priorities above anything else a shared store holds: these are the head.
+    let jobs: Vec<Job> = (0..5)
+        .map(|i| job(&n.id(&format!("j{i}")), &p, 1e300 - i as f64 * 1e290, t0()))
+        .collect();
+    for j in &jobs {
+        store.insert_job(j).await.expect("insert_job");
+    }
+    let all = ids(&store.list_jobs(JobState::Pending, None).await.unwrap());
+    for limit in [0, 1, 3, 5] {
+        let head = ids(&store.head_jobs(JobState::Pending, limit).await.unwrap());
+        assert_eq!(head, all[..limit].to_vec(), "head_jobs(Pending, {limit})");
+    }
+    assert_eq!(
+        ids(&store
+            .head_jobs(JobState::Pending, all.len() + 10)
+            .await
+            .unwrap()),
+        all,
+        "a limit beyond the list gives the whole list"
+    );
+    for j in &jobs {
+        assert!(store.remove_pending(&j.id).await.unwrap());
+    }
+}
+
+/// `job_lists` puts each job of the project in exactly the list of its state.
+pub async fn job_lists_holds_each_job_once(store: &dyn JobStore) {
+    let n = Names::new("l");
+    let p = n.project(1);
+    let jobs: Vec<Job> = (0..3)
+        .map(|i| job(&n.id(&format!("j{i}")), &p, 0.0, t0() + secs(i)))
+        .collect();
+    for j in &jobs {
+        store.insert_job(j).await.expect("insert_job");
+    }
+    store
+        .start_job(&jobs[1].id, "r", t0())
+        .await
+        .unwrap()
+        .unwrap();
+    store
+        .start_job(&jobs[2].id, "r", t0())
+        .await
+        .unwrap()
+        .unwrap();
+    let done = Outcome::reason("finished", None);
+    assert!(store
+        .finish_job(&jobs[2].id, 1, &done, t0() + secs(5))
+        .await
+        .unwrap());
+    let lists = store.job_lists(Some(&p)).await.unwrap();
+    assert_eq!(ids(&lists.pending), owned(&[&jobs[0].id]), "pending list");
+    assert_eq!(ids(&lists.running), owned(&[&jobs[1].id]), "running list");
+    assert_eq!(ids(&lists.finished), owned(&[&jobs[2].id]), "finished list");
+    assert!(store.remove_pending(&jobs[0].id).await.unwrap());
+    assert!(store.finish_job(&jobs[1].id, 1, &done, t0()).await.unwrap());
 }
 
 /// `count_jobs` follows inserts, starts, finishes, requeues and removals.

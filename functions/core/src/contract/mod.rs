@@ -152,6 +152,8 @@ macro_rules! __job_store_cases {
             jobs::running_jobs_by_start_time,
             jobs::finished_jobs_newest_first,
             jobs::count_jobs_counts_each_state,
+            jobs::head_jobs_is_the_head_of_the_list,
+            jobs::job_lists_holds_each_job_once,
             transitions::start_job_only_from_pending,
             transitions::concurrent_starts_have_one_winner,
             transitions::remove_pending_only_when_pending,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
 
-use trawl_core::model::{Job, JobState, Outcome};
+use trawl_core::model::{Job, JobLists, JobState, Outcome};
 use trawl_core::ports::{JobCounts, JobStore, StoreError, StoreResult};
 
 use super::*;
@@ -35,6 +35,36 @@ pub(super) fn job_from_row(row: &Row) -> rusqlite::Result<Job> {
         cancel_requests: row.get(15)?,
         schedule_id: row.get(16)?,
     })
+}
+
+/// Jobs in `state` (of `project`), in the list order of the port, at most `limit`.
+fn select_jobs(
+    c: &Connection,
+    state: JobState,
+    project: Option<&str>,
+    limit: Option<usize>,
+) -> StoreResult<Vec<Job>> {
+    // Ties are broken by insertion order (rowid), which every index carries.
+    let order = match state {
+        JobState::Pending => "priority DESC, created_at, rowid",
+        JobState::Running => "started_at, rowid",
+        JobState::Finished => "finished_at DESC, rowid DESC",
+    };
+    let filter = if project.is_some() {
+        "AND project = ?3"
+    } else {
+        ""
+    };
+    let sql =
+        format!("SELECT {JOB_COLS} FROM jobs WHERE state = ?1 {filter} ORDER BY {order} LIMIT ?2");
+    let limit = limit.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+    let mut s = c.prepare_cached(&sql).db()?;
+    let rows = match project {
+        Some(p) => s.query_map(params![state.as_str(), limit, p], job_from_row),
+        None => s.query_map(params![state.as_str(), limit], job_from_row),
+    }
+    .db()?;
+    rows.collect::<rusqlite::Result<Vec<_>>>().db()
 }
 
 /// Runs a `… RETURNING <JOB_COLS>` statement expected to touch at most one row.
@@ -114,27 +144,28 @@ impl JobStore for SqliteStore {
 
     async fn list_jobs(&self, state: JobState, project: Option<&str>) -> StoreResult<Vec<Job>> {
         let project = project.map(str::to_string);
+        self.run(move |c| select_jobs(c, state, project.as_deref(), None))
+            .await
+    }
+
+    async fn head_jobs(&self, state: JobState, limit: usize) -> StoreResult<Vec<Job>> {
+        self.run(move |c| select_jobs(c, state, None, Some(limit)))
+            .await
+    }
+
+    async fn job_lists(&self, project: Option<&str>) -> StoreResult<JobLists> {
+        let project = project.map(str::to_string);
+        // One read transaction: the three lists are one snapshot.
         self.run(move |c| {
-            // Ties are broken by insertion order (rowid), which every index carries.
-            let order = match state {
-                JobState::Pending => "priority DESC, created_at, rowid",
-                JobState::Running => "started_at, rowid",
-                JobState::Finished => "finished_at DESC, rowid DESC",
+            let tx = c.transaction().db()?;
+            let p = project.as_deref();
+            let lists = JobLists {
+                pending: select_jobs(&tx, JobState::Pending, p, None)?,
+                running: select_jobs(&tx, JobState::Running, p, None)?,
+                finished: select_jobs(&tx, JobState::Finished, p, None)?,
             };
-            let filter = if project.is_some() {
-                "AND project = ?2"
-            } else {
-                ""
-            };
-            let sql =
-                format!("SELECT {JOB_COLS} FROM jobs WHERE state = ?1 {filter} ORDER BY {order}");
-            let mut s = c.prepare_cached(&sql).db()?;
-            let rows = match &project {
-                Some(p) => s.query_map(params![state.as_str(), p], job_from_row),
-                None => s.query_map(params![state.as_str()], job_from_row),
-            }
-            .db()?;
-            rows.collect::<rusqlite::Result<Vec<_>>>().db()
+            tx.commit().db()?;
+            Ok(lists)
         })
         .await
     }
