@@ -8,6 +8,7 @@ use bytes::Bytes;
 use serde::Serialize;
 
 use parking_lot::Mutex;
+use trawl_engine::registry::SpiderRegistry;
 
 use crate::bundle::{parse_bundle, Bundle};
 use crate::cron::CronSchedule;
@@ -32,6 +33,9 @@ pub struct ControlConfig {
     pub schedule_grace: chrono::Duration,
     /// Requeue (instead of fail) jobs found running after a crash.
     pub requeue_interrupted: bool,
+    /// Rust spiders, in every project next to the bundle's spiders (the bundle wins on
+    /// a name clash; see [`crate::spiders`]).
+    pub spiders: SpiderRegistry,
 }
 
 impl Default for ControlConfig {
@@ -45,6 +49,7 @@ impl Default for ControlConfig {
             heartbeat_timeout: chrono::Duration::seconds(120),
             schedule_grace: chrono::Duration::minutes(10),
             requeue_interrupted: false,
+            spiders: SpiderRegistry::new(),
         }
     }
 }
@@ -236,8 +241,14 @@ impl Control {
         if !req.priority.is_finite() {
             return Err(ApiError::invalid("priority", "must be a finite number"));
         }
-        self.check_spider(&req.project, req.version.as_deref(), &req.spider, &req.args)
-            .await?;
+        self.check_spider(
+            &req.project,
+            req.version.as_deref(),
+            &req.spider,
+            &req.args,
+            &req.settings,
+        )
+        .await?;
         if req.settings.keys().any(|k| k.trim().is_empty()) {
             return Err(ApiError::invalid(
                 "setting",
@@ -328,7 +339,7 @@ impl Control {
             .collect())
     }
 
-    /// `listspiders.json`.
+    /// `listspiders.json`: the version's spiders and the registered ones.
     pub async fn list_spiders(
         &self,
         project: &str,
@@ -338,7 +349,8 @@ impl Control {
         if let Some(v) = version {
             check_name("_version", v)?;
         }
-        Ok(self.resolve_version(project, version).await?.spiders)
+        let version = self.resolve_version(project, version).await?;
+        Ok(self.spider_names(&version))
     }
 
     /// `listjobs.json`.
@@ -403,7 +415,7 @@ impl Control {
         if !req.priority.is_finite() {
             return Err(ApiError::invalid("priority", "must be a finite number"));
         }
-        self.check_spider(&req.project, None, &req.spider, &req.args)
+        self.check_spider(&req.project, None, &req.spider, &req.args, &req.settings)
             .await?;
         let id = match &req.id {
             Some(id) => {
@@ -518,24 +530,19 @@ impl Control {
             .await?)
     }
 
-    /// Checks that the spider exists in the version and accepts these arguments — at
-    /// schedule time, not when the job starts.
+    /// Checks that the spider exists in the version (or the registry) and accepts these
+    /// arguments — at schedule time, not when the job starts.
     async fn check_spider(
         &self,
         project: &str,
         version: Option<&str>,
         spider: &str,
         args: &BTreeMap<String, String>,
+        settings: &BTreeMap<String, String>,
     ) -> ApiResult<()> {
-        let version = self.resolve_version(project, version).await?;
-        let bundle = self.bundle(&version).await?;
-        let spec = bundle
-            .get(spider)
-            .ok_or_else(|| ApiError::SpiderNotFound(spider.to_string()))?;
-        let args: Vec<(String, String)> = args.clone().into_iter().collect();
-        spec.spider(&args)
-            .map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
-        Ok(())
+        self.job_spider(project, version, spider, args, settings)
+            .await
+            .map(drop)
     }
 
     async fn sorted_versions(&self, project: &str) -> ApiResult<Vec<Version>> {
