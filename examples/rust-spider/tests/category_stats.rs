@@ -336,7 +336,7 @@ async fn the_crawler_function_path_runs_the_registered_spider() {
 
     // The poller starts it and hands it to the crawl queue's consumer, as on AWS.
     control.poll_once("poller").await.unwrap();
-    assert_eq!(*dispatched.0.lock(), [id.clone()]);
+    assert_eq!(dispatched.0.lock().as_slice(), std::slice::from_ref(&id));
     let job = control.status(&id, None).await.unwrap().unwrap();
     let dispatch = Dispatch::of(&job);
     let cfg = RunnerConfig {

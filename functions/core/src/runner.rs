@@ -1,6 +1,7 @@
 //! The crawler side: runs one started job to its end — loads the spider from the
-//! version's bundle or the control plane's registry ([`crate::spiders`]), runs the engine with the job's settings, streams items to the blob
-//! store, writes the job's log, heartbeats (learning of cancels), and records the outcome.
+//! version's bundle or the control plane's registry ([`crate::spiders`]), runs the
+//! engine with the job's settings, streams items to the blob store, writes the job's
+//! log, heartbeats (learning of cancels), and records the outcome.
 //!
 //! Job logs are written by [`crate::joblog::JobLogLayer`], which the process must install
 //! in its global `tracing` subscriber (`trawl serve` and the crawler function do).
