@@ -146,6 +146,8 @@ impl SpiderRegistry {
     }
 
     /// Registers `factory` as spider `name` (replacing an earlier one of that name).
+    /// The spiders it builds should answer `name` from [`Spider::name`]: jobs and
+    /// commands know them by the registered name, feeds and logs by `Spider::name`.
     ///
     /// # Panics
     /// When `name` is empty or contains characters other than letters, digits, `_`,
