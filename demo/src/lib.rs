@@ -29,5 +29,5 @@ mod spec;
 mod words;
 
 pub use server::{serve, SiteServer};
-pub use site::{Page, Product, Site};
+pub use site::{Category, Page, Product, Site};
 pub use spec::SiteSpec;

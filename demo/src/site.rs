@@ -60,6 +60,17 @@ pub struct Product {
     pub category: usize,
 }
 
+/// Ground truth for one category.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Category {
+    /// Number (1-based), as in `/category/{n}.html`.
+    pub number: usize,
+    /// The `<h1>` text of its listing pages.
+    pub name: String,
+    /// Its listing pages (at least one, even with no product).
+    pub pages: usize,
+}
+
 /// One HTTP answer of the site.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Page {
@@ -224,6 +235,15 @@ impl Site {
     /// Ground truth for every product, by id.
     pub fn products(&self) -> impl ExactSizeIterator<Item = Product> + '_ {
         (0..self.products.len()).map(|i| self.product(i + 1).expect("id in range"))
+    }
+
+    /// Ground truth for every category, by number.
+    pub fn categories(&self) -> impl ExactSizeIterator<Item = Category> + '_ {
+        self.categories.iter().enumerate().map(|(i, c)| Category {
+            number: i + 1,
+            name: c.name.clone(),
+            pages: c.pages.len(),
+        })
     }
 
     /// How many items a spider scraping every product page should yield.

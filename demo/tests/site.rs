@@ -176,3 +176,26 @@ async fn dropping_the_server_stops_it() {
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[test]
+fn categories_match_their_listing_pages() {
+    let s = site(450);
+    let cats: Vec<_> = s.categories().collect();
+    assert_eq!(cats.len(), 4);
+    for c in &cats {
+        let first = s.get(&Site::listing_path(c.number, 1), BASE);
+        let html = std::str::from_utf8(&first.body).unwrap();
+        assert!(html.contains(&format!("<h1>{}</h1>", c.name)), "{html}");
+        assert!(html.contains(&format!("Page 1 of {}", c.pages)), "{html}");
+        let last = s.get(&Site::listing_path(c.number, c.pages), BASE);
+        assert_eq!(last.status, 200);
+        let after = s.get(&Site::listing_path(c.number, c.pages + 1), BASE);
+        assert_eq!(after.status, 404);
+    }
+    let listings = s
+        .html_paths()
+        .iter()
+        .filter(|p| p.starts_with("/category/"))
+        .count();
+    assert_eq!(listings, cats.iter().map(|c| c.pages).sum::<usize>());
+}

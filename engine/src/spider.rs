@@ -60,6 +60,9 @@ impl Output {
 ///
 /// Callbacks run synchronously on a worker thread, off the I/O threads; parse the page
 /// once with [`Response::selector`](crate::Response) and yield into `out`.
+///
+/// `trawl` runs a spider written in Rust by name once it is registered in a
+/// [`SpiderRegistry`](crate::registry::SpiderRegistry) (see `trawl_cli::Trawl`).
 pub trait Spider: Send + Sync + 'static {
     /// The spider's name (feeds' `%(name)s`, logs, stats).
     fn name(&self) -> &str;

@@ -6,20 +6,47 @@
 //! redelivery of a job already claimed or finished). It is reported as a batch item
 //! failure, so SQS delivers it again (and in the end to the dead-letter queue), when it
 //! cannot be read or when a store error stopped the claim before anything ran.
+//!
+//! [`run`] is a whole crawler function: a crawler with Rust spiders of its own is
+//!
+//! ```no_run
+//! # fn spiders() -> trawl_engine::registry::SpiderRegistry { unimplemented!() }
+//! #[tokio::main]
+//! async fn main() -> Result<(), lambda_runtime::Error> {
+//!     trawl_aws::crawler::run(spiders()).await
+//! }
+//! ```
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent};
-use lambda_runtime::LambdaEvent;
+use lambda_runtime::{service_fn, LambdaEvent};
 use trawl_core::model::Dispatch;
 use trawl_core::runner::{RunResult, RunnerConfig};
 use trawl_core::Control;
+use trawl_engine::registry::SpiderRegistry;
 use trawl_engine::workers::WorkerPool;
+
+use crate::function::{control_with_spiders, Kick};
 
 /// Stop this long before the Lambda deadline (at most), to close feeds and record the
 /// outcome; short timeouts keep three quarters of their time for crawling.
 pub const DEADLINE_MARGIN: Duration = Duration::from_secs(20);
+
+/// The crawler function: installs the function logging, assembles the control plane
+/// from the environment with `spiders` (the Rust spiders its jobs may run, next to the
+/// bundles' specs), and serves the crawl queue's batches until the Lambda runtime stops.
+pub async fn run(spiders: SpiderRegistry) -> Result<(), lambda_runtime::Error> {
+    trawl_core::joblog::install_function_logging();
+    let (control, _aws) = control_with_spiders(Kick::Poller, spiders).await?;
+    let pool = Arc::new(WorkerPool::per_core());
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        let (control, pool) = (control.clone(), pool.clone());
+        async move { Ok::<_, lambda_runtime::Error>(handle_batch(&control, pool, event).await) }
+    }))
+    .await
+}
 
 /// Handles one batch of the crawl queue (batch size 1 in the template; any size works).
 pub async fn handle_batch(

@@ -1,124 +1,13 @@
 //! `trawl`: run spiders like `scrapy crawl`, check specs, try callbacks on one page,
-//! and serve the bundled example site.
+//! serve the control plane and the bundled example site. All of it is in the library
+//! ([`trawl_cli::Trawl`]); a binary with Rust spiders of its own registers them there.
 
-mod commands;
-mod logging;
-mod progress;
-mod spiders;
+use std::process::ExitCode;
 
 /// mimalloc: the crawl allocates per page (DOM nodes, strings); it beats glibc malloc here.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use std::process::ExitCode;
-
-use clap::{Parser, Subcommand};
-use commands::client;
-
-/// Trawl: Scrapy's crawl engine and Scrapyd's job runner, in Rust.
-#[derive(Parser)]
-#[command(name = "trawl", version, about)]
-struct Cli {
-    /// Log level: ERROR, WARN, INFO, DEBUG or TRACE (Scrapy's LOG_LEVEL).
-    #[arg(short = 'L', long = "loglevel", global = true, env = "TRAWL_LOG_LEVEL")]
-    loglevel: Option<String>,
-    /// Write the log to this file instead of stderr.
-    #[arg(long, global = true)]
-    logfile: Option<std::path::PathBuf>,
-    /// Disable logging.
-    #[arg(long, global = true)]
-    nolog: bool,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Run a spider (a spec file, or a spec name found in ./spiders or ./examples).
-    Crawl(commands::crawl::CrawlArgs),
-    /// Validate a spider spec without crawling.
-    Check(commands::check::CheckArgs),
-    /// Fetch one URL and show what a callback extracts from it.
-    Parse(commands::parse::ParseArgs),
-    /// Run the control plane: a Scrapyd-compatible server with SQLite and files.
-    Serve(commands::serve::ServeArgs),
-    /// Serve the bundled example shop site on loopback.
-    DemoSite(commands::demo::DemoSiteArgs),
-    /// Serve the example site and crawl it with examples/shop.toml, offline.
-    Demo(commands::demo::DemoArgs),
-    /// Upload spider specs to a Trawl or Scrapyd server (like scrapyd-deploy).
-    Deploy(client::deploy::DeployArgs),
-    /// Queue a job on a server (or, with --cron, add a recurring schedule).
-    Schedule(client::schedule::ScheduleArgs),
-    /// Manage recurring schedules on a server.
-    Schedules(client::schedules::SchedulesArgs),
-    /// List a server's pending, running and finished jobs.
-    Jobs(client::jobs::JobsArgs),
-    /// Cancel a job on a server.
-    Cancel(client::cancel::CancelArgs),
-    /// Show a job's state on a server.
-    Status(client::status::StatusArgs),
-    /// Print a job's log from a server (-f follows it).
-    Logs(client::logs::LogsArgs),
-    /// List a server's projects.
-    Projects(client::list::ProjectsArgs),
-    /// List a project's deployed versions.
-    Versions(client::list::VersionsArgs),
-    /// List a project's spiders.
-    Spiders(client::list::SpidersArgs),
-}
-
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    let log = logging::LogOptions {
-        level: cli.loglevel,
-        file: cli.logfile,
-        disabled: cli.nolog,
-    };
-    let result = runtime.block_on(async move {
-        match cli.command {
-            Command::Crawl(args) => commands::crawl::run(args, log).await,
-            Command::Check(args) => commands::check::run(args, log).await,
-            Command::Parse(args) => commands::parse::run(args, log).await,
-            Command::Serve(args) => commands::serve::run(args, log).await,
-            Command::DemoSite(args) => commands::demo::serve_site(args, log).await,
-            Command::Demo(args) => commands::demo::run(args, log).await,
-            Command::Deploy(args) => client::deploy::run(args).await,
-            Command::Schedule(args) => client::schedule::run(args).await,
-            Command::Schedules(args) => client::schedules::run(args).await,
-            Command::Jobs(args) => client::jobs::run(args).await,
-            Command::Cancel(args) => client::cancel::run(args).await,
-            Command::Status(args) => client::status::run(args).await,
-            Command::Logs(args) => client::logs::run(args).await,
-            Command::Projects(args) => client::list::projects(args).await,
-            Command::Versions(args) => client::list::versions(args).await,
-            Command::Spiders(args) => client::list::spiders(args).await,
-        }
-    });
-    match result {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn command_line_definition_is_consistent() {
-        use clap::CommandFactory;
-        super::Cli::command().debug_assert();
-    }
+    trawl_cli::Trawl::new().run()
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 
 use parking_lot::Mutex;
+use trawl_engine::registry::SpiderRegistry;
 
 use trawl_engine::downloader::Cidr;
 
@@ -37,6 +38,9 @@ pub struct ControlConfig {
     /// Address ranges jobs may fetch besides public addresses (jobs never reach
     /// loopback, private or link-local addresses, nor `file:` URLs, unless allowed here).
     pub allowed_destinations: Vec<Cidr>,
+    /// Rust spiders, in every project next to the bundle's spiders (the bundle wins on
+    /// a name clash; see [`crate::spiders`]).
+    pub spiders: SpiderRegistry,
 }
 
 impl Default for ControlConfig {
@@ -51,6 +55,7 @@ impl Default for ControlConfig {
             schedule_grace: chrono::Duration::minutes(10),
             requeue_interrupted: false,
             allowed_destinations: Vec::new(),
+            spiders: SpiderRegistry::new(),
         }
     }
 }
@@ -232,8 +237,14 @@ impl Control {
         }
         check_settings(&req.settings).map_err(|e| ApiError::invalid("setting", e.to_string()))?;
         check_args(&req.args).map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
-        self.check_spider(&req.project, req.version.as_deref(), &req.spider, &req.args)
-            .await?;
+        self.check_spider(
+            &req.project,
+            req.version.as_deref(),
+            &req.spider,
+            &req.args,
+            &req.settings,
+        )
+        .await?;
         if req.settings.keys().any(|k| k.trim().is_empty()) {
             return Err(ApiError::invalid(
                 "setting",
@@ -324,7 +335,7 @@ impl Control {
             .collect())
     }
 
-    /// `listspiders.json`.
+    /// `listspiders.json`: the version's spiders and the registered ones.
     pub async fn list_spiders(
         &self,
         project: &str,
@@ -334,7 +345,8 @@ impl Control {
         if let Some(v) = version {
             check_name("_version", v)?;
         }
-        Ok(self.resolve_version(project, version).await?.spiders)
+        let version = self.resolve_version(project, version).await?;
+        Ok(self.spider_names(&version))
     }
 
     /// `listjobs.json`.
@@ -391,7 +403,7 @@ impl Control {
         }
         check_settings(&req.settings).map_err(|e| ApiError::invalid("setting", e.to_string()))?;
         check_args(&req.args).map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
-        self.check_spider(&req.project, None, &req.spider, &req.args)
+        self.check_spider(&req.project, None, &req.spider, &req.args, &req.settings)
             .await?;
         let id = match &req.id {
             Some(id) => {
@@ -505,24 +517,19 @@ impl Control {
             .await?)
     }
 
-    /// Checks that the spider exists in the version and accepts these arguments — at
-    /// schedule time, not when the job starts.
+    /// Checks that the spider exists in the version (or the registry) and accepts these
+    /// arguments — at schedule time, not when the job starts.
     async fn check_spider(
         &self,
         project: &str,
         version: Option<&str>,
         spider: &str,
         args: &BTreeMap<String, String>,
+        settings: &BTreeMap<String, String>,
     ) -> ApiResult<()> {
-        let version = self.resolve_version(project, version).await?;
-        let bundle = self.bundle(&version).await?;
-        let spec = bundle
-            .get(spider)
-            .ok_or_else(|| ApiError::SpiderNotFound(spider.to_string()))?;
-        let args: Vec<(String, String)> = args.clone().into_iter().collect();
-        spec.spider(&args)
-            .map_err(|e| ApiError::invalid("spider arguments", e.to_string()))?;
-        Ok(())
+        self.job_spider(project, version, spider, args, settings)
+            .await
+            .map(drop)
     }
 
     async fn sorted_versions(&self, project: &str) -> ApiResult<Vec<Version>> {

@@ -20,6 +20,7 @@ pub mod policy;
 pub mod poller;
 pub mod ports;
 pub mod runner;
+pub mod spiders;
 
 pub use control::{ApiError, ApiResult, Control, ControlConfig};
 pub use model::{Job, JobState, Outcome, OverlapPolicy, Schedule, Version};

@@ -1,6 +1,7 @@
 //! The crawler side: runs one started job to its end — loads the spider from the
-//! version's bundle, runs the engine with the job's settings, streams items to the blob
-//! store, writes the job's log, heartbeats (learning of cancels), and records the outcome.
+//! version's bundle or the control plane's registry ([`crate::spiders`]), runs the
+//! engine with the job's settings, streams items to the blob store, writes the job's
+//! log, heartbeats (learning of cancels), and records the outcome.
 //!
 //! Job logs are written by [`crate::joblog::JobLogLayer`], which the process must install
 //! in its global `tracing` subscriber (`trawl serve` and the crawler function do).
@@ -14,17 +15,15 @@ use anyhow::Context;
 use bytes::Bytes;
 use tracing::Instrument;
 use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, UriParams};
-use trawl_engine::settings::Priority;
 use trawl_engine::workers::WorkerPool;
-use trawl_engine::{
-    CrawlBuilder, CrawlHandle, CrawlOutcome, DestinationPolicy, FinishReason, Settings,
-};
+use trawl_engine::{CrawlBuilder, CrawlHandle, CrawlOutcome, DestinationPolicy, FinishReason};
 
 use crate::control::Control;
 use crate::incremental::SkipSeenItems;
 use crate::joblog::{job_logs, level_from_scrapy, JOB_SPAN};
 use crate::model::{CancelLevel, Dispatch, Job, JobState, Outcome};
 use crate::ports::{BlobStore, StoreResult};
+use crate::spiders::{job_settings, JobSpider, SpiderSource};
 
 /// What a runner did with a dispatched job.
 #[derive(Debug, Clone, PartialEq)]
@@ -187,28 +186,21 @@ impl Control {
         log_upload: Option<(String, PathBuf)>,
         on_start: impl FnOnce(CrawlHandle) + Send,
     ) -> anyhow::Result<CrawlOutcome> {
-        let version = self
-            .resolve_version(&job.project, job.version.as_deref())
-            .await?;
-        let bundle = self.bundle(&version).await?;
-        let spec = bundle.get(&job.spider).with_context(|| {
-            format!(
-                "spider '{}' not found in version {}",
-                job.spider, version.version
+        let JobSpider {
+            version,
+            spider,
+            source,
+        } = self
+            .job_spider(
+                &job.project,
+                job.version.as_deref(),
+                &job.spider,
+                &job.args,
+                &job.settings,
             )
-        })?;
-        let args: Vec<(String, String)> = job.args.clone().into_iter().collect();
-        let spider = Arc::new(spec.spider(&args)?);
-        // A spec's own settings pass the same policy as an API caller's.
-        let spec_settings = spider
-            .spec()
-            .settings
-            .keys()
-            .map(|k| (k.clone(), String::new()))
-            .collect();
-        crate::policy::check_settings(&spec_settings)
-            .map_err(|e| anyhow::anyhow!("spider {}: {e}", job.spider))?;
-        let incremental = if spider.spec().incremental {
+            .await
+            .with_context(|| format!("cannot load spider '{}'", job.spider))?;
+        let incremental = if source == (SpiderSource::Bundle { incremental: true }) {
             let history = self.stores.history.as_ref();
             Some(SkipSeenItems::load(history, &job.project, &job.spider).await?)
         } else {
@@ -216,17 +208,15 @@ impl Control {
         };
         tracing::info!(
             project = %job.project, spider = %job.spider, version = %version.version,
+            rust = source == SpiderSource::Registry,
             "Starting job {} (attempt {})", job.id, job.attempt
         );
 
-        let mut settings = Settings::new();
-        for (k, v) in &job.settings {
-            settings.set(k, v.clone(), Priority::Cmdline);
-        }
         // A served job reaches public addresses only, plus the ranges the operator allowed.
         let destinations = DestinationPolicy::public_only()
             .allow_ranges(self.config().allowed_destinations.clone());
-        let builder = CrawlBuilder::new(spider, settings).destinations(destinations);
+        let builder =
+            CrawlBuilder::new(spider, job_settings(&job.settings)).destinations(destinations);
         let blobs = &self.stores.blobs;
         let mut feeds = FeedConfig::from_settings(builder.settings())?;
         let mut items = FeedConfig::new(&blobs.feed_uri(&job.items_key()), FeedFormat::JsonLines);

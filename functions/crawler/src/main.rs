@@ -2,12 +2,11 @@
 //! failure reporting): claims and runs one started job with the engine — bundle from
 //! S3, items streamed to S3, log uploaded periodically, heartbeats and cancels through
 //! DynamoDB — and stops gracefully before the Lambda deadline (outcome `timeout`).
-//! The work is in [`trawl_aws::crawler`].
+//! The work is in [`trawl_aws::crawler`]; a crawler with Rust spiders of its own passes
+//! them instead of the empty registry.
 
-use std::sync::Arc;
-
-use lambda_runtime::{service_fn, Error, LambdaEvent};
-use trawl_engine::workers::WorkerPool;
+use lambda_runtime::Error;
+use trawl_engine::registry::SpiderRegistry;
 
 /// mimalloc: the crawl allocates per page; it beats the system allocator here.
 #[global_allocator]
@@ -15,12 +14,5 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
-    trawl_core::joblog::install_function_logging();
-    let (control, _aws) = trawl_aws::function::control(trawl_aws::function::Kick::Poller).await?;
-    let pool = Arc::new(WorkerPool::per_core());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
-        let (control, pool) = (control.clone(), pool.clone());
-        async move { Ok::<_, Error>(trawl_aws::crawler::handle_batch(&control, pool, event).await) }
-    }))
-    .await
+    trawl_aws::crawler::run(SpiderRegistry::new()).await
 }

@@ -4,15 +4,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use trawl_engine::feed::FeedConfig;
-use trawl_engine::CrawlBuilder;
+use trawl_engine::registry::SpiderRegistry;
+use trawl_engine::spec::SpecSpider;
+use trawl_engine::{CrawlBuilder, Spider};
 
-use super::crawl::{cmdline_settings, load_spider, EXIT_INVALID};
+use super::crawl::{cmdline_settings, load_any, Loaded, EXIT_INVALID};
 use crate::logging::LogOptions;
 
 /// `trawl check` arguments.
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// A spec file or name.
+    /// A Rust spider of this binary, a spec file or a spec name.
     pub spider: String,
     /// Spider argument NAME=VALUE (repeatable).
     #[arg(short = 'a', value_name = "NAME=VALUE")]
@@ -22,13 +24,23 @@ pub struct CheckArgs {
     pub set: Vec<String>,
 }
 
-/// `trawl check`.
-pub async fn run(args: CheckArgs, _log: LogOptions) -> anyhow::Result<ExitCode> {
-    let spider = match load_spider(&args.spider, &args.args) {
-        Ok(s) => Arc::new(s),
-        Err(code) => return Ok(code),
-    };
+/// `trawl check`: a Rust spider is built by its factory (arguments checked), a spec is
+/// validated; then the settings and the crawl setup are checked, without any request.
+pub async fn run(
+    args: CheckArgs,
+    _log: LogOptions,
+    registry: &SpiderRegistry,
+) -> anyhow::Result<ExitCode> {
     let settings = cmdline_settings(&args.set)?;
+    let (spider, spec): (Arc<dyn Spider>, Option<Arc<SpecSpider>>) =
+        match load_any(&args.spider, &args.args, &settings, registry) {
+            Ok(Loaded::Rust(s)) => (s, None),
+            Ok(Loaded::Spec(s)) => {
+                let s = Arc::new(s);
+                (s.clone(), Some(s))
+            }
+            Err(code) => return Ok(code),
+        };
     let builder = CrawlBuilder::new(spider.clone(), settings);
     let problems: Vec<String> = builder
         .settings()
@@ -47,6 +59,13 @@ pub async fn run(args: CheckArgs, _log: LogOptions) -> anyhow::Result<ExitCode> 
     for p in problems {
         eprintln!("{p}");
     }
+    let Some(spider) = spec else {
+        println!(
+            "spider {:?} is valid: a Rust spider of this binary",
+            spider.name()
+        );
+        return Ok(ExitCode::SUCCESS);
+    };
     let spec = spider.spec();
     let callbacks: Vec<String> = spec
         .callbacks

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use trawl_engine::feed::{FeedConfig, FeedDefaults, FeedSink, FeedStorages, UriParams};
+use trawl_engine::registry::{SpiderArgs, SpiderRegistry};
 use trawl_engine::settings::Priority;
 use trawl_engine::spec::{Spec, SpecSpider};
 use trawl_engine::{CrawlBuilder, CrawlOutcome, FinishReason, Settings, Spider};
@@ -18,7 +19,8 @@ pub const EXIT_INVALID: u8 = 2;
 /// `trawl crawl` arguments.
 #[derive(clap::Args)]
 pub struct CrawlArgs {
-    /// A spec file (.toml/.json) or a spec name in ./spiders or ./examples.
+    /// A Rust spider of this binary, a spec file (.toml/.json), or a spec name in
+    /// ./spiders or ./examples.
     pub spider: String,
     /// Spider argument NAME=VALUE (repeatable).
     #[arg(short = 'a', value_name = "NAME=VALUE")]
@@ -34,12 +36,61 @@ pub struct CrawlArgs {
     pub overwrite_output: Vec<String>,
 }
 
+fn fail(msg: String) -> ExitCode {
+    eprintln!("error: {msg}");
+    ExitCode::from(EXIT_INVALID)
+}
+
+/// A spider for the command line: a registered Rust spider of that name (built with
+/// `args` and `settings`), else a spec ([`load_spider`]). Errors are reported and give
+/// `Err(code)`.
+pub fn load_any(
+    spider: &str,
+    args: &[String],
+    settings: &Settings,
+    registry: &SpiderRegistry,
+) -> Result<Loaded, ExitCode> {
+    if registry.contains(spider) {
+        let pairs = spiders::parse_args(args).map_err(|e| fail(format!("{e:#}")))?;
+        return match registry.create(spider, &SpiderArgs::new(pairs), settings) {
+            Some(Ok(s)) => Ok(Loaded::Rust(s)),
+            Some(Err(e)) => Err(fail(format!("spider {spider:?}: {e:#}"))),
+            None => unreachable!("the registry has {spider:?}"),
+        };
+    }
+    match load_spider(spider, args) {
+        Ok(s) => Ok(Loaded::Spec(s)),
+        Err(code) if !registry.is_empty() && spiders::resolve(spider).is_err() => {
+            eprintln!(
+                "Rust spiders of this binary: {}",
+                registry.names().join(", ")
+            );
+            Err(code)
+        }
+        Err(code) => Err(code),
+    }
+}
+
+/// A spider loaded for the command line.
+pub enum Loaded {
+    /// A registered Rust spider.
+    Rust(Arc<dyn Spider>),
+    /// A spec spider.
+    Spec(SpecSpider),
+}
+
+impl Loaded {
+    /// The spider, to run.
+    pub fn into_spider(self) -> Arc<dyn Spider> {
+        match self {
+            Loaded::Rust(s) => s,
+            Loaded::Spec(s) => Arc::new(s),
+        }
+    }
+}
+
 /// Loads a spec for the command line; an invalid one is reported and gives `Err(code)`.
 pub fn load_spider(spider: &str, args: &[String]) -> Result<SpecSpider, ExitCode> {
-    let fail = |msg: String| {
-        eprintln!("error: {msg}");
-        ExitCode::from(EXIT_INVALID)
-    };
     let path = spiders::resolve(spider).map_err(|e| fail(format!("{e:#}")))?;
     let args = spiders::parse_args(args).map_err(|e| fail(format!("{e:#}")))?;
     let names: Vec<&str> = args.iter().map(|(k, _)| k.as_str()).collect();
@@ -154,11 +205,11 @@ pub fn exit_code(outcome: &CrawlOutcome) -> ExitCode {
 }
 
 /// `trawl crawl`.
-pub async fn run(args: CrawlArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
-    let spider = match load_spider(&args.spider, &args.args) {
-        Ok(s) => s,
-        Err(code) => return Ok(code),
-    };
+pub async fn run(
+    args: CrawlArgs,
+    log: LogOptions,
+    registry: &SpiderRegistry,
+) -> anyhow::Result<ExitCode> {
     let settings = match cmdline_settings(&args.set) {
         Ok(s) => s,
         Err(e) => {
@@ -166,13 +217,17 @@ pub async fn run(args: CrawlArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_INVALID));
         }
     };
+    let spider = match load_any(&args.spider, &args.args, &settings, registry) {
+        Ok(s) => s.into_spider(),
+        Err(code) => return Ok(code),
+    };
     let outputs: Vec<(String, bool)> = args
         .output
         .iter()
         .map(|o| (o.clone(), false))
         .chain(args.overwrite_output.iter().map(|o| (o.clone(), true)))
         .collect();
-    let run = run_spider(Arc::new(spider), settings, &outputs, &log).await?;
+    let run = run_spider(spider, settings, &outputs, &log).await?;
     print_summary(&run);
     Ok(exit_code(&run.outcome))
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 use serde_json::json;
 use trawl_engine::pipeline::MemorySink;
-use trawl_engine::spec::SpecSpider;
+use trawl_engine::registry::SpiderRegistry;
 use trawl_engine::spider::{Output, StartRequests};
 use trawl_engine::{CrawlBuilder, Request, Response, Spider};
 
-use super::crawl::{cmdline_settings, load_spider, EXIT_INVALID};
+use super::crawl::{cmdline_settings, load_any, Loaded, EXIT_INVALID};
 use crate::logging::{self, LogOptions};
 
 /// `trawl parse` arguments.
@@ -19,10 +19,10 @@ use crate::logging::{self, LogOptions};
 pub struct ParseArgs {
     /// The URL to fetch.
     pub url: String,
-    /// The spec file or name.
+    /// The spider: a Rust spider of this binary, a spec file or a spec name.
     #[arg(long)]
     pub spec: String,
-    /// The callback to run (`parse` applies start_callback and the rules).
+    /// The callback to run (for specs, `parse` applies start_callback and the rules).
     #[arg(long, short = 'c', default_value = "parse")]
     pub callback: String,
     /// Spider argument NAME=VALUE (repeatable).
@@ -35,7 +35,7 @@ pub struct ParseArgs {
 
 /// Runs one callback on one URL and keeps the requests it yields instead of following.
 struct OnePage {
-    inner: SpecSpider,
+    inner: Arc<dyn Spider>,
     url: url::Url,
     callback: String,
     requests: Mutex<Vec<Request>>,
@@ -73,8 +73,13 @@ impl Spider for OnePage {
 }
 
 /// `trawl parse`.
-pub async fn run(args: ParseArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
-    let inner = match load_spider(&args.spec, &args.args) {
+pub async fn run(
+    args: ParseArgs,
+    log: LogOptions,
+    registry: &SpiderRegistry,
+) -> anyhow::Result<ExitCode> {
+    let mut settings = cmdline_settings(&args.set)?;
+    let inner = match load_any(&args.spec, &args.args, &settings, registry) {
         Ok(s) => s,
         Err(code) => return Ok(code),
     };
@@ -85,17 +90,21 @@ pub async fn run(args: ParseArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(EXIT_INVALID));
         }
     };
-    let known = ["parse", "_rule"];
-    if !known.contains(&args.callback.as_str())
-        && !inner.spec().callbacks.contains_key(&args.callback)
-    {
-        let names: Vec<&String> = inner.spec().callbacks.keys().collect();
-        eprintln!(
-            "error: unknown callback {:?} (defined: {names:?})",
-            args.callback
-        );
-        return Ok(ExitCode::from(EXIT_INVALID));
+    // A spec knows its callbacks; a Rust spider's are only known to its code.
+    if let Loaded::Spec(spec) = &inner {
+        let known = ["parse", "_rule"];
+        if !known.contains(&args.callback.as_str())
+            && !spec.spec().callbacks.contains_key(&args.callback)
+        {
+            let names: Vec<&String> = spec.spec().callbacks.keys().collect();
+            eprintln!(
+                "error: unknown callback {:?} (defined: {names:?})",
+                args.callback
+            );
+            return Ok(ExitCode::from(EXIT_INVALID));
+        }
     }
+    let inner = inner.into_spider();
     logging::init(&log, None)?;
     let spider = Arc::new(OnePage {
         inner,
@@ -104,7 +113,6 @@ pub async fn run(args: ParseArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
         requests: Mutex::new(Vec::new()),
         dropped: Mutex::new(Vec::new()),
     });
-    let mut settings = cmdline_settings(&args.set)?;
     settings.set(
         "STATS_DUMP",
         false,

@@ -9,6 +9,7 @@ use anyhow::{bail, Context};
 use trawl_core::config::Options;
 use trawl_core::runner::RunnerConfig;
 use trawl_embedded::local::{LocalConfig, LocalNode};
+use trawl_engine::registry::SpiderRegistry;
 use trawl_http::{router, serve, ApiOptions, ServerLimits};
 
 use crate::logging::{self, LogOptions};
@@ -107,11 +108,18 @@ fn hostname() -> String {
         .unwrap_or_else(|| "trawl".into())
 }
 
-/// `trawl serve`.
-pub async fn run(args: ServeArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
+/// `trawl serve`; jobs may run the Rust spiders of `registry` in every project.
+pub async fn run(
+    args: ServeArgs,
+    log: LogOptions,
+    registry: &SpiderRegistry,
+) -> anyhow::Result<ExitCode> {
     logging::init_with_job_logs(&log)?;
     let cfg = match resolve(&args) {
-        Ok(c) => c,
+        Ok(mut c) => {
+            c.node.control.spiders = registry.clone();
+            c
+        }
         Err(e) => {
             eprintln!("error: {e:#}");
             return Ok(ExitCode::from(2));
