@@ -18,7 +18,10 @@
 //! position in document order.
 
 mod css;
+mod limits;
 mod xpath;
+
+pub use limits::{MAX_SELECTOR_LEN, MAX_SELECTOR_NESTING};
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -57,6 +60,26 @@ pub enum SelectError {
         expr: String,
         /// What is wrong.
         reason: String,
+    },
+    /// The expression is longer than [`MAX_SELECTOR_LEN`].
+    #[error("{kind} expression too long: {len} bytes (limit {max})")]
+    TooLong {
+        /// `"CSS"` or `"XPath"`.
+        kind: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The expression nests deeper than [`MAX_SELECTOR_NESTING`].
+    #[error("{kind} expression nested {depth} levels deep (limit {max})")]
+    TooDeep {
+        /// `"CSS"` or `"XPath"`.
+        kind: &'static str,
+        /// Its nesting depth.
+        depth: usize,
+        /// The limit.
+        max: usize,
     },
     /// The XPath expression does not parse.
     #[error("invalid XPath expression {expr:?}: {reason}")]
