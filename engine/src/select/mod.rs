@@ -18,9 +18,11 @@
 //! position in document order.
 
 mod css;
+mod html;
 mod limits;
 mod xpath;
 
+pub use html::MAX_HTML_DEPTH;
 pub use limits::{MAX_SELECTOR_LEN, MAX_SELECTOR_NESTING};
 
 use std::cell::OnceCell;
@@ -155,6 +157,8 @@ pub struct Page<'h> {
     base_href: Option<String>,
     base_url: Option<Url>,
     xtree: OnceCell<Option<XpathItemTree>>,
+    /// Start tags were dropped to cap the tree's depth (see [`MAX_HTML_DEPTH`]).
+    capped: bool,
 }
 
 impl std::fmt::Debug for Page<'_> {
@@ -167,9 +171,10 @@ impl std::fmt::Debug for Page<'_> {
 }
 
 impl<'h> Page<'h> {
-    /// Parses `html` (malformed HTML is repaired the way browsers do).
+    /// Parses `html` (malformed HTML is repaired the way browsers do; elements nested
+    /// deeper than [`MAX_HTML_DEPTH`] are flattened into the deepest one kept).
     pub fn parse(html: &'h str) -> Page<'h> {
-        let doc = Html::parse_document(html);
+        let (doc, capped) = html::parse_document(html);
         let base_href = find_base_href(&doc);
         let base_url = base_href.as_deref().and_then(|h| Url::parse(h).ok());
         Page {
@@ -178,6 +183,7 @@ impl<'h> Page<'h> {
             base_href,
             base_url,
             xtree: OnceCell::new(),
+            capped,
         }
     }
 
@@ -245,14 +251,22 @@ impl<'h> Page<'h> {
         Ok(self.select(&Query::xpath(expr)?))
     }
 
-    /// The XPath document, parsed on first use.
+    /// The XPath document, parsed on first use. skyscraper's parser has no depth cap,
+    /// so a page that needed one is given to it as the capped tree, serialised.
     fn xtree(&self) -> Option<&XpathItemTree> {
         self.xtree
-            .get_or_init(|| match skyscraper::html::parse(self.source) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot build XPath document");
-                    None
+            .get_or_init(|| {
+                let parsed = if self.capped {
+                    skyscraper::html::parse(&self.html.html())
+                } else {
+                    skyscraper::html::parse(self.source)
+                };
+                match parsed {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot build XPath document");
+                        None
+                    }
                 }
             })
             .as_ref()
