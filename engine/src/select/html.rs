@@ -127,16 +127,19 @@ where
     fn process_token(&self, token: Token, line_number: u64) -> TokenSinkResult<Self::Handle> {
         if let Token::TagToken(tag) = &token {
             match tag.kind {
+                // `<div/>` opens a `<div>` like `<div>` does (HTML ignores the slash
+                // on non-void elements), so self-closing tags count too; only their
+                // end tags are not awaited.
                 TagKind::StartTag
-                    if !tag.self_closing
-                        && !never_dropped(&tag.name)
-                        && self.held_handles() >= MAX_HTML_DEPTH =>
+                    if !never_dropped(&tag.name) && self.held_handles() >= MAX_HTML_DEPTH =>
                 {
-                    *self
-                        .dropped
-                        .borrow_mut()
-                        .entry(tag.name.clone())
-                        .or_insert(0) += 1;
+                    if !tag.self_closing {
+                        *self
+                            .dropped
+                            .borrow_mut()
+                            .entry(tag.name.clone())
+                            .or_insert(0) += 1;
+                    }
                     self.any_dropped.set(true);
                     return TokenSinkResult::Continue;
                 }
@@ -181,6 +184,19 @@ mod tests {
             assert!(!capped);
             assert_eq!(ours.html(), Html::parse_document(text).html());
         }
+    }
+
+    #[test]
+    fn self_closing_non_void_tags_nest_and_are_capped_too() {
+        let text = format!("{}x", "<div/>".repeat(5000));
+        let (html, capped) = parse_document(&text);
+        assert!(capped);
+        let divs = html
+            .root_element()
+            .descendent_elements()
+            .filter(|e| e.value().name() == "div")
+            .count();
+        assert!(divs < MAX_HTML_DEPTH, "{divs} divs kept");
     }
 
     #[test]
