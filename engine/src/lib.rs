@@ -8,6 +8,7 @@
 //! This crate knows nothing about where it runs: the control plane drives it through
 //! [`Crawl`] and its [`CrawlHandle`].
 
+pub mod bounded;
 pub mod canonical;
 pub mod downloader;
 pub mod encoding;

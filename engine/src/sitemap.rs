@@ -12,6 +12,8 @@ use quick_xml::events::{BytesStart, Event};
 use quick_xml::Reader;
 use url::Url;
 
+use crate::bounded::BoundedBuf;
+
 /// One `<url>` of a `<urlset>`.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SitemapEntry {
@@ -219,21 +221,29 @@ pub fn maybe_gunzip<'a>(
     if !body.starts_with(&[0x1f, 0x8b]) {
         return Ok(Cow::Borrowed(body));
     }
-    let mut out = Vec::with_capacity(body.len().saturating_mul(4).min(max_size));
-    let decoder = flate2::read::MultiGzDecoder::new(body);
-    decoder
-        .take(max_size as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|source| SitemapError::Gzip {
-            url: url.to_string(),
-            source,
-        })?;
-    if out.len() > max_size {
-        return Err(SitemapError::TooLarge {
-            url: url.to_string(),
-            max_size,
-        });
+    // Decoded in chunks into a buffer that never grows past `max_size` (`read_to_end`
+    // doubles its capacity, up to twice the limit).
+    let mut out = BoundedBuf::new(max_size as u64, body.len().saturating_mul(4) as u64);
+    let mut decoder = flate2::read::MultiGzDecoder::new(body);
+    let mut chunk = vec![0u8; 64 * 1024];
+    loop {
+        let n = decoder
+            .read(&mut chunk)
+            .map_err(|source| SitemapError::Gzip {
+                url: url.to_string(),
+                source,
+            })?;
+        if n == 0 {
+            break;
+        }
+        if max_size == 0 || out.push(&chunk[..n]).is_err() {
+            return Err(SitemapError::TooLarge {
+                url: url.to_string(),
+                max_size,
+            });
+        }
     }
+    let out = out.into_vec();
     Ok(Cow::Owned(out))
 }
 

@@ -20,7 +20,7 @@ pub enum DownloadError {
     #[error("connection lost: {0}")]
     ConnectionLost(String),
     /// The body exceeded DOWNLOAD_MAXSIZE.
-    #[error("response body exceeds DOWNLOAD_MAXSIZE ({max} bytes): {url}")]
+    #[error("Cancelling download of {url}: size exceeds DOWNLOAD_MAXSIZE ({max} bytes)")]
     TooLarge {
         /// The limit in bytes.
         max: u64,

@@ -5,12 +5,13 @@ use std::error::Error as _;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{HeaderMap, HeaderValue};
 use parking_lot::Mutex;
 
 use super::destination::PolicyResolver;
 use super::{DestinationPolicy, DestinationRefused, DownloadError};
+use crate::bounded::BoundedBuf;
 use crate::request::Request;
 use crate::response::Response;
 use crate::settings::{SettingError, Settings};
@@ -221,23 +222,24 @@ impl Fetcher {
             tracing::warn!(%url, expected, warnsize, "expected response size is larger than DOWNLOAD_WARNSIZE");
         }
         let headers = std::mem::take(resp.headers_mut());
-        let mut body = BytesMut::with_capacity(expected.min(1 << 20) as usize);
+        // Chunks arrive decoded (gzip, deflate, br), so the limit holds for the
+        // decompressed size as it streams, and the buffer never grows past it.
+        let mut body = BoundedBuf::new(maxsize, expected);
         let mut warned = expected > warnsize;
         while let Some(chunk) = resp.chunk().await.map_err(classify)? {
-            body.extend_from_slice(&chunk);
-            let len = body.len() as u64;
-            if maxsize > 0 && len > maxsize {
+            if body.push(&chunk).is_err() {
                 return Err(DownloadError::TooLarge {
                     max: maxsize,
                     url: url.to_string(),
                 });
             }
+            let len = body.len() as u64;
             if warnsize > 0 && !warned && len > warnsize {
                 warned = true;
                 tracing::warn!(%url, received = len, warnsize, "received more bytes than DOWNLOAD_WARNSIZE");
             }
         }
-        Ok((status, headers, body.freeze(), protocol, url))
+        Ok((status, headers, body.into_bytes(), protocol, url))
     }
 }
 

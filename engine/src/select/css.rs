@@ -29,6 +29,7 @@ pub(crate) fn compile(expr: &str) -> Result<CssQuery, SelectError> {
     if expr.trim().is_empty() {
         return Err(SelectError::Empty { kind: "CSS" });
     }
+    super::limits::check("CSS", expr)?;
     let mut bases: Vec<&str> = Vec::new();
     let mut pseudo: Option<Pseudo> = None;
     for part in split_top_level(expr, b',') {

@@ -18,7 +18,12 @@
 //! position in document order.
 
 mod css;
+mod html;
+mod limits;
 mod xpath;
+
+pub use html::MAX_HTML_DEPTH;
+pub use limits::{MAX_SELECTOR_LEN, MAX_SELECTOR_NESTING};
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
@@ -57,6 +62,26 @@ pub enum SelectError {
         expr: String,
         /// What is wrong.
         reason: String,
+    },
+    /// The expression is longer than [`MAX_SELECTOR_LEN`].
+    #[error("{kind} expression too long: {len} bytes (limit {max})")]
+    TooLong {
+        /// `"CSS"` or `"XPath"`.
+        kind: &'static str,
+        /// Its length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The expression nests deeper than [`MAX_SELECTOR_NESTING`].
+    #[error("{kind} expression nested {depth} levels deep (limit {max})")]
+    TooDeep {
+        /// `"CSS"` or `"XPath"`.
+        kind: &'static str,
+        /// Its nesting depth.
+        depth: usize,
+        /// The limit.
+        max: usize,
     },
     /// The XPath expression does not parse.
     #[error("invalid XPath expression {expr:?}: {reason}")]
@@ -132,6 +157,8 @@ pub struct Page<'h> {
     base_href: Option<String>,
     base_url: Option<Url>,
     xtree: OnceCell<Option<XpathItemTree>>,
+    /// Start tags were dropped to cap the tree's depth (see [`MAX_HTML_DEPTH`]).
+    capped: bool,
 }
 
 impl std::fmt::Debug for Page<'_> {
@@ -144,9 +171,10 @@ impl std::fmt::Debug for Page<'_> {
 }
 
 impl<'h> Page<'h> {
-    /// Parses `html` (malformed HTML is repaired the way browsers do).
+    /// Parses `html` (malformed HTML is repaired the way browsers do; elements nested
+    /// deeper than [`MAX_HTML_DEPTH`] are flattened into the deepest one kept).
     pub fn parse(html: &'h str) -> Page<'h> {
-        let doc = Html::parse_document(html);
+        let (doc, capped) = html::parse_document(html);
         let base_href = find_base_href(&doc);
         let base_url = base_href.as_deref().and_then(|h| Url::parse(h).ok());
         Page {
@@ -155,6 +183,7 @@ impl<'h> Page<'h> {
             base_href,
             base_url,
             xtree: OnceCell::new(),
+            capped,
         }
     }
 
@@ -222,14 +251,22 @@ impl<'h> Page<'h> {
         Ok(self.select(&Query::xpath(expr)?))
     }
 
-    /// The XPath document, parsed on first use.
+    /// The XPath document, parsed on first use. skyscraper's parser has no depth cap,
+    /// so a page that needed one is given to it as the capped tree, serialised.
     fn xtree(&self) -> Option<&XpathItemTree> {
         self.xtree
-            .get_or_init(|| match skyscraper::html::parse(self.source) {
-                Ok(t) => Some(t),
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot build XPath document");
-                    None
+            .get_or_init(|| {
+                let parsed = if self.capped {
+                    skyscraper::html::parse(&self.html.html())
+                } else {
+                    skyscraper::html::parse(self.source)
+                };
+                match parsed {
+                    Ok(t) => Some(t),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "cannot build XPath document");
+                        None
+                    }
                 }
             })
             .as_ref()

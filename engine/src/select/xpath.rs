@@ -13,7 +13,6 @@
 //! skyscraper has its own HTML5 parser, so an XPath document is a second parse of the
 //! page, built lazily by [`super::Page`] the first time an XPath query runs.
 
-use std::cell::RefCell;
 use std::sync::Arc;
 
 use skyscraper::xpath::grammar::data_model::XpathItem;
@@ -38,17 +37,40 @@ impl std::fmt::Debug for XPathQuery {
     }
 }
 
-thread_local! {
-    static PROBE_DOC: RefCell<Option<XpathItemTree>> = const { RefCell::new(None) };
-}
-
 /// Parses `expr` and runs it once on a small document to surface evaluation errors
-/// (unknown functions, wrong argument counts).
+/// (unknown functions, wrong argument counts). The expression's length and nesting are
+/// checked first, and the parser runs on a thread with a stack sized for the deepest
+/// expression accepted (see [`super::limits`]).
 pub(crate) fn compile(expr: &str) -> Result<XPathQuery, SelectError> {
     let trimmed = expr.trim();
     if trimmed.is_empty() {
         return Err(SelectError::Empty { kind: "XPath" });
     }
+    super::limits::check("XPath", trimmed)?;
+    let xpath = std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("xpath-parse".into())
+            .stack_size(super::limits::XPATH_PARSE_STACK)
+            .spawn_scoped(s, || parse_and_probe(expr, trimmed))
+            .map_err(|e| SelectError::XPathSyntax {
+                expr: expr.to_string(),
+                reason: format!("cannot start the parser thread: {e}"),
+            })?
+            .join()
+            .unwrap_or_else(|_| {
+                Err(SelectError::XPathSyntax {
+                    expr: expr.to_string(),
+                    reason: "the XPath parser failed on this expression".into(),
+                })
+            })
+    })?;
+    Ok(XPathQuery {
+        xpath: Arc::new(xpath),
+        absolute: trimmed.starts_with('/'),
+    })
+}
+
+fn parse_and_probe(expr: &str, trimmed: &str) -> Result<Xpath, SelectError> {
     let xpath = skyscraper::xpath::parse(trimmed).map_err(|e| {
         let msg = e.to_string();
         let reason = match msg.split_once("unexpected trailing input: ") {
@@ -65,18 +87,12 @@ pub(crate) fn compile(expr: &str) -> Result<XPathQuery, SelectError> {
             reason,
         }
     })?;
-    let probe = PROBE_DOC.with(|cell| {
-        let mut slot = cell.borrow_mut();
-        if slot.is_none() {
-            *slot = skyscraper::html::parse(
-                "<html><head><title>t</title></head><body><p class=\"c\">x</p></body></html>",
-            )
-            .ok();
-        }
-        slot.as_ref()
-            .map(|doc| xpath.apply(doc).err().map(|e| e.to_string()))
-    });
-    if let Some(Some(err)) = probe {
+    let probe = skyscraper::html::parse(
+        "<html><head><title>t</title></head><body><p class=\"c\">x</p></body></html>",
+    )
+    .ok()
+    .and_then(|doc| xpath.apply(&doc).err().map(|e| e.to_string()));
+    if let Some(err) = probe {
         let reason = err
             .trim_start_matches("Error applying expression")
             .trim()
@@ -88,10 +104,7 @@ pub(crate) fn compile(expr: &str) -> Result<XPathQuery, SelectError> {
             reason,
         });
     }
-    Ok(XPathQuery {
-        xpath: Arc::new(xpath),
-        absolute: trimmed.starts_with('/'),
-    })
+    Ok(xpath)
 }
 
 /// One XPath result.

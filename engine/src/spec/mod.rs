@@ -6,6 +6,7 @@
 //! callback or placeholder. [`SpecSpider`] runs a validated spec.
 
 mod field;
+pub mod limits;
 mod schema;
 mod spider;
 mod template;
@@ -135,6 +136,7 @@ impl Spec {
     /// Parses and validates a spec; `known_args` are argument names that will be
     /// supplied at run time (besides those the spec declares under `args`).
     pub fn parse(text: &str, format: SpecFormat, known_args: &[&str]) -> Result<Spec, SpecError> {
+        limits::check_text(text)?;
         let value: Value = match format {
             SpecFormat::Toml => {
                 let t: toml::Table = toml::from_str(text).map_err(|e| {
@@ -145,6 +147,7 @@ impl Spec {
             SpecFormat::Json => serde_json::from_str(text)
                 .map_err(|e| SpecError::new("spec", format!("invalid JSON: {e}")))?,
         };
+        limits::check_nesting(&value)?;
         let file: SpecFile = serde_path_to_error::deserialize(value).map_err(|e| {
             let path = e.path().to_string();
             let path = if path == "." {
@@ -182,6 +185,7 @@ pub fn is_valid_name(name: &str) -> bool {
 }
 
 fn regex(path: &str, pattern: &str) -> Result<Regex, SpecError> {
+    limits::check_len(path, "regex", pattern)?;
     Regex::new(pattern).map_err(|e| SpecError::new(path, format!("invalid regex {pattern:?}: {e}")))
 }
 
@@ -203,6 +207,7 @@ fn one_selector(
 }
 
 fn template(path: &str, text: &str, known: &HashSet<String>) -> Result<Template, SpecError> {
+    limits::check_len(path, "template", text)?;
     let t = Template::parse(text).map_err(|m| SpecError::new(path, m))?;
     if let Some(v) = t.unknown_var(known) {
         return Err(SpecError::new(
@@ -257,6 +262,37 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
             "a spider needs start_urls or sitemap_urls",
         ));
     }
+    limits::check_count(
+        "start_urls",
+        "start URLs",
+        file.start_urls.len(),
+        limits::MAX_START_URLS,
+    )?;
+    limits::check_count(
+        "sitemap_urls",
+        "sitemap URLs",
+        file.sitemap_urls.len(),
+        limits::MAX_START_URLS,
+    )?;
+    limits::check_count("rules", "rules", file.rules.len(), limits::MAX_RULES)?;
+    limits::check_count(
+        "callbacks",
+        "callbacks",
+        file.callbacks.len(),
+        limits::MAX_CALLBACKS,
+    )?;
+    limits::check_count(
+        "sitemap_rules",
+        "sitemap rules",
+        file.sitemap_rules.len(),
+        limits::MAX_SITEMAP_RULES,
+    )?;
+    limits::check_count(
+        "sitemap_follow",
+        "sitemap_follow patterns",
+        file.sitemap_follow.len(),
+        limits::MAX_SITEMAP_RULES,
+    )?;
     let start_urls = file
         .start_urls
         .iter()
@@ -434,6 +470,18 @@ fn compile_callback(
         }
         None => None,
     };
+    limits::check_count(
+        &format!("{path}.fields"),
+        "fields",
+        cb.fields.len(),
+        limits::MAX_FIELDS_PER_CALLBACK,
+    )?;
+    limits::check_count(
+        &format!("{path}.follow"),
+        "follow entries",
+        cb.follow.len(),
+        limits::MAX_FOLLOWS_PER_CALLBACK,
+    )?;
     let mut fields = Vec::new();
     for (fname, f) in &cb.fields {
         fields.push(compile_field(

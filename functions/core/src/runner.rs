@@ -14,6 +14,7 @@ use std::time::Duration;
 use anyhow::Context;
 use bytes::Bytes;
 use tracing::Instrument;
+use trawl_engine::engine::sleep_until_opt;
 use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, UriParams};
 use trawl_engine::workers::WorkerPool;
 use trawl_engine::{CrawlBuilder, CrawlHandle, CrawlOutcome, DestinationPolicy, FinishReason};
@@ -330,13 +331,6 @@ pub fn apply_cancel(handle: &CrawlHandle, level: CancelLevel) {
             tracing::info!("Cancelled: finishing in-flight requests");
             handle.stop(FinishReason::Cancelled);
         }
-    }
-}
-
-async fn sleep_until_opt(deadline: Option<tokio::time::Instant>) {
-    match deadline {
-        Some(d) => tokio::time::sleep_until(d).await,
-        None => std::future::pending().await,
     }
 }
 

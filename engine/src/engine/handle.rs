@@ -1,0 +1,103 @@
+//! Controlling a running crawl from outside ([`CrawlHandle`], [`Progress`]) and how it
+//! ended ([`CrawlOutcome`]).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+
+use crate::finish::FinishReason;
+use crate::scheduler::SchedulerState;
+use crate::stats::Stats;
+
+/// A request to stop a running crawl.
+#[derive(Debug, Clone)]
+pub(super) struct StopRequest {
+    pub(super) reason: FinishReason,
+    pub(super) force: bool,
+}
+
+/// What the loop and its handles share.
+pub(super) struct Control {
+    pub(super) stop_tx: watch::Sender<Option<StopRequest>>,
+    pub(super) stats: Arc<Stats>,
+    pub(super) queued: AtomicUsize,
+    pub(super) in_flight: AtomicUsize,
+}
+
+/// Controls a running crawl from outside: stop it, read its progress.
+#[derive(Clone)]
+pub struct CrawlHandle {
+    pub(super) control: Arc<Control>,
+}
+
+/// A snapshot of a crawl's progress.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Responses received.
+    pub pages: u64,
+    /// Items scraped.
+    pub items: u64,
+    /// Download errors plus spider errors.
+    pub errors: u64,
+    /// Requests waiting in the scheduler.
+    pub queued: usize,
+    /// Requests being downloaded or processed.
+    pub in_flight: usize,
+}
+
+impl CrawlHandle {
+    /// Graceful stop: no new requests start; in-flight ones finish; feeds close.
+    /// A second call (or [`CrawlHandle::kill`]) stops at once.
+    pub fn stop(&self, reason: FinishReason) {
+        let already = self.control.stop_tx.borrow().is_some();
+        self.control.stop_tx.send_replace(Some(StopRequest {
+            reason,
+            force: already,
+        }));
+    }
+
+    /// Forced stop: in-flight requests are abandoned; feeds still close.
+    pub fn kill(&self, reason: FinishReason) {
+        self.control.stop_tx.send_replace(Some(StopRequest {
+            reason,
+            force: true,
+        }));
+    }
+
+    /// Whether a stop was requested.
+    pub fn is_stopping(&self) -> bool {
+        self.control.stop_tx.borrow().is_some()
+    }
+
+    /// The live stats.
+    pub fn stats(&self) -> &Arc<Stats> {
+        &self.control.stats
+    }
+
+    /// Pages, items, errors, queue size and in-flight count.
+    pub fn progress(&self) -> Progress {
+        let s = &self.control.stats;
+        Progress {
+            pages: s.get_i64("response_received_count") as u64,
+            items: s.get_i64("item_scraped_count") as u64,
+            errors: (s.get_i64("downloader/exception_count") + s.get_i64("spider_exceptions/count"))
+                as u64,
+            queued: self.control.queued.load(Ordering::Relaxed),
+            in_flight: self.control.in_flight.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// How a crawl ended.
+#[derive(Debug, Clone)]
+pub struct CrawlOutcome {
+    /// Scrapy's `finish_reason`: `finished`, `cancelled`, `shutdown`, `closespider_*`,
+    /// `failed`.
+    pub finish_reason: FinishReason,
+    /// The final stats.
+    pub stats: Map<String, Value>,
+    /// The scheduler state when the crawl stopped with requests still pending.
+    pub pending: Option<SchedulerState>,
+}

@@ -1,0 +1,280 @@
+//! The engine loop: start requests → scheduler → downloader → callbacks → items and new
+//! requests, until nothing is left or someone stops the crawl.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tracing::Instrument;
+
+use super::builder::EngineConfig;
+use super::handle::{Control, CrawlHandle, CrawlOutcome};
+use super::task::{run_request, DownloadToken, Shared, TaskOutput};
+use super::{peak_rss_bytes, sleep_until_opt, timestamp};
+use crate::fingerprint::{fingerprint, Fingerprint};
+use crate::finish::FinishReason;
+use crate::request::Request;
+use crate::scheduler::{QueueOrder, Rejected, Scheduler};
+use crate::spider::StartRequests;
+
+/// A crawl ready to run.
+pub struct Crawl {
+    pub(super) shared: Arc<Shared>,
+    pub(super) scheduler: Scheduler,
+    pub(super) control: Arc<Control>,
+    pub(super) cfg: EngineConfig,
+}
+
+impl Crawl {
+    /// A handle to stop the crawl or watch its progress.
+    pub fn handle(&self) -> CrawlHandle {
+        CrawlHandle {
+            control: self.control.clone(),
+        }
+    }
+
+    /// Runs the crawl to its end.
+    pub async fn run(mut self) -> CrawlOutcome {
+        let started = Instant::now();
+        let stats = self.shared.stats.clone();
+        let name = self.shared.spider.name().to_string();
+        stats.set("start_time", timestamp());
+        tracing::info!(spider = %name, "Spider opened");
+
+        let mut failure = None;
+        for p in &self.shared.pipelines {
+            if let Err(e) = p.open(&name) {
+                tracing::error!(pipeline = p.name(), "cannot open item pipeline: {e:#}");
+                failure = Some(FinishReason::Failed);
+            }
+        }
+        let mut starts: Option<StartRequests> = match failure {
+            Some(_) => None,
+            None => match self.shared.spider.start_requests() {
+                Ok(it) => Some(it),
+                Err(e) => {
+                    tracing::error!("start requests failed: {e:#}");
+                    failure = Some(FinishReason::Failed);
+                    None
+                }
+            },
+        };
+        let mut closing: Option<FinishReason> = failure;
+        let mut forced = false;
+
+        let (slot_tx, mut slot_rx) = mpsc::unbounded_channel::<()>();
+        let mut tasks: JoinSet<TaskOutput> = JoinSet::new();
+        let mut downloading = 0usize;
+        let mut stop_rx = self.control.stop_tx.subscribe();
+        let deadline = self.cfg.close_timeout.map(|d| started + d);
+        let log_every = self
+            .cfg
+            .logstats_interval
+            .unwrap_or(Duration::from_secs(3600 * 24));
+        let mut logstats = tokio::time::interval_at(started + log_every, log_every);
+        let mut last_log = (started, 0u64, 0u64);
+
+        loop {
+            if closing.is_none() {
+                self.pull_start_requests(&mut starts);
+                while downloading < self.cfg.concurrency && tasks.len() < self.cfg.max_in_flight {
+                    let Some(request) = self.scheduler.next_request() else {
+                        break;
+                    };
+                    stats.inc("scheduler/dequeued", 1);
+                    downloading += 1;
+                    let token = DownloadToken(slot_tx.clone());
+                    tasks.spawn(
+                        run_request(self.shared.clone(), request, token)
+                            .instrument(tracing::Span::current()),
+                    );
+                }
+            }
+            self.control
+                .queued
+                .store(self.scheduler.len(), Ordering::Relaxed);
+            self.control.in_flight.store(tasks.len(), Ordering::Relaxed);
+            if tasks.is_empty()
+                && (closing.is_some() || (starts.is_none() && self.scheduler.is_empty()))
+            {
+                break;
+            }
+
+            tokio::select! {
+                Some(()) = slot_rx.recv() => {
+                    downloading = downloading.saturating_sub(1);
+                }
+                Some(joined) = tasks.join_next() => {
+                    match joined {
+                        Ok(out) => self.absorb(out, closing.is_some()),
+                        Err(e) if e.is_cancelled() => {}
+                        Err(e) => {
+                            tracing::error!("request task panicked: {e}");
+                            self.shared.errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                    if closing.is_none() {
+                        closing = self.closespider_reason();
+                        if let Some(r) = &closing {
+                            tracing::info!(reason = %r, "Closing spider");
+                        }
+                    }
+                }
+                Ok(()) = stop_rx.changed() => {
+                    let req = stop_rx.borrow_and_update().clone();
+                    if let Some(req) = req {
+                        if req.force && !forced {
+                            forced = true;
+                            tracing::warn!(reason = %req.reason, "Stopping now: abandoning {} request(s) in flight", tasks.len());
+                            tasks.abort_all();
+                            closing = Some(req.reason);
+                        } else if closing.is_none() {
+                            tracing::info!(reason = %req.reason, "Closing spider gracefully: waiting for {} request(s) in flight", tasks.len());
+                            closing = Some(req.reason);
+                        }
+                    }
+                }
+                _ = sleep_until_opt(deadline), if closing.is_none() => {
+                    tracing::info!("Closing spider: CLOSESPIDER_TIMEOUT reached");
+                    closing = Some(FinishReason::ClosespiderTimeout);
+                }
+                _ = logstats.tick() => {
+                    last_log = self.log_stats(last_log);
+                }
+            }
+        }
+
+        let reason = closing.unwrap_or(FinishReason::Finished);
+        self.finish(reason, started).await
+    }
+
+    fn pull_start_requests(&mut self, starts: &mut Option<StartRequests>) {
+        let Some(it) = starts.as_mut() else { return };
+        while self.scheduler.len() < self.cfg.concurrency {
+            let Some(mut request) = it.next() else {
+                *starts = None;
+                return;
+            };
+            if self
+                .shared
+                .spider_mws
+                .iter()
+                .all(|m| m.process_request(None, &mut request))
+            {
+                let fp = (!request.dont_filter).then(|| fingerprint(&request));
+                self.enqueue(request, fp);
+            }
+        }
+    }
+
+    fn enqueue(&mut self, request: Request, fp: Option<Fingerprint>) {
+        let url = self.cfg.dupefilter_debug.then(|| request.url.to_string());
+        match self.scheduler.enqueue(request, fp) {
+            Ok(()) => self.shared.stats.inc("scheduler/enqueued", 1),
+            Err(Rejected::Duplicate) => {
+                self.shared.stats.inc("dupefilter/filtered", 1);
+                if let Some(url) = url {
+                    tracing::debug!(%url, "Filtered duplicate request");
+                }
+            }
+        }
+    }
+
+    fn absorb(&mut self, out: TaskOutput, closing: bool) {
+        if closing {
+            return;
+        }
+        for (request, fp) in out.requests {
+            self.enqueue(request, fp);
+        }
+    }
+
+    fn closespider_reason(&self) -> Option<FinishReason> {
+        let s = &self.shared;
+        let hit =
+            |limit: u64, value: &AtomicU64| limit > 0 && value.load(Ordering::Relaxed) >= limit;
+        if hit(self.cfg.close_itemcount, &s.items) {
+            Some(FinishReason::ClosespiderItemcount)
+        } else if hit(self.cfg.close_pagecount, &s.pages) {
+            Some(FinishReason::ClosespiderPagecount)
+        } else if hit(self.cfg.close_errorcount, &s.errors) {
+            Some(FinishReason::ClosespiderErrorcount)
+        } else {
+            None
+        }
+    }
+
+    fn log_stats(&self, (at, pages0, items0): (Instant, u64, u64)) -> (Instant, u64, u64) {
+        let now = Instant::now();
+        let pages = self.shared.pages.load(Ordering::Relaxed);
+        let items = self.shared.items.load(Ordering::Relaxed);
+        let minutes = (now - at).as_secs_f64() / 60.0;
+        let rate = |n: u64| {
+            if minutes > 0.0 {
+                n as f64 / minutes
+            } else {
+                0.0
+            }
+        };
+        tracing::info!(
+            "Crawled {pages} pages (at {:.0} pages/min), scraped {items} items (at {:.0} items/min)",
+            rate(pages - pages0),
+            rate(items - items0)
+        );
+        (now, pages, items)
+    }
+
+    async fn finish(mut self, reason: FinishReason, started: Instant) -> CrawlOutcome {
+        let shared = self.shared.clone();
+        // Let callbacks already on the worker pool finish before the sinks close.
+        shared.jobs.wait_idle().await;
+        let spider = shared.spider.clone();
+        let reason_c = reason.clone();
+        let pipelines = shared.pipelines.clone();
+        let sinks = shared.sinks.clone();
+        let span = tracing::Span::current();
+        let closed = tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
+            spider.closed(reason_c.as_str());
+            for p in &pipelines {
+                p.close();
+            }
+            for s in &sinks {
+                if let Err(e) = s.close() {
+                    tracing::error!("closing item output failed: {e:#}");
+                }
+            }
+        });
+        if let Err(e) = closed.await {
+            tracing::error!("closing the spider panicked: {e}");
+        }
+        let stats = &shared.stats;
+        stats.set("finish_reason", reason.as_str());
+        stats.set("finish_time", timestamp());
+        stats.set(
+            "elapsed_time_seconds",
+            (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+        );
+        if let Some(rss) = peak_rss_bytes() {
+            stats.set("memusage/max", rss);
+        }
+        let snapshot = stats.snapshot();
+        if self.cfg.stats_dump {
+            tracing::info!(
+                "Dumping Trawl stats:\n{}",
+                serde_json::to_string_pretty(&snapshot).unwrap_or_default()
+            );
+        }
+        tracing::info!(reason = %reason, "Spider closed");
+        let pending = (!self.scheduler.is_empty()).then(|| self.scheduler.state());
+        self.scheduler = Scheduler::new(QueueOrder::Lifo);
+        CrawlOutcome {
+            finish_reason: reason,
+            stats: snapshot,
+            pending,
+        }
+    }
+}

@@ -1,0 +1,215 @@
+//! One request as a tokio task: the downloader, then the callback (or errback), the
+//! spider middlewares, the item pipelines and the sinks on the worker pool.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::downloader::{DownloadError, DownloadOutcome, Downloader};
+use crate::fingerprint::{fingerprint, Fingerprint};
+use crate::middleware::SpiderMiddleware;
+use crate::pipeline::{ItemPipeline, ItemSink};
+use crate::request::Request;
+use crate::response::Response;
+use crate::spider::{Output, Spider};
+use crate::stats::Stats;
+use crate::workers::{JobTracker, WorkerPool};
+
+/// Everything request tasks share.
+pub(super) struct Shared {
+    pub(super) spider: Arc<dyn Spider>,
+    pub(super) downloader: Downloader,
+    pub(super) spider_mws: Vec<Arc<dyn SpiderMiddleware>>,
+    pub(super) pipelines: Vec<Arc<dyn ItemPipeline>>,
+    pub(super) sinks: Vec<Arc<dyn ItemSink>>,
+    pub(super) stats: Arc<Stats>,
+    pub(super) pool: Arc<WorkerPool>,
+    pub(super) jobs: Arc<JobTracker>,
+    pub(super) pages: AtomicU64,
+    pub(super) items: AtomicU64,
+    pub(super) errors: AtomicU64,
+}
+
+/// What one request task hands back to the loop.
+#[derive(Default)]
+pub(super) struct TaskOutput {
+    pub(super) requests: Vec<(Request, Option<Fingerprint>)>,
+}
+
+/// Tells the loop a download slot is free, even if the task is aborted.
+pub(super) struct DownloadToken(pub(super) mpsc::UnboundedSender<()>);
+
+impl Drop for DownloadToken {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
+/// One request's whole trip: download, then callback (or errback) on the blocking pool.
+pub(super) async fn run_request(
+    shared: Arc<Shared>,
+    request: Request,
+    token: DownloadToken,
+) -> TaskOutput {
+    let outcome = shared.downloader.download(request).await;
+    drop(token);
+    match outcome {
+        DownloadOutcome::Response(resp) => {
+            on_blocking_pool(shared, move |sh| sh.handle_response(&resp)).await
+        }
+        DownloadOutcome::Reschedule(request) => {
+            let fp = (!request.dont_filter).then(|| fingerprint(&request));
+            TaskOutput {
+                requests: vec![(*request, fp)],
+            }
+        }
+        DownloadOutcome::Failed(request, error) => {
+            on_blocking_pool(shared, move |sh| sh.handle_failure(&request, &error)).await
+        }
+    }
+}
+
+async fn on_blocking_pool<F>(shared: Arc<Shared>, f: F) -> TaskOutput
+where
+    F: FnOnce(&Shared) -> TaskOutput + Send + 'static,
+{
+    let sh = shared.clone();
+    // Keep the caller's span (a control plane tags each job's log lines with it).
+    let span = tracing::Span::current();
+    match shared
+        .pool
+        .run(&shared.jobs, move || span.in_scope(|| f(&sh)))
+        .await
+    {
+        Ok(out) => out,
+        Err(e) => {
+            tracing::error!("{e}");
+            shared.errors.fetch_add(1, Ordering::Relaxed);
+            shared.stats.inc("spider_exceptions/count", 1);
+            shared.stats.inc("spider_exceptions/panic", 1);
+            TaskOutput::default()
+        }
+    }
+}
+
+impl Shared {
+    fn handle_response(&self, response: &Response) -> TaskOutput {
+        self.pages.fetch_add(1, Ordering::Relaxed);
+        self.stats.inc("response_received_count", 1);
+        tracing::debug!(
+            "Crawled ({}) <{} {}> (referer: {})",
+            response.status,
+            response.request.method,
+            response.url,
+            response
+                .request
+                .headers
+                .get("referer")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("None")
+        );
+        for mw in &self.spider_mws {
+            if let Err(reason) = mw.process_spider_input(response) {
+                tracing::debug!("{reason}");
+                return TaskOutput::default();
+            }
+        }
+        let mut out = Output::new();
+        let callback = response.request.callback_name();
+        if let Err(e) = self.spider.parse(callback, response, &mut out) {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            self.stats.inc("spider_exceptions/count", 1);
+            tracing::error!(
+                "Spider error processing <{} {}> (callback {callback}): {e:#}",
+                response.request.method,
+                response.url
+            );
+        }
+        self.process_output(Some(response), out)
+    }
+
+    fn handle_failure(&self, request: &Request, error: &DownloadError) -> TaskOutput {
+        if matches!(error, DownloadError::Ignored(_)) {
+            tracing::debug!("Ignoring <{} {}>: {error}", request.method, request.url);
+        } else {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            tracing::error!(
+                "Error downloading <{} {}>: {error}",
+                request.method,
+                request.url
+            );
+        }
+        let Some(errback) = request.errback.as_deref() else {
+            return TaskOutput::default();
+        };
+        let mut out = Output::new();
+        if let Err(e) = self.spider.handle_error(errback, request, error, &mut out) {
+            self.errors.fetch_add(1, Ordering::Relaxed);
+            self.stats.inc("spider_exceptions/count", 1);
+            tracing::error!(
+                "Spider error in errback {errback} for <{}>: {e:#}",
+                request.url
+            );
+        }
+        self.process_output(None, out)
+    }
+
+    fn process_output(&self, response: Option<&Response>, out: Output) -> TaskOutput {
+        let mut requests = Vec::with_capacity(out.requests.len());
+        for mut request in out.requests {
+            if self
+                .spider_mws
+                .iter()
+                .all(|m| m.process_request(response, &mut request))
+            {
+                let fp = (!request.dont_filter).then(|| fingerprint(&request));
+                requests.push((request, fp));
+            }
+        }
+        let (mut scraped, mut dropped) = (0i64, out.dropped.len() as i64);
+        for reason in &out.dropped {
+            self.stats
+                .inc(&format!("item_dropped_reasons_count/{reason}"), 1);
+            tracing::debug!("Dropped: {reason}");
+        }
+        'items: for mut item in out.items {
+            if let Some(resp) = response {
+                if !self
+                    .spider_mws
+                    .iter()
+                    .all(|m| m.process_item(resp, &mut item))
+                {
+                    continue;
+                }
+            }
+            for p in &self.pipelines {
+                match p.process_item(item) {
+                    Ok(i) => item = i,
+                    Err(drop) => {
+                        dropped += 1;
+                        self.stats
+                            .inc(&format!("item_dropped_reasons_count/{}", drop.reason), 1);
+                        tracing::debug!(pipeline = p.name(), "Dropped: {drop}");
+                        continue 'items;
+                    }
+                }
+            }
+            for sink in &self.sinks {
+                if let Err(e) = sink.write_item(&item) {
+                    tracing::error!("writing an item failed: {e:#}");
+                    self.stats.inc("item_sink_errors", 1);
+                }
+            }
+            scraped += 1;
+        }
+        if scraped > 0 {
+            self.items.fetch_add(scraped as u64, Ordering::Relaxed);
+            self.stats.inc("item_scraped_count", scraped);
+        }
+        if dropped > 0 {
+            self.stats.inc("item_dropped_count", dropped);
+        }
+        TaskOutput { requests }
+    }
+}
