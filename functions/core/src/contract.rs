@@ -16,8 +16,14 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use futures::future::join_all;
 use serde_json::json;
 
-use crate::model::{Job, JobState, Outcome, OverlapPolicy, Schedule, Version};
+use crate::model::{CancelLevel, Job, JobState, Outcome, OverlapPolicy, Schedule, Version};
 use crate::ports::{BlobStore, ItemHistory, JobStore, ProjectStore, ScheduleStore, StoreError};
+
+mod listing;
+mod reuse;
+
+pub use listing::blob_listing_contract;
+pub use reuse::reuse_and_cancel_contract;
 
 /// A prefix unique to this run, so repeated runs on one store never collide.
 fn unique(prefix: &str) -> String {
@@ -79,6 +85,7 @@ fn outcome() -> Outcome {
 /// Runs every job-store check (see the module docs about `prune_finished`).
 pub async fn job_store_contract(store: &dyn JobStore) {
     claim_contract(store).await;
+    reuse_and_cancel_contract(store).await;
     let run = unique("c");
     let p1 = format!("{run}-p1");
     let p2 = format!("{run}-p2");
@@ -332,12 +339,18 @@ pub async fn job_store_contract(store: &dyn JobStore) {
 
     // --- cancel requests and heartbeats ----------------------------------------
     assert_eq!(
-        store.request_cancel(&a.id).await.unwrap(),
+        store
+            .request_cancel(&a.id, CancelLevel::Graceful)
+            .await
+            .unwrap(),
         None,
         "request_cancel of a pending job returns None"
     );
     assert_eq!(
-        store.request_cancel(&id("unknown")).await.unwrap(),
+        store
+            .request_cancel(&id("unknown"), CancelLevel::Graceful)
+            .await
+            .unwrap(),
         None,
         "request_cancel of an unknown job returns None"
     );
@@ -352,12 +365,18 @@ pub async fn job_store_contract(store: &dyn JobStore) {
         "heartbeat records the time"
     );
     assert_eq!(
-        store.request_cancel(&c.id).await.unwrap(),
+        store
+            .request_cancel(&c.id, CancelLevel::Graceful)
+            .await
+            .unwrap(),
         Some(1),
         "first cancel request counts 1"
     );
     assert_eq!(
-        store.request_cancel(&c.id).await.unwrap(),
+        store
+            .request_cancel(&c.id, CancelLevel::Graceful)
+            .await
+            .unwrap(),
         Some(2),
         "second cancel request counts 2"
     );
@@ -381,7 +400,8 @@ pub async fn job_store_contract(store: &dyn JobStore) {
         None,
         "heartbeat of a pending job returns None"
     );
-    let results = join_all((0..10).map(|_| store.request_cancel(&e.id))).await;
+    let results =
+        join_all((0..10).map(|_| store.request_cancel(&e.id, CancelLevel::Graceful))).await;
     let mut seen: Vec<u32> = results
         .into_iter()
         .map(|r| r.unwrap().expect("running"))
@@ -451,7 +471,10 @@ pub async fn job_store_contract(store: &dyn JobStore) {
         "heartbeat of a finished job returns None"
     );
     assert_eq!(
-        store.request_cancel(&c.id).await.unwrap(),
+        store
+            .request_cancel(&c.id, CancelLevel::Graceful)
+            .await
+            .unwrap(),
         None,
         "request_cancel of a finished job returns None"
     );
@@ -1054,6 +1077,7 @@ pub async fn project_store_contract(store: &dyn ProjectStore) {
 
 /// Runs every blob-store check.
 pub async fn blob_store_contract(store: &dyn BlobStore) {
+    blob_listing_contract(store).await;
     let run = unique("b");
     let bundle = format!("bundles/{run}/v1.bundle");
     let log = format!("logs/{run}/spider/job.log");

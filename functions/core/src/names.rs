@@ -43,6 +43,81 @@ pub fn check_name(param: &'static str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Checks a project name where Scrapyd builds a storage path from it (`addversion.json`,
+/// `listversions.json`, `delversion.json`, `delproject.json`): a name that would leave
+/// its folder (one with `/` or `\`, or `..`) gives Scrapyd's
+/// `DirectoryTraversalError: <name>`; any other name is checked by [`check_name`].
+pub fn check_project(project: &str) -> Result<(), ApiError> {
+    if project.contains(['/', '\\']) || project == ".." {
+        return Err(ApiError::DirectoryTraversal(project.to_string()));
+    }
+    check_name("project", project)
+}
+
+/// Whether a project, spider or version name passes [`check_name`]: names that do not
+/// cannot exist, so the endpoints that look one up answer Scrapyd's "not found".
+pub fn is_valid_name(value: &str) -> bool {
+    check_name("name", value).is_ok()
+}
+
+/// Scrapyd's file name for a version (its egg storage's sanitising): every character
+/// other than an ASCII letter, a digit, `_` or `-` becomes `_`, so `1.0+local` is
+/// stored and listed as `1_0_local`, `a/b` as `a_b`. Lookups sanitise the version they
+/// are given the same way, so `_version=1.0+local` finds it.
+pub fn sanitize_version(version: &str) -> String {
+    version
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Checks a version label given to `addversion.json`: any text of 1 to
+/// [`MAX_NAME_LEN`] characters (it is stored under [`sanitize_version`]'s name).
+pub fn check_version(version: &str) -> Result<(), ApiError> {
+    if version.is_empty() {
+        return Err(ApiError::invalid("version", "must not be empty"));
+    }
+    let len = version.chars().count();
+    if len > MAX_NAME_LEN {
+        return Err(ApiError::invalid(
+            "version",
+            format!("is {len} characters long; the maximum is {MAX_NAME_LEN}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a job id chosen by a client (`schedule.json`'s `jobid`). Scrapyd accepts any
+/// text; Trawl accepts any text that is a safe file name, since the id names the job's
+/// log and items: 1 to [`MAX_NAME_LEN`] bytes, no `/`, `\` or control characters, and
+/// not `.` or `..`. Spaces and non-ASCII letters are fine.
+pub fn check_job_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() {
+        return Err(ApiError::invalid("jobid", "must not be empty"));
+    }
+    if id.len() > MAX_NAME_LEN {
+        return Err(ApiError::invalid(
+            "jobid",
+            format!("is {} bytes long; the maximum is {MAX_NAME_LEN}", id.len()),
+        ));
+    }
+    if id.contains(['/', '\\']) || id.chars().any(char::is_control) || id == "." || id == ".." {
+        return Err(ApiError::invalid(
+            "jobid",
+            format!(
+                "{id:?} cannot name a file: no '/', '\\' or control characters, not '.' or '..'"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A new random job id: 32 lowercase hex characters, shaped like Python's
 /// `uuid.uuid4().hex` (what Scrapyd generates), with the version-4 and RFC 4122 variant
 /// bits set.
