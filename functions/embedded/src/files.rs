@@ -167,7 +167,7 @@ impl BlobStore for FileBlobStore {
                 }
                 out.push(BlobEntry {
                     name,
-                    size: meta.is_file().then(|| meta.len()),
+                    size: meta.is_file().then_some(meta.len()),
                     modified: meta.modified().ok().map(DateTime::<Utc>::from),
                 });
             }
