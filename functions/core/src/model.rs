@@ -303,3 +303,53 @@ pub struct Schedule {
     /// Creation time.
     pub created_at: DateTime<Utc>,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn cancel_signals() {
+        for graceful in ["INT", "TERM", "2", "15", "int", "SIGTERM", " sigint "] {
+            assert_eq!(
+                CancelLevel::from_signal(graceful),
+                Some(CancelLevel::Graceful),
+                "{graceful}"
+            );
+        }
+        for forced in ["KILL", "9", "SIGKILL", "kill"] {
+            assert_eq!(
+                CancelLevel::from_signal(forced),
+                Some(CancelLevel::Forced),
+                "{forced}"
+            );
+        }
+        for other in ["HUP", "STOP", "1", "19", "21", "", "TERMX"] {
+            assert_eq!(CancelLevel::from_signal(other), None, "{other}");
+        }
+        for level in [CancelLevel::Graceful, CancelLevel::Forced] {
+            assert_eq!(CancelLevel::from_requests(level.requests()), Some(level));
+        }
+    }
+
+    #[test]
+    fn pids_are_per_running_attempt() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let mut a = Job::new("a".into(), "p".into(), "s".into(), t);
+        assert_eq!(a.pid(), None, "a pending job has no pid");
+        a.state = JobState::Running;
+        a.attempt = 1;
+        let pid = a.pid().unwrap();
+        assert!(pid > 0 && pid <= i32::MAX as u32);
+        a.runner = Some("crawler-2".into());
+        assert_eq!(a.pid(), Some(pid), "stable while the attempt runs");
+        let mut b = a.clone();
+        b.id = "b".into();
+        assert_ne!(b.pid(), Some(pid), "another job, another pid");
+        a.attempt = 2;
+        assert_ne!(a.pid(), Some(pid), "a new attempt, a new pid");
+        a.state = JobState::Finished;
+        assert_eq!(a.pid(), None);
+    }
+}

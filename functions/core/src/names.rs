@@ -254,6 +254,53 @@ mod tests {
     }
 
     #[test]
+    fn versions_are_sanitised_as_scrapyd_stores_them() {
+        assert_eq!(sanitize_version("1.0+local"), "1_0_local");
+        assert_eq!(
+            sanitize_version("2026-11-30T19:00:00"),
+            "2026-11-30T19_00_00"
+        );
+        assert_eq!(sanitize_version("a/b"), "a_b");
+        assert_eq!(sanitize_version("../x"), "___x");
+        assert_eq!(sanitize_version("r10_ok-2"), "r10_ok-2");
+        assert_eq!(sanitize_version("é1"), "_1", "one '_' per character");
+        assert!(check_version("1.0+local").is_ok());
+        assert!(check_version("").is_err());
+        assert!(check_version(&"é".repeat(200)).is_ok());
+        assert_eq!(
+            check_version(&"v".repeat(201)).unwrap_err().to_string(),
+            "version is invalid: is 201 characters long; the maximum is 200"
+        );
+    }
+
+    #[test]
+    fn traversal_in_project_names() {
+        for bad in ["../p", "..", "a/b", "a\\b", "/abs"] {
+            assert_eq!(
+                check_project(bad).unwrap_err().to_string(),
+                format!("DirectoryTraversalError: {bad}")
+            );
+        }
+        assert!(check_project("shop.v2").is_ok());
+        let msg = check_project("my project").unwrap_err().to_string();
+        assert!(msg.starts_with("project is invalid: "), "{msg}");
+        assert!(is_valid_name("shop") && !is_valid_name("../p"));
+    }
+
+    #[test]
+    fn client_job_ids() {
+        for ok in ["nightly run 7", "job-1", "café", "a.b", "..a"] {
+            assert!(check_job_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a\\b", "tab\there", "nul\0"] {
+            let msg = check_job_id(bad).unwrap_err().to_string();
+            assert!(msg.starts_with("jobid is invalid: "), "{bad:?}: {msg}");
+        }
+        assert!(check_job_id(&"j".repeat(200)).is_ok());
+        assert!(check_job_id(&"j".repeat(201)).is_err());
+    }
+
+    #[test]
     fn job_ids() {
         let a = new_job_id();
         let b = new_job_id();
