@@ -13,8 +13,11 @@ use trawl_engine::downloader::Cidr;
 
 use crate::bundle::{parse_bundle, Bundle};
 use crate::cron::CronSchedule;
-use crate::model::{Job, JobBlob, JobState, OverlapPolicy, Schedule, Version};
-use crate::names::{check_name, new_job_id, new_schedule_id, version_cmp};
+use crate::model::{CancelLevel, Job, JobBlob, JobState, OverlapPolicy, Schedule, Version};
+use crate::names::{
+    check_job_id, check_name, check_project, check_version, is_valid_name, new_job_id,
+    new_schedule_id, sanitize_version, version_cmp,
+};
 use crate::policy::{check_args, check_settings};
 use crate::ports::{Dispatcher, JobCounts, Kicker, StoreError, Stores};
 
@@ -86,6 +89,13 @@ pub enum ApiError {
     /// Unknown schedule.
     #[error("schedule '{0}' not found")]
     ScheduleNotFound(String),
+    /// A project name that would leave its storage folder (`../p`), where Scrapyd
+    /// builds a path from it.
+    #[error("DirectoryTraversalError: {0}")]
+    DirectoryTraversal(String),
+    /// A job id given to `schedule.json` belongs to a pending or running job.
+    #[error("jobid is invalid: job '{0}' is already pending or running")]
+    JobExists(String),
     /// Storage failed.
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -199,22 +209,24 @@ impl Control {
     }
 
     /// `addversion.json`: validates every spec of the bundle; returns the spider count.
+    /// The version is stored under Scrapyd's sanitised name ([`sanitize_version`]).
     pub async fn add_version(&self, project: &str, version: &str, egg: Bytes) -> ApiResult<usize> {
-        check_name("project", project)?;
-        check_name("version", version)?;
+        check_project(project)?;
+        check_version(version)?;
+        let version = sanitize_version(version);
         let bundle = parse_bundle(&egg).map_err(|e| ApiError::invalid("egg", e.to_string()))?;
         let now = self.stores.clock.now();
-        let bundle_key = crate::model::bundle_key(project, version, now);
+        let bundle_key = crate::model::bundle_key(project, &version, now);
         self.stores.blobs.put(&bundle_key, egg).await?;
         let record = Version {
             project: project.to_string(),
-            version: version.to_string(),
+            version: version.clone(),
             spiders: bundle.spider_names(),
             bundle_key,
             created_at: now,
         };
         // A re-upload of the same label replaces the record; drop the old bundle blob.
-        let old = self.find_version(project, version).await?;
+        let old = self.find_version(project, &version).await?;
         self.stores.projects.put_version(&record).await?;
         if let Some(old) = old {
             self.stores.blobs.delete(&old.bundle_key).await?;
@@ -225,13 +237,10 @@ impl Control {
         Ok(record.spiders.len())
     }
 
-    /// `schedule.json`: returns the job id.
+    /// `schedule.json`: returns the job id. A `jobid` whose job has finished is taken
+    /// again (the finished job's record is replaced); one whose job is pending or
+    /// running is refused.
     pub async fn schedule(&self, req: ScheduleRequest) -> ApiResult<String> {
-        check_name("project", &req.project)?;
-        check_name("spider", &req.spider)?;
-        if let Some(v) = &req.version {
-            check_name("_version", v)?;
-        }
         if !req.priority.is_finite() {
             return Err(ApiError::invalid("priority", "must be a finite number"));
         }
@@ -253,7 +262,7 @@ impl Control {
         }
         let id = match &req.job_id {
             Some(id) => {
-                check_name("jobid", id)?;
+                check_job_id(id)?;
                 id.clone()
             }
             None => new_job_id(),
@@ -263,27 +272,54 @@ impl Control {
         job.args = req.args;
         job.settings = req.settings;
         job.priority = req.priority;
-        match self.stores.jobs.insert_job(&job).await {
-            Ok(()) => {}
-            Err(StoreError::Conflict(_)) => {
-                return Err(ApiError::invalid(
-                    "jobid",
-                    format!("job '{}' already exists", job.id),
-                ))
-            }
-            Err(e) => return Err(e.into()),
-        }
+        self.enqueue(job.clone()).await?;
         self.kicker.kick();
         Ok(job.id)
     }
 
+    /// Stores a new pending job; a finished job with its id is replaced, a pending or
+    /// running one is [`ApiError::JobExists`]. The replaced job's log and items go,
+    /// unless the new job writes the same files: then its items are overwritten and its
+    /// log continues the old one (Scrapy appends to a job's log file by default).
+    async fn enqueue(&self, mut job: Job) -> ApiResult<()> {
+        // Retried when the id's job vanishes or changes between the calls.
+        for _ in 0..3 {
+            match self.stores.jobs.insert_job(&job).await {
+                Ok(()) => return Ok(()),
+                Err(StoreError::Conflict(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+            let Some(old) = self.stores.jobs.get_job(&job.id).await? else {
+                continue;
+            };
+            if old.state != JobState::Finished {
+                return Err(ApiError::JobExists(job.id));
+            }
+            job.attempt = old.attempt;
+            if self.stores.jobs.replace_finished_job(&job).await? {
+                if old.log_key() != job.log_key() {
+                    self.stores.blobs.delete(&old.log_key()).await?;
+                    self.stores.blobs.delete(&old.items_key()).await?;
+                }
+                return Ok(());
+            }
+        }
+        Err(ApiError::JobExists(job.id))
+    }
+
     /// `cancel.json`: returns the state the job was in (`None` if unknown/finished).
     ///
-    /// A pending job is removed; a running one is asked to stop gracefully, and a second
-    /// cancel stops it at once. Its items and log are kept.
-    pub async fn cancel(&self, project: &str, job: &str) -> ApiResult<Option<JobState>> {
-        check_name("project", project)?;
-        check_name("job", job)?;
+    /// A pending job is removed; a running one is asked to stop: gracefully, and a
+    /// second graceful request stops it at once; [`CancelLevel::Forced`] stops it at
+    /// once. Its items and log are kept. An unknown project is Scrapyd's
+    /// `project '...' not found`.
+    pub async fn cancel(
+        &self,
+        project: &str,
+        job: &str,
+        level: CancelLevel,
+    ) -> ApiResult<Option<JobState>> {
+        self.require_project(project).await?;
         let Some(record) = self.stores.jobs.get_job(job).await? else {
             return Ok(None);
         };
@@ -296,10 +332,10 @@ impl Control {
                     return Ok(Some(JobState::Pending));
                 }
                 // It started meanwhile: cancel it as a running job.
-                Box::pin(self.cancel(project, job)).await
+                Box::pin(self.cancel(project, job, level)).await
             }
             JobState::Running => {
-                if let Some(n) = self.stores.jobs.request_cancel(job).await? {
+                if let Some(n) = self.stores.jobs.request_cancel(job, level).await? {
                     self.dispatcher.notify_cancel(job, n).await;
                     Ok(Some(JobState::Running))
                 } else {
@@ -310,9 +346,12 @@ impl Control {
         }
     }
 
-    /// `status.json`: the job, if known (and of `project`, when given).
+    /// `status.json`: the job, if known (and of `project`, when given; an unknown
+    /// project is Scrapyd's `project '...' not found`).
     pub async fn status(&self, job: &str, project: Option<&str>) -> ApiResult<Option<Job>> {
-        check_name("job", job)?;
+        if let Some(p) = project {
+            self.require_project(p).await?;
+        }
         let found = self.stores.jobs.get_job(job).await?;
         Ok(found.filter(|j| project.is_none_or(|p| j.project == p)))
     }
@@ -326,7 +365,7 @@ impl Control {
 
     /// `listversions.json`: ascending, latest last; unknown project gives `[]`.
     pub async fn list_versions(&self, project: &str) -> ApiResult<Vec<String>> {
-        check_name("project", project)?;
+        check_project(project)?;
         Ok(self
             .sorted_versions(project)
             .await?
@@ -341,35 +380,28 @@ impl Control {
         project: &str,
         version: Option<&str>,
     ) -> ApiResult<Vec<String>> {
-        check_name("project", project)?;
-        if let Some(v) = version {
-            check_name("_version", v)?;
-        }
         let version = self.resolve_version(project, version).await?;
         Ok(self.spider_names(&version))
     }
 
-    /// `listjobs.json`.
+    /// `listjobs.json` (an unknown project is Scrapyd's `project '...' not found`).
     pub async fn list_jobs(&self, project: Option<&str>) -> ApiResult<JobLists> {
         if let Some(p) = project {
-            check_name("project", p)?;
+            self.require_project(p).await?;
         }
         Ok(self.stores.jobs.job_lists(project).await?)
     }
 
-    /// `delversion.json` (deleting the last version deletes the project).
+    /// `delversion.json` (deleting the last version deletes the project). As in
+    /// Scrapyd, a version of an unknown project is `version '...' not found`.
     pub async fn delete_version(&self, project: &str, version: &str) -> ApiResult<()> {
-        check_name("project", project)?;
-        check_name("version", version)?;
+        check_project(project)?;
         let Some(v) = self.find_version(project, version).await? else {
-            if self.stores.projects.versions(project).await?.is_empty() {
-                return Err(ApiError::ProjectNotFound(project.to_string()));
-            }
             return Err(ApiError::VersionNotFound(version.to_string()));
         };
         self.stores
             .projects
-            .delete_version(project, version)
+            .delete_version(project, &v.version)
             .await?;
         self.stores.blobs.delete(&v.bundle_key).await?;
         self.bundles.lock().remove(&v.bundle_key);
@@ -378,7 +410,7 @@ impl Control {
 
     /// `delproject.json`.
     pub async fn delete_project(&self, project: &str) -> ApiResult<()> {
-        check_name("project", project)?;
+        check_project(project)?;
         let versions = self.stores.projects.versions(project).await?;
         if versions.is_empty() {
             return Err(ApiError::ProjectNotFound(project.to_string()));
@@ -394,8 +426,6 @@ impl Control {
 
     /// `addschedule.json`.
     pub async fn add_schedule(&self, req: AddScheduleRequest) -> ApiResult<Schedule> {
-        check_name("project", &req.project)?;
-        check_name("spider", &req.spider)?;
         let cron = CronSchedule::parse(&req.cron, &req.timezone)
             .map_err(|e| ApiError::invalid("cron", e.to_string()))?;
         if !req.priority.is_finite() {
@@ -507,9 +537,9 @@ impl Control {
         job: &str,
         blob: JobBlob,
     ) -> ApiResult<Option<Bytes>> {
-        check_name("project", project)?;
-        check_name("spider", spider)?;
-        check_name("job", job)?;
+        if !is_valid_name(project) || !is_valid_name(spider) || check_job_id(job).is_err() {
+            return Ok(None);
+        }
         Ok(self
             .stores
             .blobs
@@ -538,22 +568,40 @@ impl Control {
         Ok(versions)
     }
 
+    /// The version stored under `version`'s sanitised name.
     async fn find_version(&self, project: &str, version: &str) -> ApiResult<Option<Version>> {
+        if !is_valid_name(project) {
+            return Ok(None);
+        }
+        let name = sanitize_version(version);
         Ok(self
             .stores
             .projects
             .versions(project)
             .await?
             .into_iter()
-            .find(|v| v.version == version))
+            .find(|v| v.version == name))
     }
 
-    /// The named version, or the latest; Scrapyd's errors when either is unknown.
+    /// Scrapyd's `project '...' not found` unless the project has a version.
+    async fn require_project(&self, project: &str) -> ApiResult<()> {
+        if is_valid_name(project) && !self.stores.projects.versions(project).await?.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::ProjectNotFound(project.to_string()))
+        }
+    }
+
+    /// The named version (found by its sanitised name), or the latest; Scrapyd's
+    /// errors when either is unknown.
     pub async fn resolve_version(
         &self,
         project: &str,
         version: Option<&str>,
     ) -> ApiResult<Version> {
+        if !is_valid_name(project) {
+            return Err(ApiError::ProjectNotFound(project.to_string()));
+        }
         let mut versions = self.sorted_versions(project).await?;
         if versions.is_empty() {
             return Err(ApiError::ProjectNotFound(project.to_string()));
@@ -562,7 +610,7 @@ impl Control {
             None => Ok(versions.pop().expect("not empty")),
             Some(v) => versions
                 .into_iter()
-                .find(|x| x.version == v)
+                .find(|x| x.version == sanitize_version(v))
                 .ok_or_else(|| ApiError::VersionNotFound(v.to_string())),
         }
     }

@@ -13,6 +13,7 @@ pub mod contract;
 pub mod control;
 pub mod cron;
 pub mod incremental;
+pub mod jobfiles;
 pub mod joblog;
 pub mod model;
 pub mod names;

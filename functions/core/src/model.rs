@@ -73,6 +73,29 @@ impl CancelLevel {
             _ => Some(CancelLevel::Forced),
         }
     }
+
+    /// How many cancel requests this level counts for: one for a graceful stop, two
+    /// for a forced one (so the count reads "forced" at once, see
+    /// [`CancelLevel::from_requests`]).
+    pub fn requests(self) -> u32 {
+        match self {
+            CancelLevel::Graceful => 1,
+            CancelLevel::Forced => 2,
+        }
+    }
+
+    /// The level of a `cancel.json` `signal` (Scrapyd sends it to the Scrapy process):
+    /// `TERM`/`INT` (15/2) stop gracefully, as Scrapy does on its first signal; `KILL`
+    /// (9) stops at once. Names may be lowercase or carry a `SIG` prefix. `None` for
+    /// any other signal.
+    pub fn from_signal(signal: &str) -> Option<Self> {
+        let s = signal.trim().to_ascii_uppercase();
+        match s.strip_prefix("SIG").unwrap_or(&s) {
+            "TERM" | "INT" | "15" | "2" => Some(CancelLevel::Graceful),
+            "KILL" | "9" => Some(CancelLevel::Forced),
+            _ => None,
+        }
+    }
 }
 
 /// A started job handed to a runner: the crawl queue's message on AWS. `runner` is
@@ -193,6 +216,24 @@ impl Job {
             cancel_requests: 0,
             schedule_id: None,
         }
+    }
+
+    /// The `pid` Scrapyd clients see for a running job: a positive integer derived from
+    /// the job id and its attempt, so each running job has its own (collisions are as
+    /// unlikely as for a 31-bit hash) and it stays the same for the attempt's life,
+    /// whichever process runs it. `None` unless the job is running.
+    pub fn pid(&self) -> Option<u32> {
+        if self.state != JobState::Running {
+            return None;
+        }
+        // FNV-1a over the id and the attempt.
+        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+        for b in self.id.bytes().chain([0]).chain(self.attempt.to_le_bytes()) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+        let folded = (h ^ (h >> 31) ^ (h >> 62)) & 0x7fff_ffff;
+        Some(u32::try_from(folded).unwrap_or(1).max(1))
     }
 
     /// Blob key of the job's log: `logs/{project}/{spider}/{job}.log`.
@@ -318,4 +359,54 @@ pub struct Schedule {
     pub last_job: Option<String>,
     /// Creation time.
     pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn cancel_signals() {
+        for graceful in ["INT", "TERM", "2", "15", "int", "SIGTERM", " sigint "] {
+            assert_eq!(
+                CancelLevel::from_signal(graceful),
+                Some(CancelLevel::Graceful),
+                "{graceful}"
+            );
+        }
+        for forced in ["KILL", "9", "SIGKILL", "kill"] {
+            assert_eq!(
+                CancelLevel::from_signal(forced),
+                Some(CancelLevel::Forced),
+                "{forced}"
+            );
+        }
+        for other in ["HUP", "STOP", "1", "19", "21", "", "TERMX"] {
+            assert_eq!(CancelLevel::from_signal(other), None, "{other}");
+        }
+        for level in [CancelLevel::Graceful, CancelLevel::Forced] {
+            assert_eq!(CancelLevel::from_requests(level.requests()), Some(level));
+        }
+    }
+
+    #[test]
+    fn pids_are_per_running_attempt() {
+        let t = Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap();
+        let mut a = Job::new("a".into(), "p".into(), "s".into(), t);
+        assert_eq!(a.pid(), None, "a pending job has no pid");
+        a.state = JobState::Running;
+        a.attempt = 1;
+        let pid = a.pid().unwrap();
+        assert!(pid > 0 && pid <= i32::MAX as u32);
+        a.runner = Some("crawler-2".into());
+        assert_eq!(a.pid(), Some(pid), "stable while the attempt runs");
+        let mut b = a.clone();
+        b.id = "b".into();
+        assert_ne!(b.pid(), Some(pid), "another job, another pid");
+        a.attempt = 2;
+        assert_ne!(a.pid(), Some(pid), "a new attempt, a new pid");
+        a.state = JobState::Finished;
+        assert_eq!(a.pid(), None);
+    }
 }

@@ -43,6 +43,81 @@ pub fn check_name(param: &'static str, value: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Checks a project name where Scrapyd builds a storage path from it (`addversion.json`,
+/// `listversions.json`, `delversion.json`, `delproject.json`): a name that would leave
+/// its folder (one with `/` or `\`, or `..`) gives Scrapyd's
+/// `DirectoryTraversalError: <name>`; any other name is checked by [`check_name`].
+pub fn check_project(project: &str) -> Result<(), ApiError> {
+    if project.contains(['/', '\\']) || project == ".." {
+        return Err(ApiError::DirectoryTraversal(project.to_string()));
+    }
+    check_name("project", project)
+}
+
+/// Whether a project, spider or version name passes [`check_name`]: names that do not
+/// cannot exist, so the endpoints that look one up answer Scrapyd's "not found".
+pub fn is_valid_name(value: &str) -> bool {
+    check_name("name", value).is_ok()
+}
+
+/// Scrapyd's file name for a version (its egg storage's sanitising): every character
+/// other than an ASCII letter, a digit, `_` or `-` becomes `_`, so `1.0+local` is
+/// stored and listed as `1_0_local`, `a/b` as `a_b`. Lookups sanitise the version they
+/// are given the same way, so `_version=1.0+local` finds it.
+pub fn sanitize_version(version: &str) -> String {
+    version
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Checks a version label given to `addversion.json`: any text of 1 to
+/// [`MAX_NAME_LEN`] characters (it is stored under [`sanitize_version`]'s name).
+pub fn check_version(version: &str) -> Result<(), ApiError> {
+    if version.is_empty() {
+        return Err(ApiError::invalid("version", "must not be empty"));
+    }
+    let len = version.chars().count();
+    if len > MAX_NAME_LEN {
+        return Err(ApiError::invalid(
+            "version",
+            format!("is {len} characters long; the maximum is {MAX_NAME_LEN}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Checks a job id chosen by a client (`schedule.json`'s `jobid`). Scrapyd accepts any
+/// text; Trawl accepts any text that is a safe file name, since the id names the job's
+/// log and items: 1 to [`MAX_NAME_LEN`] bytes, no `/`, `\` or control characters, and
+/// not `.` or `..`. Spaces and non-ASCII letters are fine.
+pub fn check_job_id(id: &str) -> Result<(), ApiError> {
+    if id.is_empty() {
+        return Err(ApiError::invalid("jobid", "must not be empty"));
+    }
+    if id.len() > MAX_NAME_LEN {
+        return Err(ApiError::invalid(
+            "jobid",
+            format!("is {} bytes long; the maximum is {MAX_NAME_LEN}", id.len()),
+        ));
+    }
+    if id.contains(['/', '\\']) || id.chars().any(char::is_control) || id == "." || id == ".." {
+        return Err(ApiError::invalid(
+            "jobid",
+            format!(
+                "{id:?} cannot name a file: no '/', '\\' or control characters, not '.' or '..'"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A new random job id: 32 lowercase hex characters, shaped like Python's
 /// `uuid.uuid4().hex` (what Scrapyd generates), with the version-4 and RFC 4122 variant
 /// bits set.
@@ -176,6 +251,53 @@ mod tests {
                 ..
             }
         ));
+    }
+
+    #[test]
+    fn versions_are_sanitised_as_scrapyd_stores_them() {
+        assert_eq!(sanitize_version("1.0+local"), "1_0_local");
+        assert_eq!(
+            sanitize_version("2026-11-30T19:00:00"),
+            "2026-11-30T19_00_00"
+        );
+        assert_eq!(sanitize_version("a/b"), "a_b");
+        assert_eq!(sanitize_version("../x"), "___x");
+        assert_eq!(sanitize_version("r10_ok-2"), "r10_ok-2");
+        assert_eq!(sanitize_version("é1"), "_1", "one '_' per character");
+        assert!(check_version("1.0+local").is_ok());
+        assert!(check_version("").is_err());
+        assert!(check_version(&"é".repeat(200)).is_ok());
+        assert_eq!(
+            check_version(&"v".repeat(201)).unwrap_err().to_string(),
+            "version is invalid: is 201 characters long; the maximum is 200"
+        );
+    }
+
+    #[test]
+    fn traversal_in_project_names() {
+        for bad in ["../p", "..", "a/b", "a\\b", "/abs"] {
+            assert_eq!(
+                check_project(bad).unwrap_err().to_string(),
+                format!("DirectoryTraversalError: {bad}")
+            );
+        }
+        assert!(check_project("shop.v2").is_ok());
+        let msg = check_project("my project").unwrap_err().to_string();
+        assert!(msg.starts_with("project is invalid: "), "{msg}");
+        assert!(is_valid_name("shop") && !is_valid_name("../p"));
+    }
+
+    #[test]
+    fn client_job_ids() {
+        for ok in ["nightly run 7", "job-1", "café", "a.b", "..a"] {
+            assert!(check_job_id(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "a/b", "a\\b", "tab\there", "nul\0"] {
+            let msg = check_job_id(bad).unwrap_err().to_string();
+            assert!(msg.starts_with("jobid is invalid: "), "{bad:?}: {msg}");
+        }
+        assert!(check_job_id(&"j".repeat(200)).is_ok());
+        assert!(check_job_id(&"j".repeat(201)).is_err());
     }
 
     #[test]

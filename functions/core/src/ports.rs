@@ -14,7 +14,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use trawl_engine::feed::FeedStorages;
 
-use crate::model::{Job, JobLists, JobState, Outcome, Schedule, Version};
+use crate::model::{CancelLevel, Job, JobLists, JobState, Outcome, Schedule, Version};
 
 /// The cause of a storage failure.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -90,6 +90,11 @@ pub struct JobCounts {
 pub trait JobStore: Send + Sync {
     /// Stores a new job; [`StoreError::Conflict`] if the id is taken.
     async fn insert_job(&self, job: &Job) -> StoreResult<()>;
+    /// Replaces the finished job with `job.id` by the new pending `job` (Scrapyd accepts
+    /// a job id again once its job has finished), only if that job is still finished
+    /// with attempt `job.attempt`: the new job keeps the attempt count, so messages of
+    /// the old run stay stale. `false` if it was not (gone, or pending or running).
+    async fn replace_finished_job(&self, job: &Job) -> StoreResult<bool>;
     /// One job.
     async fn get_job(&self, id: &str) -> StoreResult<Option<Job>>;
     /// Jobs in `state` (optionally of one project): pending by priority (highest first)
@@ -153,9 +158,10 @@ pub trait JobStore: Send + Sync {
     async fn requeue_job(&self, id: &str, attempt: u32) -> StoreResult<bool>;
     /// Deletes a pending job (Scrapyd's cancel of a pending job). `false` if not pending.
     async fn remove_pending(&self, id: &str) -> StoreResult<bool>;
-    /// Counts a cancel request on a running job and returns the new count (1 = stop
+    /// Counts a cancel request on a running job — [`CancelLevel::requests`]: one for a
+    /// graceful request, two for a forced one — and returns the new count (1 = stop
     /// gracefully, 2+ = stop now); `None` if the job is not running.
-    async fn request_cancel(&self, id: &str) -> StoreResult<Option<u32>>;
+    async fn request_cancel(&self, id: &str, level: CancelLevel) -> StoreResult<Option<u32>>;
     /// A running job's heartbeat: records `now` and returns its cancel-request count;
     /// `None` if the job is no longer running with this attempt.
     async fn heartbeat(
@@ -211,9 +217,31 @@ pub trait ItemHistory: Send + Sync {
     async fn forget_items(&self, project: &str) -> StoreResult<()>;
 }
 
+/// One entry of a [`BlobStore::list`] listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlobEntry {
+    /// The entry's name under the listed folder (no `/`).
+    pub name: String,
+    /// The blob's size in bytes; `None` for a folder.
+    pub size: Option<u64>,
+    /// When it last changed (for a folder: as the store tells, or its newest blob).
+    pub modified: Option<DateTime<Utc>>,
+}
+
+impl BlobEntry {
+    /// Whether keys continue below this entry.
+    pub fn is_folder(&self) -> bool {
+        self.size.is_none()
+    }
+}
+
 /// Bundles, logs and item feeds.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
+    /// The entries directly under the folder `prefix` (`logs/`, `logs/p/`; it ends with
+    /// `/`): blobs, and folders for keys that continue below, sorted by name. Empty when
+    /// nothing is stored there. Temporary files of writes in progress are not listed.
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobEntry>>;
     /// Stores `data` under `key` (replacing it).
     async fn put(&self, key: &str, data: Bytes) -> StoreResult<()>;
     /// The blob at `key`.

@@ -8,7 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use trawl_engine::feed::FeedStorages;
 
-use trawl_core::ports::{BlobStore, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use trawl_core::ports::{BlobEntry, BlobStore, StoreError, StoreResult};
 
 /// Blobs as files under a root directory: the key `logs/p/s/j.log` is the file
 /// `{root}/logs/p/s/j.log`. Writes are atomic (a temporary file in the same directory,
@@ -123,6 +124,55 @@ impl BlobStore for FileBlobStore {
                 "deleting {}: {e}",
                 path.display()
             ))),
+        })
+        .await
+    }
+
+    /// The folder's files and subfolders, with their size and modification time;
+    /// hidden entries (a `.` first, such as the temporary files of atomic writes) and
+    /// symbolic links are left out.
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobEntry>> {
+        let folder = prefix.trim_end_matches('/');
+        let dir = if folder.is_empty() {
+            self.root.clone()
+        } else {
+            self.path_of(folder)?
+        };
+        blocking(move || {
+            let entries = match std::fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory
+                    ) =>
+                {
+                    return Ok(Vec::new())
+                }
+                Err(e) => {
+                    return Err(StoreError::backend(format!(
+                        "listing {}: {e}",
+                        dir.display()
+                    )))
+                }
+            };
+            let mut out = Vec::new();
+            for entry in entries.flatten() {
+                let Ok(name) = entry.file_name().into_string() else {
+                    continue;
+                };
+                let Ok(meta) = entry.metadata() else { continue };
+                if name.starts_with('.') || !(meta.is_dir() || meta.is_file()) {
+                    continue;
+                }
+                out.push(BlobEntry {
+                    name,
+                    size: meta.is_file().then_some(meta.len()),
+                    modified: meta.modified().ok().map(DateTime::<Utc>::from),
+                });
+            }
+            out.sort_by(|a, b| a.name.cmp(&b.name));
+            Ok(out)
         })
         .await
     }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use trawl_core::control::ScheduleRequest;
-use trawl_core::model::{Job, JobState};
+use trawl_core::model::{CancelLevel::Graceful, Job, JobState};
 use trawl_core::runner::RunnerConfig;
 use trawl_core::{Control, ControlConfig};
 use trawl_demo::{serve, Site, SiteServer, SiteSpec};
@@ -146,18 +146,24 @@ async fn cancel_in_each_state() {
 
     // Pending: removed at once.
     assert_eq!(
-        c.cancel("demo", "queued").await.unwrap(),
+        c.cancel("demo", "queued", Graceful).await.unwrap(),
         Some(JobState::Pending)
     );
     assert!(c.status("queued", None).await.unwrap().is_none());
-    // Unknown job, or another project's: null.
-    assert_eq!(c.cancel("demo", "nope").await.unwrap(), None);
-    assert_eq!(c.cancel("other", "slow").await.unwrap(), None);
+    // Unknown job: null; unknown project: Scrapyd's error.
+    assert_eq!(c.cancel("demo", "nope", Graceful).await.unwrap(), None);
+    assert_eq!(
+        c.cancel("other", "slow", Graceful)
+            .await
+            .unwrap_err()
+            .to_string(),
+        "project 'other' not found"
+    );
 
     // Running: a graceful stop once some items exist; items and log are kept.
     wait_items(&c, "slow", 3).await;
     assert_eq!(
-        c.cancel("demo", "slow").await.unwrap(),
+        c.cancel("demo", "slow", Graceful).await.unwrap(),
         Some(JobState::Running)
     );
     let job = wait_for(&c, "slow", JobState::Finished).await;
@@ -170,7 +176,7 @@ async fn cancel_in_each_state() {
     assert!(String::from_utf8_lossy(&log).contains("Cancelled"));
 
     // Finished: nothing to cancel.
-    assert_eq!(c.cancel("demo", "slow").await.unwrap(), None);
+    assert_eq!(c.cancel("demo", "slow", Graceful).await.unwrap(), None);
     node.shutdown().await;
 }
 
@@ -191,8 +197,8 @@ async fn a_second_cancel_stops_at_once() {
     c.schedule(r).await.unwrap();
     wait_for(&c, "hung", JobState::Running).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    c.cancel("demo", "hung").await.unwrap();
-    c.cancel("demo", "hung").await.unwrap();
+    c.cancel("demo", "hung", Graceful).await.unwrap();
+    c.cancel("demo", "hung", Graceful).await.unwrap();
     let job = tokio::time::timeout(
         Duration::from_secs(10),
         wait_for(&c, "hung", JobState::Finished),

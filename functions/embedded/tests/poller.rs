@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use chrono::{TimeZone, Utc};
 use trawl_core::control::{AddScheduleRequest, ScheduleRequest};
-use trawl_core::model::{JobState, Outcome, OverlapPolicy};
+use trawl_core::model::{CancelLevel, JobState, Outcome, OverlapPolicy};
 use trawl_core::ports::ManualClock;
 use trawl_core::{Control, ControlConfig};
 
@@ -205,7 +205,9 @@ async fn overlap_skip_and_missed_runs() {
 
     // Downtime: the schedule was due at 12:15 and it is now 13:00 — older than the
     // grace period, so it is skipped (not fired in a burst) and moves to 13:05.
-    c.cancel("alpha", "every5-20260301T120500Z").await.unwrap();
+    c.cancel("alpha", "every5-20260301T120500Z", CancelLevel::Graceful)
+        .await
+        .unwrap();
     f.clock
         .set(Utc.with_ymd_and_hms(2026, 3, 1, 13, 0, 0).unwrap());
     let r = c.poll_once("p").await.unwrap();

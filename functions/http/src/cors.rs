@@ -1,5 +1,5 @@
-//! CORS headers on every answer, `OPTIONS` (204 with `Allow`), 405 for other methods
-//! and the 404 fallback, all as Scrapyd answers them.
+//! CORS headers on every answer, `OPTIONS` (204 with `Allow`), the answer to other
+//! methods and the 404 fallback, all as Scrapyd answers them.
 
 use std::sync::Arc;
 
@@ -32,6 +32,27 @@ impl Allowed {
             Allowed::GetPost => "OPTIONS, HEAD, GET, POST",
         }
     }
+
+    /// Scrapyd's message for a JSON endpoint called with another method: Twisted's
+    /// `UnsupportedMethod`, listing the resource's `render_*` methods (its bases' first).
+    pub fn unsupported_message(self) -> &'static str {
+        match self {
+            Allowed::Get => "UnsupportedMethod: Expected one of [b'HEAD', b'OPTIONS', b'GET']",
+            Allowed::Post => "UnsupportedMethod: Expected one of [b'HEAD', b'OPTIONS', b'POST']",
+            Allowed::GetPost => {
+                "UnsupportedMethod: Expected one of [b'HEAD', b'OPTIONS', b'GET', b'POST']"
+            }
+        }
+    }
+}
+
+/// What an endpoint answers: Scrapyd's JSON envelope, or a page or file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// A `*.json` web service.
+    Json,
+    /// An HTML page, a listing or a file.
+    Page,
 }
 
 /// Methods listed on answers that match no endpoint.
@@ -66,18 +87,32 @@ pub fn options(allowed: Allowed) -> impl Fn() -> std::future::Ready<Response> + 
     }
 }
 
-/// The handler for any other method: 405, `Allow`, and an error envelope.
+/// The handler for any other method. A JSON web service answers as Scrapyd's do:
+/// HTTP 200 with the error envelope and Twisted's `UnsupportedMethod` message; a page
+/// answers 405 with `Allow` (and the envelope).
 pub(crate) fn method_not_allowed(
     allowed: Allowed,
+    kind: Kind,
 ) -> impl Fn(State<Arc<App>>, http::Method) -> std::future::Ready<Response> + Clone {
     move |State(app): State<Arc<App>>, method: http::Method| {
-        let msg = format!(
-            "method {method} not allowed; allowed: {}",
-            allowed.allow_header()
-        );
-        let mut res = envelope::error(app.node_name(), StatusCode::METHOD_NOT_ALLOWED, &msg);
-        res.headers_mut()
-            .insert(ALLOW, HeaderValue::from_static(allowed.allow_header()));
+        let res = match kind {
+            Kind::Json => envelope::error(
+                app.node_name(),
+                StatusCode::OK,
+                allowed.unsupported_message(),
+            ),
+            Kind::Page => {
+                let msg = format!(
+                    "method {method} not allowed; allowed: {}",
+                    allowed.allow_header()
+                );
+                let mut res =
+                    envelope::error(app.node_name(), StatusCode::METHOD_NOT_ALLOWED, &msg);
+                res.headers_mut()
+                    .insert(ALLOW, HeaderValue::from_static(allowed.allow_header()));
+                res
+            }
+        };
         std::future::ready(res)
     }
 }

@@ -8,8 +8,8 @@ use serde_json::{json, Value};
 
 use super::envelope::{opt_time, Fields};
 use super::{App, Params};
-use trawl_core::control::{ApiResult, ScheduleRequest};
-use trawl_core::model::Job;
+use trawl_core::control::{ApiError, ApiResult, ScheduleRequest};
+use trawl_core::model::{CancelLevel, Job};
 
 /// Parameters of `schedule.json` that are not spider arguments.
 const SCHEDULE_RESERVED: &[&str] = &[
@@ -55,13 +55,26 @@ pub(super) async fn schedule(State(app): State<Arc<App>>, p: Params) -> Response
     app.reply(r.await)
 }
 
-/// `cancel.json`: `project`, `job`, optional `signal` (accepted; a second cancel of a
-/// running job stops it at once). Returns `prevstate`.
+/// `cancel.json`: `project`, `job`, optional `signal`: `INT` (the default) or `TERM`
+/// (2, 15) stop a running job gracefully, and a second cancel stops it at once; `KILL`
+/// (9) stops it at once. Returns `prevstate`.
 pub(super) async fn cancel(State(app): State<Arc<App>>, p: Params) -> Response {
     let r = async {
         let project = p.required("project")?;
         let job = p.required("job")?;
-        let prev = app.control.cancel(&project, &job).await?;
+        let level = match p.opt("signal") {
+            None => CancelLevel::Graceful,
+            Some(sig) => CancelLevel::from_signal(&sig).ok_or_else(|| {
+                ApiError::invalid(
+                    "signal",
+                    format!(
+                        "{sig:?} is not a signal Trawl applies: INT or TERM (2, 15) stop \
+                         gracefully, KILL (9) stops at once"
+                    ),
+                )
+            })?,
+        };
+        let prev = app.control.cancel(&project, &job, level).await?;
         Ok(fields! {"prevstate" => prev.map(|s| s.as_str())})
     };
     app.reply(r.await)
@@ -188,13 +201,13 @@ pub(super) fn pending_entry(j: &Job) -> Value {
     })
 }
 
-/// A running job in `listjobs.json` (`pid` is the runner id).
+/// A running job in `listjobs.json` (`pid` is an integer, [`Job::pid`]).
 pub(super) fn running_entry(j: &Job, base: &str) -> Value {
     json!({
         "id": j.id,
         "project": j.project,
         "spider": j.spider,
-        "pid": j.runner,
+        "pid": j.pid(),
         "start_time": opt_time(j.started_at),
         "log_url": log_url(base, j),
         "items_url": items_url(base, j),
@@ -243,9 +256,11 @@ mod tests {
         j.state = JobState::Running;
         j.started_at = Some(Utc.with_ymd_and_hms(2024, 5, 6, 7, 9, 0).unwrap());
         j.runner = Some("task-7".into());
+        j.attempt = 1;
+        let pid = j.pid().unwrap();
         assert_eq!(
             running_entry(&j, ""),
-            json!({"id": "j1", "project": "proj", "spider": "sp", "pid": "task-7",
+            json!({"id": "j1", "project": "proj", "spider": "sp", "pid": pid,
                    "start_time": "2024-05-06 07:09:00.000000",
                    "log_url": "/logs/proj/sp/j1.log", "items_url": "/items/proj/sp/j1.jl"})
         );

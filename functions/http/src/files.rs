@@ -17,12 +17,11 @@ pub fn valid_name(s: &str) -> bool {
     trawl_core::names::check_name("name", s).is_ok()
 }
 
-/// The three validated names, or `None`.
+/// The validated project, spider and job id ([`trawl_core::names::check_job_id`]: a
+/// job id may hold spaces, never a path separator), or `None`.
 fn names(project: &str, spider: &str, file: &str, ext: &str) -> Option<(String, String, String)> {
     let job = file.strip_suffix(ext)?;
-    [project, spider, job]
-        .iter()
-        .all(|s| valid_name(s))
+    (valid_name(project) && valid_name(spider) && trawl_core::names::check_job_id(job).is_ok())
         .then(|| (project.to_string(), spider.to_string(), job.to_string()))
 }
 
@@ -131,6 +130,8 @@ mod tests {
             assert!(!valid_name(bad), "{bad}");
         }
         assert!(names("p", "s", "j.log", ".log").is_some());
+        assert!(names("p", "s", "my job.log", ".log").is_some());
+        assert!(names("p", "s", "a\\b.log", ".log").is_none());
         assert!(names("p", "s", "j.jl", ".log").is_none());
         assert!(names("p", "s", ".log", ".log").is_none());
         assert!(names("..", "s", "j.log", ".log").is_none());

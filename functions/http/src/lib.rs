@@ -23,6 +23,7 @@ pub mod cors;
 mod endpoints;
 pub mod envelope;
 mod files;
+mod listing;
 mod pages;
 pub mod params;
 mod schedules;
@@ -34,7 +35,7 @@ use axum::handler::Handler;
 use axum::routing::MethodRouter;
 use axum::Router;
 
-pub use cors::Allowed;
+pub use cors::{Allowed, Kind};
 pub use params::Params;
 pub use server::{serve, ServerLimits};
 use trawl_core::control::Control;
@@ -102,19 +103,26 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
         auth,
     });
     use endpoints as e;
+    use listing as l;
     use schedules as s;
     use Allowed::{Get, Post};
     let inner = Router::new()
-        .route("/", route(&app, Get, pages::home))
-        .route("/jobs", route(&app, Get, pages::jobs))
-        .route(
-            "/logs/{project}/{spider}/{file}",
-            route(&app, Get, files::log),
-        )
-        .route(
-            "/items/{project}/{spider}/{file}",
-            route(&app, Get, files::items),
-        )
+        .route("/", page(&app, pages::home))
+        .route("/jobs", page(&app, pages::jobs))
+        .route("/logs", page(&app, l::add_slash))
+        .route("/logs/", page(&app, l::logs))
+        .route("/logs/{project}", page(&app, l::add_slash))
+        .route("/logs/{project}/", page(&app, l::logs_project))
+        .route("/logs/{project}/{spider}", page(&app, l::add_slash))
+        .route("/logs/{project}/{spider}/", page(&app, l::logs_spider))
+        .route("/logs/{project}/{spider}/{file}", page(&app, files::log))
+        .route("/items", page(&app, l::add_slash))
+        .route("/items/", page(&app, l::items))
+        .route("/items/{project}", page(&app, l::add_slash))
+        .route("/items/{project}/", page(&app, l::items_project))
+        .route("/items/{project}/{spider}", page(&app, l::add_slash))
+        .route("/items/{project}/{spider}/", page(&app, l::items_spider))
+        .route("/items/{project}/{spider}/{file}", page(&app, files::items))
         .route("/daemonstatus.json", route(&app, Get, e::daemon_status))
         .route("/addversion.json", route(&app, Post, e::add_version))
         .route("/schedule.json", route(&app, Post, e::schedule))
@@ -143,16 +151,38 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
     } else {
         // `nest` maps the inner "/" to "{base}" only; "{base}/" is the home page too.
         Router::new()
-            .route(&format!("{base}/"), route(&app, Allowed::Get, pages::home))
+            .route(&format!("{base}/"), page(&app, pages::home))
             .nest(&base, inner)
             .fallback(cors::not_found)
             .with_state(app)
     }
 }
 
-/// One endpoint: its handler on its methods, `OPTIONS`, a 405 for other methods, auth
-/// and CORS around all of it.
+/// One JSON web service: its handler on its methods, `OPTIONS`, Scrapyd's answer to
+/// other methods, auth and CORS around all of it.
 fn route<H, T>(app: &Arc<App>, allowed: Allowed, handler: H) -> MethodRouter<Arc<App>>
+where
+    H: Handler<T, Arc<App>>,
+    T: 'static,
+{
+    endpoint(app, allowed, Kind::Json, handler)
+}
+
+/// A page, listing or file (`GET`): as [`route`], with a 405 for other methods.
+fn page<H, T>(app: &Arc<App>, handler: H) -> MethodRouter<Arc<App>>
+where
+    H: Handler<T, Arc<App>>,
+    T: 'static,
+{
+    endpoint(app, Allowed::Get, Kind::Page, handler)
+}
+
+fn endpoint<H, T>(
+    app: &Arc<App>,
+    allowed: Allowed,
+    kind: Kind,
+    handler: H,
+) -> MethodRouter<Arc<App>>
 where
     H: Handler<T, Arc<App>>,
     T: 'static,
@@ -163,7 +193,7 @@ where
         Allowed::GetPost => MethodRouter::new().get(handler.clone()).post(handler),
     };
     mr.options(cors::options(allowed))
-        .fallback(cors::method_not_allowed(allowed))
+        .fallback(cors::method_not_allowed(allowed, kind))
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),
             auth::require,

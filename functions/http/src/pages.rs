@@ -1,7 +1,8 @@
 //! HTML pages: `/` (home) and `/jobs`, laid out like Scrapyd's so ScrapydWeb can parse
 //! them (`<h1>Jobs</h1>`, a table with columns Project, Spider, Job, PID, Start,
 //! Runtime, Finish, Log, Items, Cancel; rows `<tr><td>...</td>...</tr>`). Times are
-//! UTC.
+//! UTC. Behind a reverse proxy, the `X-Forwarded-Prefix` header (Scrapyd's default
+//! `prefix_header`) prefixes their links.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use axum::extract::State;
 use axum::response::{Html, IntoResponse, Response};
 use chrono::{DateTime, Utc};
+use http::HeaderMap;
 
 use super::endpoints::{items_url, log_url};
 use super::App;
@@ -41,15 +43,35 @@ fn runtime(d: chrono::Duration) -> String {
 const STYLE: &str = "body{font-family:sans-serif}table{border-collapse:collapse}\
 td,th{border:1px solid #999;padding:2px 6px}thead th{background:#eee}";
 
-/// `GET /`: a small home page.
-pub(super) async fn home(State(app): State<Arc<App>>) -> Response {
-    let b = &app.base;
+/// The header a reverse proxy sets to the path prefix it serves the API under.
+const PREFIX_HEADER: &str = "x-forwarded-prefix";
+
+/// The prefix of the pages' links: the proxy's `X-Forwarded-Prefix` (without a
+/// trailing slash), then the configured base path.
+fn link_base(app: &App, headers: &HeaderMap) -> String {
+    let forwarded = headers
+        .get(PREFIX_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.trim().trim_end_matches('/'))
+        .unwrap_or_default();
+    let slash = if forwarded.is_empty() || forwarded.starts_with('/') {
+        ""
+    } else {
+        "/"
+    };
+    format!("{slash}{forwarded}{}", app.base)
+}
+
+/// `GET /`: a small home page, with Scrapyd's links (Jobs, Items, Logs).
+pub(super) async fn home(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
+    let b = escape(&link_base(&app, &headers));
     let node = escape(app.node_name());
     Html(format!(
         "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>Trawl</title>\
          <style>{STYLE}</style></head><body><h1>Trawl</h1>\
          <p>Node: {node}. A Scrapyd-compatible crawl service.</p>\
-         <ul><li><a href=\"{b}/jobs\">Jobs</a></li></ul>\
+         <ul><li><a href=\"{b}/jobs\">Jobs</a></li><li><a href=\"{b}/items/\">Items</a></li>\
+         <li><a href=\"{b}/logs/\">Logs</a></li></ul>\
          <p>API: daemonstatus.json, addversion.json, schedule.json, cancel.json, status.json, \
          listprojects.json, listversions.json, listspiders.json, listjobs.json, \
          delversion.json, delproject.json, addschedule.json, listschedules.json, \
@@ -60,14 +82,14 @@ pub(super) async fn home(State(app): State<Arc<App>>) -> Response {
 }
 
 /// `GET /jobs`: pending, then running, then finished jobs.
-pub(super) async fn jobs(State(app): State<Arc<App>>) -> Response {
+pub(super) async fn jobs(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
     let lists = match app.control.list_jobs(None).await {
         Ok(l) => l,
         Err(e) => return app.error(e),
     };
     let now = app.control.now();
     Html(render_jobs(
-        &app.base,
+        &link_base(&app, &headers),
         &lists.pending,
         &lists.running,
         &lists.finished,
@@ -105,7 +127,7 @@ pub(super) fn render_jobs(
     section(&mut h, "Running");
     for j in running {
         let rt = j.started_at.map(|s| runtime(now - s)).unwrap_or_default();
-        let pid = j.runner.clone().unwrap_or_default();
+        let pid = j.pid().map(|p| p.to_string()).unwrap_or_default();
         row(
             &mut h,
             base,
@@ -220,8 +242,11 @@ mod tests {
         let t0 = Utc.with_ymd_and_hms(2024, 1, 1, 10, 0, 0).unwrap();
         let p = Job::new("pend".into(), "proj".into(), "<script>".into(), t0);
         let mut r = Job::new("run".into(), "proj".into(), "sp".into(), t0);
+        r.state = trawl_core::model::JobState::Running;
+        r.attempt = 1;
         r.started_at = Some(t0);
         r.runner = Some("w-1".into());
+        let pid = r.pid().unwrap();
         let mut f = Job::new("fin".into(), "proj".into(), "sp".into(), t0);
         f.started_at = Some(t0);
         f.finished_at = Some(t0 + chrono::Duration::seconds(300));
@@ -234,7 +259,7 @@ mod tests {
         ));
         assert!(!html.contains("<script>"));
         assert!(html.contains("<tr><td>proj</td><td>&lt;script&gt;</td><td>pend</td><td></td><td></td><td></td><td></td><td></td><td></td><td><form"));
-        assert!(html.contains("<tr><td>proj</td><td>sp</td><td>run</td><td>w-1</td><td>2024-01-01 10:00:00</td><td>0:01:30</td><td></td><td><a href=\"/logs/proj/sp/run.log\">Log</a></td><td><a href=\"/items/proj/sp/run.jl\">Items</a></td>"));
+        assert!(html.contains(&format!("<tr><td>proj</td><td>sp</td><td>run</td><td>{pid}</td><td>2024-01-01 10:00:00</td><td>0:01:30</td><td></td><td><a href=\"/logs/proj/sp/run.log\">Log</a></td><td><a href=\"/items/proj/sp/run.jl\">Items</a></td>")));
         assert!(html.contains("<tr><td>proj</td><td>sp</td><td>fin</td><td></td><td>2024-01-01 10:00:00</td><td>0:05:00</td><td>2024-01-01 10:05:00</td><td><a href=\"/logs/proj/sp/fin.log\">Log</a>"));
         let (pi, ri, fi) = (
             html.find("pend").unwrap(),

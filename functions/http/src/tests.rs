@@ -157,24 +157,35 @@ async fn options_answers_204_with_allow() {
 }
 
 #[tokio::test]
-async fn wrong_method_is_405_with_envelope() {
+async fn wrong_method_answers_as_scrapyd() {
+    // Scrapyd's web services answer HTTP 200 with Twisted's UnsupportedMethod message.
     let app = app();
     let a = get(&app, "/schedule.json").await;
-    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(a.header("allow"), "OPTIONS, HEAD, POST");
+    assert_eq!(a.status, StatusCode::OK);
     assert_cors(&a, "OPTIONS, HEAD, POST");
-    let v = a.json();
-    assert_eq!(v["status"], "error");
-    assert_eq!(v["node_name"], "node-t");
-    assert!(v["message"].as_str().unwrap().contains("GET"));
+    assert_eq!(
+        a.json(),
+        serde_json::json!({"node_name": "node-t", "status": "error",
+            "message": "UnsupportedMethod: Expected one of [b'HEAD', b'OPTIONS', b'POST']"})
+    );
+    assert!(a.body.ends_with(b"\n"));
 
     let a = post_form(&app, "/daemonstatus.json", "").await;
-    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(a.header("allow"), "OPTIONS, HEAD, GET");
-    assert_eq!(a.json()["status"], "error");
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(
+        a.json()["message"],
+        "UnsupportedMethod: Expected one of [b'HEAD', b'OPTIONS', b'GET']"
+    );
 
     let req = Request::delete("/cancel.json").body(Body::empty()).unwrap();
-    assert_eq!(send(&app, req).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    let a = send(&app, req).await;
+    assert_eq!(a.status, StatusCode::OK);
+    assert_eq!(a.json()["status"], "error");
+
+    // Pages keep HTTP's 405, with Allow.
+    let a = post_form(&app, "/jobs", "").await;
+    assert_eq!(a.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(a.header("allow"), "OPTIONS, HEAD, GET");
 }
 
 #[tokio::test]

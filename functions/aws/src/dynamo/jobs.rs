@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use aws_sdk_dynamodb::types::ReturnValue;
 use chrono::{DateTime, Utc};
-use trawl_core::model::{Job, JobState, Outcome};
+use trawl_core::model::{CancelLevel, Job, JobState, Outcome};
 use trawl_core::ports::{JobCounts, JobStore, StoreError, StoreResult};
 
 use super::items::{self, get_map, get_n, get_s, get_time, n, opt_n, opt_s, opt_time, put_opt, s};
@@ -125,6 +125,24 @@ impl JobStore for DynamoStore {
             }
             Err(e) => Err(sdk_error(e)),
         }
+    }
+
+    async fn replace_finished_job(&self, job: &Job) -> StoreResult<bool> {
+        // One conditional put: the new item (without the old one's TTL) replaces the
+        // finished one only while it is finished with this attempt.
+        let item = job_item(job)?;
+        let res = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("#st = :finished AND attempt = :attempt")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":finished", s("finished"))
+            .expression_attribute_values(":attempt", n(job.attempt))
+            .send()
+            .await;
+        condition_result(res)
     }
 
     async fn get_job(&self, id: &str) -> StoreResult<Option<Job>> {
@@ -332,17 +350,17 @@ impl JobStore for DynamoStore {
         condition_result(res)
     }
 
-    async fn request_cancel(&self, id: &str) -> StoreResult<Option<u32>> {
+    async fn request_cancel(&self, id: &str, level: CancelLevel) -> StoreResult<Option<u32>> {
         let res = self
             .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(self.job_key(id)))
-            .update_expression("ADD cancel_requests :one")
+            .update_expression("ADD cancel_requests :n")
             .condition_expression("#st = :running")
             .expression_attribute_names("#st", "state")
             .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":n", n(level.requests()))
             .return_values(ReturnValue::UpdatedNew)
             .send()
             .await;

@@ -1,5 +1,6 @@
 //! [`S3BlobStore`]: bundles, logs and item feeds as S3 objects.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -7,7 +8,8 @@ use async_trait::async_trait;
 use aws_sdk_s3::primitives::ByteStream;
 use aws_sdk_s3::Client;
 use bytes::Bytes;
-use trawl_core::ports::{BlobStore, StoreError, StoreResult};
+use chrono::{DateTime, Utc};
+use trawl_core::ports::{BlobEntry, BlobStore, StoreError, StoreResult};
 use trawl_engine::feed::FeedStorages;
 
 use super::S3FeedStorage;
@@ -94,6 +96,45 @@ impl BlobStore for S3BlobStore {
             .await
             .map_err(|e| s3_error("delete", e))?;
         Ok(())
+    }
+
+    /// Lists every object under the prefix (paginated) and groups the deeper ones into
+    /// folders, each dated by its newest object.
+    async fn list(&self, prefix: &str) -> StoreResult<Vec<BlobEntry>> {
+        let full = self.object_key(prefix);
+        let mut pages = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(&full)
+            .into_paginator()
+            .send();
+        let mut entries: BTreeMap<String, BlobEntry> = BTreeMap::new();
+        while let Some(page) = pages.next().await {
+            let page = page.map_err(|e| s3_error("list", e))?;
+            for object in page.contents() {
+                let Some(rel) = object.key().and_then(|k| k.strip_prefix(&full)) else {
+                    continue;
+                };
+                let modified = object
+                    .last_modified()
+                    .and_then(|t| DateTime::<Utc>::from_timestamp(t.secs(), t.subsec_nanos()));
+                let (name, size) = match rel.split_once('/') {
+                    Some((folder, _)) => (folder, None),
+                    None => (rel, Some(object.size().unwrap_or(0).max(0) as u64)),
+                };
+                if name.is_empty() {
+                    continue;
+                }
+                let entry = entries.entry(name.to_string()).or_insert(BlobEntry {
+                    name: name.to_string(),
+                    size,
+                    modified,
+                });
+                entry.modified = entry.modified.max(modified);
+            }
+        }
+        Ok(entries.into_values().collect())
     }
 
     fn local_path(&self, _key: &str) -> Option<PathBuf> {

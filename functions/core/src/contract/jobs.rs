@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use futures::future::join_all;
 
 use super::{ids, job, only, outcome, owned, running, secs, settle, t0, Names};
-use crate::model::{Job, JobState, Outcome};
+use crate::model::{CancelLevel, Job, JobState, Outcome};
 use crate::ports::{JobStore, StoreError};
 
 /// `insert_job` then `get_job` gives back every field; unknown ids are `None`.
@@ -371,8 +371,8 @@ pub async fn prune_finished_keeps_the_newest(store: &dyn JobStore) {
     let out = outcome();
     // An older finished job, with cancel requests and a full outcome.
     let old = running(store, &job(&n.id("old"), &p1, 0.0, t0()), "r", t0()).await;
-    store.request_cancel(&old.id).await.unwrap();
-    store.request_cancel(&old.id).await.unwrap();
+    store.request_cancel(&old.id, CancelLevel::Graceful).await.unwrap();
+    store.request_cancel(&old.id, CancelLevel::Graceful).await.unwrap();
     assert!(store
         .finish_job(&old.id, 1, &out, t0() + secs(300))
         .await

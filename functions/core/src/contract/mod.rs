@@ -45,7 +45,9 @@ pub mod blobs;
 pub mod claim;
 pub mod history;
 pub mod jobs;
+pub mod listing;
 pub mod projects;
+pub mod reuse;
 pub mod schedules;
 pub mod transitions;
 
@@ -167,6 +169,7 @@ macro_rules! __job_store_cases {
             claim::claim_job_only_when_running,
             claim::claim_job_requires_attempt_and_holder,
             claim::claim_job_only_once,
+            reuse::reuse_and_cancel_contract,
             jobs::prune_finished_keeps_the_newest,
         ]);
     };
@@ -227,6 +230,7 @@ macro_rules! __item_history_cases {
 macro_rules! __blob_store_cases {
     ($then:ident!($($args:tt)*)) => {
         $crate::$then!($($args)* [
+            listing::blob_listing_contract,
             blobs::missing_blob_is_none_and_deletable,
             blobs::blob_round_trips_binary_bytes,
             blobs::put_replaces_the_blob,

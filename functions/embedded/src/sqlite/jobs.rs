@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
 
-use trawl_core::model::{Job, JobLists, JobState, Outcome};
+use trawl_core::model::{CancelLevel, Job, JobLists, JobState, Outcome};
 use trawl_core::ports::{JobCounts, JobStore, StoreError, StoreResult};
 
 use super::*;
@@ -67,6 +67,63 @@ fn select_jobs(
     rows.collect::<rusqlite::Result<Vec<_>>>().db()
 }
 
+/// A job serialised for its row.
+struct JobRow {
+    job: Job,
+    args: String,
+    settings: String,
+    outcome: Option<String>,
+    priority: f64,
+}
+
+impl JobRow {
+    fn new(job: &Job) -> StoreResult<Self> {
+        Ok(JobRow {
+            args: map_to_json(&job.args)?,
+            settings: map_to_json(&job.settings)?,
+            outcome: job
+                .outcome
+                .as_ref()
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(StoreError::backend)?,
+            priority: finite(job.priority)?,
+            job: job.clone(),
+        })
+    }
+
+    /// Inserts the row (a constraint violation if the id is taken).
+    fn insert(&self, c: &Connection) -> rusqlite::Result<usize> {
+        let j = &self.job;
+        c.prepare_cached(
+            "INSERT INTO jobs (id, project, spider, version, args, settings, priority,
+               state, created_at, started_at, finished_at, outcome, attempt, runner,
+               heartbeat_at, cancel_requests, schedule_id)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
+               ?16, ?17)",
+        )?
+        .execute(params![
+            j.id,
+            j.project,
+            j.spider,
+            j.version,
+            self.args,
+            self.settings,
+            self.priority,
+            j.state.as_str(),
+            micros(j.created_at),
+            opt_micros(j.started_at),
+            opt_micros(j.finished_at),
+            self.outcome,
+            j.attempt,
+            j.runner,
+            opt_micros(j.heartbeat_at),
+            j.cancel_requests,
+            j.schedule_id,
+        ])
+    }
+}
+
 /// Runs a `… RETURNING <JOB_COLS>` statement expected to touch at most one row.
 fn job_returning(
     c: &Connection,
@@ -80,54 +137,35 @@ fn job_returning(
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn insert_job(&self, job: &Job) -> StoreResult<()> {
-        let j = job.clone();
-        let args = map_to_json(&j.args)?;
-        let settings = map_to_json(&j.settings)?;
-        let outcome = j
-            .outcome
-            .as_ref()
-            .map(serde_json::to_string)
-            .transpose()
-            .map_err(StoreError::backend)?;
-        let priority = finite(j.priority)?;
-        self.run(move |c| {
-            let mut s = c
-                .prepare_cached(
-                    "INSERT INTO jobs (id, project, spider, version, args, settings, priority,
-                       state, created_at, started_at, finished_at, outcome, attempt, runner,
-                       heartbeat_at, cancel_requests, schedule_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15,
-                       ?16, ?17)",
-                )
-                .db()?;
-            let res = s.execute(params![
-                j.id,
-                j.project,
-                j.spider,
-                j.version,
-                args,
-                settings,
-                priority,
-                j.state.as_str(),
-                micros(j.created_at),
-                opt_micros(j.started_at),
-                opt_micros(j.finished_at),
-                outcome,
-                j.attempt,
-                j.runner,
-                opt_micros(j.heartbeat_at),
-                j.cancel_requests,
-                j.schedule_id,
-            ]);
-            match res {
-                Ok(_) => Ok(()),
-                Err(rusqlite::Error::SqliteFailure(e, _))
-                    if e.code == ErrorCode::ConstraintViolation =>
-                {
-                    Err(StoreError::Conflict(format!("job {}", j.id)))
-                }
-                Err(e) => Err(StoreError::backend(e)),
+        let row = JobRow::new(job)?;
+        self.run(move |c| match row.insert(c) {
+            Ok(_) => Ok(()),
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == ErrorCode::ConstraintViolation =>
+            {
+                Err(StoreError::Conflict(format!("job {}", row.job.id)))
             }
+            Err(e) => Err(StoreError::backend(e)),
+        })
+        .await
+    }
+
+    async fn replace_finished_job(&self, job: &Job) -> StoreResult<bool> {
+        let row = JobRow::new(job)?;
+        self.run(move |c| {
+            let tx = c.transaction().db()?;
+            let removed = tx
+                .prepare_cached(
+                    "DELETE FROM jobs WHERE id = ?1 AND state = 'finished' AND attempt = ?2",
+                )
+                .and_then(|mut s| s.execute(params![row.job.id, row.job.attempt]))
+                .db()?;
+            if removed == 0 {
+                return Ok(false);
+            }
+            row.insert(&tx).db()?;
+            tx.commit().db()?;
+            Ok(true)
         })
         .await
     }
@@ -259,14 +297,14 @@ impl JobStore for SqliteStore {
         .await
     }
 
-    async fn request_cancel(&self, id: &str) -> StoreResult<Option<u32>> {
-        let id = id.to_string();
+    async fn request_cancel(&self, id: &str, level: CancelLevel) -> StoreResult<Option<u32>> {
+        let (id, n) = (id.to_string(), level.requests());
         self.run(move |c| {
             c.prepare_cached(
-                "UPDATE jobs SET cancel_requests = cancel_requests + 1
+                "UPDATE jobs SET cancel_requests = cancel_requests + ?2
                  WHERE id = ?1 AND state = 'running' RETURNING cancel_requests",
             )
-            .and_then(|mut s| s.query_row([id], |r| r.get(0)).optional())
+            .and_then(|mut s| s.query_row(params![id, n], |r| r.get(0)).optional())
             .db()
         })
         .await
