@@ -124,6 +124,6 @@ impl BlobStore for S3BlobStore {
     async fn recover_feed(&self, key: &str) -> StoreResult<bool> {
         super::recover_feed(&self.client, &self.bucket, &self.object_key(key))
             .await
-            .map_err(StoreError::Backend)
+            .map_err(StoreError::backend)
     }
 }
