@@ -46,8 +46,11 @@ sam build \
 log "sam build took $(($(date +%s) - start)) s"
 
 # Every function of the template: an arm64 bootstrap built from its own binary.
+# (Not in the template: cargo-lambda's release settings, lto = "thin", codegen-units = 1,
+# target-cpu=neoverse-n1, and panic = "abort" unless Cargo.toml's [profile.release] sets
+# them.)
 "$PY" - "$BUILD_DIR" "$CARGO_TARGET_DIR" <<'PY'
-import hashlib, io, sys, zipfile
+import hashlib, io, re, sys, zipfile
 from pathlib import Path
 
 import yaml
@@ -84,14 +87,19 @@ for name, res in sorted(functions.items()):
     assert data[:4] == b"\x7fELF" and data[4] == 2 and data[5] == 1, f"{boot}: not a 64-bit LE ELF"
     machine = int.from_bytes(data[18:20], "little")
     assert machine == 183, f"{boot}: e_machine {machine}, not aarch64"
-    built = target / "aarch64-unknown-linux-gnu" / "release" / binary
+    # cargo-lambda leaves each binary's bootstrap in target/lambda/<binary>/.
+    built = target / "lambda" / binary / "bootstrap"
     assert hashlib.sha256(built.read_bytes()).digest() == hashlib.sha256(data).digest(), (
         f"{name}: its bootstrap is not {built}"
     )
+    # Panic locations name the binary's own main.rs, and no other function's.
+    mains = set(re.findall(rb"functions/[a-z]+/src/main\.rs", data))
+    own = f"functions/{binary.removeprefix('trawl-')}/src/main.rs".encode()
+    assert mains == {own}, f"{name}: built from {sorted(mains)}, expected {own}"
     digests.setdefault(hashlib.sha256(data).hexdigest(), []).append(name)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        z.writestr(zipfile.ZipInfo("bootstrap"), data)
+        z.writestr("bootstrap", data)
     mb = lambda n: f"{n / 1e6:.1f} MB"
     print(f"{name:<18} {binary:<14} {mb(len(data)):>12} {mb(len(buf.getvalue())):>12}")
 same = [names for names in digests.values() if len(names) > 1]
