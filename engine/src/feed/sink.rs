@@ -141,8 +141,9 @@ impl Feed {
         self.record(st, &c.uri, c.items, res)
     }
 
-    /// Finishes the open batch file without waiting for its storage: the outcome is
-    /// recorded now when it is known, else at the next flush or close.
+    /// Finishes the open file (a full batch, or a file that gets no more items) without
+    /// waiting for its storage: the outcome is recorded now when it is known, else at
+    /// the next flush or close.
     fn finish_batch(&self, st: &mut State) -> Result<(), FeedError> {
         let Some(c) = Self::begin_finish(st) else {
             return Ok(());
@@ -192,7 +193,7 @@ impl Feed {
         if let Err(e) = f.exporter.export_item(item, &mut f.out) {
             tracing::error!(uri = %f.uri, "error writing feed, no more items go to it: {e}");
             st.broken = true;
-            let _ = self.finish_open(&mut st);
+            let _ = self.finish_batch(&mut st);
             return;
         }
         f.items += 1;
