@@ -1,5 +1,9 @@
 //! Item pipelines and item sinks: where scraped items go after a callback.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
 use crate::Item;
 
 /// Why a pipeline dropped an item (Scrapy's `DropItem`); the reason feeds
@@ -39,14 +43,29 @@ pub trait ItemPipeline: Send + Sync {
     fn close(&self) {}
 }
 
+/// The completion of [`ItemSink::close_async`].
+pub type SinkFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'static>>;
+
 /// The end of the item path: feed exports, a job's item store, a test collector.
-pub trait ItemSink: Send + Sync {
-    /// Writes one item; an error is logged and counted, the crawl goes on.
+pub trait ItemSink: Send + Sync + 'static {
+    /// Writes one item; an error is logged and counted, the crawl goes on. Called on
+    /// the callback threads: it should not wait on the network.
     fn write_item(&self, item: &Item) -> anyhow::Result<()>;
 
-    /// Finishes every output (closing JSON arrays, flushing, uploading). Called once,
-    /// also when the crawl is cancelled or fails.
+    /// Finishes every output (closing JSON arrays, flushing, uploading), blocking the
+    /// calling thread. Called once, also when the crawl is cancelled or fails.
     fn close(&self) -> anyhow::Result<()>;
+
+    /// How the engine closes the sink: by default [`close`](Self::close) on a blocking
+    /// thread. Sinks that store over the network override it to wait asynchronously.
+    fn close_async(self: Arc<Self>) -> SinkFuture {
+        let span = tracing::Span::current();
+        Box::pin(async move {
+            tokio::task::spawn_blocking(move || span.in_scope(|| self.close()))
+                .await
+                .map_err(|e| anyhow::anyhow!("closing an item sink panicked: {e}"))?
+        })
+    }
 }
 
 /// An [`ItemSink`] that keeps items in memory (for `trawl parse`, tests and embedding).

@@ -80,6 +80,27 @@ def stack() -> dict:
         )
 
 
+def wait_until(what: str, check, timeout: float = 120, interval: float = 0.5):
+    """Polls `check()` until it returns something truthy, and returns it; fails after
+    `timeout` seconds. Tests wait for conditions this way, never for a fixed time."""
+    end = time.monotonic() + timeout
+    while True:
+        got = check()
+        if got:
+            return got
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+def s3_text(s3, bucket: str, key: str) -> str | None:
+    """The object at `key` as text, or None when it does not exist (yet)."""
+    try:
+        return s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode()
+    except s3.exceptions.NoSuchKey:
+        return None
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -97,12 +118,14 @@ def site():
         stderr=subprocess.DEVNULL,
     )
     base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
+
+    def up() -> bool:
         try:
-            requests.get(base + "/index.html", timeout=1)
-            break
+            return requests.get(base + "/index.html", timeout=1).ok
         except requests.ConnectionError:
-            time.sleep(0.1)
+            return False
+
+    wait_until("the demo site to serve", up, timeout=60, interval=0.1)
     yield base, products
     proc.terminate()
     proc.wait(10)
@@ -147,18 +170,21 @@ class Api:
     def state(self, job: str) -> str | None:
         return self.get("status.json", job=job)["currstate"]
 
-    def wait(self, job: str, state: str, timeout: float = 120) -> list[str]:
+    def wait(self, job: str, state: str, timeout: float = 180) -> list[str]:
         """Polls status.json until `state`; returns the states seen, in order."""
         seen: list[str] = []
-        end = time.time() + timeout
-        while time.time() < end:
+
+        def reached() -> bool:
             s = self.state(job)
             if not seen or seen[-1] != s:
                 seen.append(s)
-            if s == state:
-                return seen
-            time.sleep(0.2)
-        raise AssertionError(f"job {job} never reached {state}: saw {seen}")
+            return s == state
+
+        try:
+            wait_until(f"job {job} to be {state}", reached, timeout=timeout, interval=0.2)
+        except AssertionError:
+            raise AssertionError(f"job {job} never reached {state} in {timeout:.0f} s: saw {seen}") from None
+        return seen
 
     def finished(self, project: str, job: str) -> dict:
         for j in self.get("listjobs.json", project=project)["finished"]:
@@ -180,6 +206,13 @@ def aws(stack):
         "sqs": boto3.client("sqs", **kw),
         "dynamodb": boto3.client("dynamodb", **kw),
     }
+
+
+def partial_items(aws, stack, project: str, job: str) -> list[str]:
+    """The items of a running job's last checkpoint (written at each heartbeat)."""
+    key = f"items/{project}/shop/{job}.jl.partial"
+    text = s3_text(aws["s3"], stack["BucketName"], key)
+    return text.splitlines() if text else []
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ import signal
 import time
 from pathlib import Path
 
+from conftest import partial_items, s3_text, wait_until
+
 
 def crawler_pids() -> list[int]:
     """Host processes of the crawler function (LocalStack runs them on this machine)."""
@@ -23,18 +25,23 @@ def crawler_pids() -> list[int]:
     return pids
 
 
-def test_a_crawler_that_crashes_leaves_a_failed_job_with_its_partial_items(api, site, project):
+def test_a_crawler_that_crashes_leaves_a_failed_job_with_its_partial_items(api, aws, stack, site, project):
     base, products = site
     api.deploy(project)
     job = api.schedule(project, base, setting=["DOWNLOAD_DELAY=0.3", "CONCURRENT_REQUESTS_PER_DOMAIN=1"])
     api.wait(job, "running")
-    time.sleep(8)  # a few items, and at least one heartbeat (items and log flushed)
-    pids = crawler_pids()
-    assert pids, "no crawler process found"
+    # A heartbeat that flushed items and uploaded the log.
+    wait_until("items in the running job's checkpoint", lambda: partial_items(aws, stack, project, job))
+    log_key = f"logs/{project}/shop/{job}.log"
+    wait_until(
+        "the running job's log upload",
+        lambda: "Spider opened" in (s3_text(aws["s3"], stack["BucketName"], log_key) or ""),
+    )
+    pids = wait_until("a crawler process", crawler_pids, timeout=30)
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
     # The poller reaps it once its heartbeat is older than HeartbeatTimeout.
-    api.wait(job, "finished", timeout=150)
+    api.wait(job, "finished", timeout=240)
     entry = api.finished(project, job)
     assert entry["finish_reason"] == "failed"
     items = api.raw(entry["items_url"]).text.splitlines()

@@ -11,9 +11,7 @@ use super::handle::Control;
 use super::run::Crawl;
 use super::task::Shared;
 use super::CrawlError;
-use crate::downloader::{
-    DestinationPolicy, Downloader, FetchConfig, Fetcher, SlotConfig, Slots,
-};
+use crate::downloader::{DestinationPolicy, Downloader, FetchConfig, Fetcher, SlotConfig, Slots};
 use crate::middleware::{self, DownloaderMiddleware, MiddlewareContext, SpiderMiddleware};
 use crate::pipeline::{ItemPipeline, ItemSink};
 use crate::scheduler::{QueueOrder, Scheduler, SchedulerState};

@@ -242,14 +242,15 @@ impl Crawl {
             for p in &pipelines {
                 p.close();
             }
-            for s in &sinks {
-                if let Err(e) = s.close() {
-                    tracing::error!("closing item output failed: {e:#}");
-                }
-            }
         });
         if let Err(e) = closed.await {
             tracing::error!("closing the spider panicked: {e}");
+        }
+        // Sinks close asynchronously: remote feeds are awaited, not blocked on.
+        for s in sinks {
+            if let Err(e) = crate::pipeline::ItemSink::close_async(s).await {
+                tracing::error!("closing item output failed: {e:#}");
+            }
         }
         let stats = &shared.stats;
         stats.set("finish_reason", reason.as_str());

@@ -22,7 +22,9 @@ pub use error::FeedError;
 pub use export::{new_exporter, ExportOptions, FeedExporter};
 pub use format::FeedFormat;
 pub use sink::FeedSink;
-pub use storage::{uri_scheme, FeedStorage, FeedStorages, FeedTarget, FileStorage, StdoutStorage};
+pub use storage::{
+    uri_scheme, FeedFuture, FeedStorage, FeedStorages, FeedTarget, FileStorage, StdoutStorage,
+};
 pub use uri::{render_uri, UriParams};
 
 #[cfg(test)]
@@ -36,5 +38,9 @@ impl crate::pipeline::ItemSink for FeedSink {
 
     fn close(&self) -> anyhow::Result<()> {
         FeedSink::close(self).map_err(Into::into)
+    }
+
+    fn close_async(self: std::sync::Arc<Self>) -> crate::pipeline::SinkFuture {
+        Box::pin(async move { FeedSink::close_async(&self).await.map_err(Into::into) })
     }
 }

@@ -1,15 +1,16 @@
 //! [`FeedSink`]: every feed of a crawl, written from any thread.
 
 use std::collections::BTreeMap;
-use std::io::{BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::sync::Arc;
 
+use futures::FutureExt;
 use parking_lot::Mutex;
 
 use super::uri::timestamp;
 use super::{
-    new_exporter, render_uri, FeedConfig, FeedError, FeedExporter, FeedStorage, FeedStorages,
-    FeedTarget, UriParams,
+    new_exporter, render_uri, FeedConfig, FeedError, FeedExporter, FeedFuture, FeedStorage,
+    FeedStorages, FeedTarget, UriParams,
 };
 use crate::Item;
 
@@ -19,6 +20,12 @@ const BUFFER: usize = 64 * 1024;
 /// thread; each feed has its own lock and a buffered writer. [`close`](Self::close)
 /// finishes every file (`]`, `</items>`) and stores it; dropping an unclosed sink closes
 /// it too, so outputs are complete even after a cancelled or panicking crawl.
+///
+/// From async code, [`flush_async`](Self::flush_async) and
+/// [`close_async`](Self::close_async) wait for remote storages without blocking a
+/// thread (the engine closes its sinks that way). A batch file finished by
+/// `write_item` is completed in the background and awaited at the next flush or close,
+/// so a writing thread never waits for a remote storage.
 pub struct FeedSink {
     feeds: Vec<Feed>,
 }
@@ -40,6 +47,22 @@ struct State {
     broken: bool,
     closed: bool,
     files: Vec<String>,
+    /// Batch files whose storage has not completed yet.
+    pending: Vec<Pending>,
+}
+
+/// A finished batch file being stored.
+struct Pending {
+    uri: String,
+    items: u64,
+    stored: FeedFuture,
+}
+
+/// A file whose exporter is finished: its target, ready to be stored.
+struct Closing {
+    uri: String,
+    items: u64,
+    target: io::Result<Box<dyn FeedTarget>>,
 }
 
 struct OpenFile {
@@ -72,28 +95,85 @@ impl Feed {
         Ok(())
     }
 
-    /// Finishes and stores the open file, if any, counting success or failure.
-    fn finish_open(&self, st: &mut State) -> Result<(), FeedError> {
-        let Some(mut f) = st.open.take() else {
-            return Ok(());
-        };
-        let res = f
+    /// Takes the open file, if any, and finishes its exporter (`]`, `</items>`).
+    fn begin_finish(st: &mut State) -> Option<Closing> {
+        let mut f = st.open.take()?;
+        let target = f
             .exporter
             .finish(&mut f.out)
-            .and_then(|()| f.out.into_inner().map_err(|e| e.into_error()))
-            .and_then(|target| target.finish())
-            .map_err(|e| FeedError::io(&f.uri, e));
-        match &res {
+            .and_then(|()| f.out.into_inner().map_err(|e| e.into_error()));
+        Some(Closing {
+            uri: f.uri,
+            items: f.items,
+            target,
+        })
+    }
+
+    /// Counts and logs the outcome of storing a file.
+    fn record(
+        &self,
+        st: &mut State,
+        uri: &str,
+        items: u64,
+        res: io::Result<()>,
+    ) -> Result<(), FeedError> {
+        match res {
             Ok(()) => {
                 st.success += 1;
-                tracing::info!(uri = %f.uri, items = f.items, "stored {} feed", self.config.format);
+                tracing::info!(uri = %uri, items, "stored {} feed", self.config.format);
+                Ok(())
             }
             Err(e) => {
                 st.failed += 1;
-                tracing::error!(uri = %f.uri, "error storing feed: {e}");
+                let e = FeedError::io(uri, e);
+                tracing::error!(uri = %uri, "error storing feed: {e}");
+                Err(e)
             }
         }
-        res
+    }
+
+    /// Finishes and stores the open file, if any, blocking until it is stored.
+    fn finish_open(&self, st: &mut State) -> Result<(), FeedError> {
+        let Some(c) = Self::begin_finish(st) else {
+            return Ok(());
+        };
+        let res = c.target.and_then(|t| t.finish());
+        self.record(st, &c.uri, c.items, res)
+    }
+
+    /// Finishes the open file (a full batch, or a file that gets no more items) without
+    /// waiting for its storage: the outcome is recorded now when it is known, else at
+    /// the next flush or close.
+    fn finish_batch(&self, st: &mut State) -> Result<(), FeedError> {
+        let Some(c) = Self::begin_finish(st) else {
+            return Ok(());
+        };
+        let mut stored = match c.target {
+            Ok(t) => t.finish_async(),
+            Err(e) => return self.record(st, &c.uri, c.items, Err(e)),
+        };
+        match (&mut stored).now_or_never() {
+            Some(res) => self.record(st, &c.uri, c.items, res),
+            None => {
+                st.pending.push(Pending {
+                    uri: c.uri,
+                    items: c.items,
+                    stored,
+                });
+                Ok(())
+            }
+        }
+    }
+
+    /// Waits for the batch files being stored (taken from the state by the caller).
+    async fn settle(&self, pending: Vec<Pending>) -> Result<(), FeedError> {
+        let mut first = Ok(());
+        for p in pending {
+            let res = p.stored.await;
+            let r = self.record(&mut self.state.lock(), &p.uri, p.items, res);
+            first = first.and(r);
+        }
+        first
     }
 
     fn write(&self, item: &Item) {
@@ -113,14 +193,14 @@ impl Feed {
         if let Err(e) = f.exporter.export_item(item, &mut f.out) {
             tracing::error!(uri = %f.uri, "error writing feed, no more items go to it: {e}");
             st.broken = true;
-            let _ = self.finish_open(&mut st);
+            let _ = self.finish_batch(&mut st);
             return;
         }
         f.items += 1;
         let batch_full =
             self.config.batch_item_count > 0 && f.items >= self.config.batch_item_count;
         st.items += 1;
-        if batch_full && self.finish_open(&mut st).is_err() {
+        if batch_full && self.finish_batch(&mut st).is_err() {
             st.broken = true;
         }
     }
@@ -173,7 +253,8 @@ impl FeedSink {
         }
     }
 
-    /// Flushes every feed's buffer without finishing it (e.g. on a stats tick).
+    /// Flushes every feed's buffer to its storage without finishing it and without
+    /// waiting for remote storages (see [`flush_async`](Self::flush_async)).
     pub fn flush(&self) {
         for feed in &self.feeds {
             if let Some(f) = feed.state.lock().open.as_mut() {
@@ -184,20 +265,76 @@ impl FeedSink {
         }
     }
 
-    /// Finishes and stores every feed; later items are ignored. Idempotent. Returns the
-    /// first error, after trying every feed.
+    /// Flushes every feed and waits until what was written so far is stored durably
+    /// ([`FeedTarget::checkpoint`]: a remote feed's checkpoint), and for batch files
+    /// still being stored. Holds no lock while waiting: writers go on meanwhile.
+    pub async fn flush_async(&self) {
+        for feed in &self.feeds {
+            let (checkpoint, pending) = {
+                let mut st = feed.state.lock();
+                let pending = std::mem::take(&mut st.pending);
+                let checkpoint = st.open.as_mut().and_then(|f| match f.out.flush() {
+                    Ok(()) => Some((f.uri.clone(), f.out.get_mut().checkpoint())),
+                    Err(e) => {
+                        tracing::warn!(uri = %f.uri, "cannot flush feed: {e}");
+                        None
+                    }
+                });
+                (checkpoint, pending)
+            };
+            // Failures are logged and counted by `settle`.
+            let _ = feed.settle(pending).await;
+            if let Some((uri, stored)) = checkpoint {
+                if let Err(e) = stored.await {
+                    tracing::warn!(uri = %uri, "cannot checkpoint feed: {e}");
+                }
+            }
+        }
+    }
+
+    /// Finishes and stores every feed, blocking the calling thread until they are
+    /// stored; later items are ignored. Idempotent. Returns the first error, after
+    /// trying every feed. Async code should use [`close_async`](Self::close_async):
+    /// remote storages may refuse to block a Tokio runtime's thread.
     pub fn close(&self) -> Result<(), FeedError> {
         let mut first = Ok(());
         for feed in &self.feeds {
-            let mut st = feed.state.lock();
-            if st.closed {
-                continue;
-            }
-            st.closed = true;
-            if let Err(e) = feed.finish_open(&mut st) {
-                if first.is_ok() {
-                    first = Err(e);
+            let pending = {
+                let mut st = feed.state.lock();
+                if st.closed {
+                    continue;
                 }
+                st.closed = true;
+                std::mem::take(&mut st.pending)
+            };
+            first = first.and(block_on(feed.settle(pending)));
+            let mut st = feed.state.lock();
+            first = first.and(feed.finish_open(&mut st));
+        }
+        first
+    }
+
+    /// As [`close`](Self::close), waiting for the storages asynchronously: no thread
+    /// blocks on a remote storage, and no lock is held while waiting.
+    pub async fn close_async(&self) -> Result<(), FeedError> {
+        let mut first = Ok(());
+        for feed in &self.feeds {
+            let (closing, pending) = {
+                let mut st = feed.state.lock();
+                if st.closed {
+                    continue;
+                }
+                st.closed = true;
+                (Feed::begin_finish(&mut st), std::mem::take(&mut st.pending))
+            };
+            first = first.and(feed.settle(pending).await);
+            if let Some(c) = closing {
+                let res = match c.target {
+                    Ok(t) => t.finish_async().await,
+                    Err(e) => Err(e),
+                };
+                let r = feed.record(&mut feed.state.lock(), &c.uri, c.items, res);
+                first = first.and(r);
             }
         }
         first
@@ -239,6 +376,25 @@ impl FeedSink {
             .iter()
             .flat_map(|f| f.state.lock().files.clone())
             .collect()
+    }
+}
+
+/// Runs `fut` to completion on the calling thread, parked while it is pending.
+pub(crate) fn block_on<F: std::future::Future>(fut: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let waker = std::task::Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut fut = std::pin::pin!(fut);
+    loop {
+        if let std::task::Poll::Ready(out) = fut.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
     }
 }
 

@@ -2,21 +2,51 @@
 
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
+use std::future::Future;
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use super::FeedError;
 
+/// The completion of a feed operation started synchronously ([`FeedTarget::checkpoint`],
+/// [`FeedTarget::finish_async`]): awaiting it waits for the storage, never the caller's
+/// thread.
+pub type FeedFuture = Pin<Box<dyn Future<Output = io::Result<()>> + Send + 'static>>;
+
 /// An open feed output. `finish` flushes it and completes the storage (for remote
 /// storages: uploads it); a target dropped without `finish` is abandoned.
+///
+/// Writes come from the engine's callback threads, so a remote target should only
+/// buffer and hand its data to an uploader, never wait on the network in `write` or
+/// `flush`. The asynchronous hooks let async code wait for the storage instead:
+/// [`checkpoint`](Self::checkpoint) (a durable flush) and
+/// [`finish_async`](Self::finish_async). Their defaults suit local outputs, whose
+/// `flush` and `finish` are immediate.
 pub trait FeedTarget: Write + Send {
-    /// Flushes and stores the written bytes.
+    /// Flushes and stores the written bytes, blocking the calling thread until done.
     fn finish(self: Box<Self>) -> io::Result<()>;
+
+    /// Starts storing everything written so far durably (for remote storages: a
+    /// checkpoint a crashed writer's feed can be recovered from), and returns a future
+    /// that resolves once it is stored. The default flushes now.
+    fn checkpoint(&mut self) -> FeedFuture {
+        let res = self.flush();
+        Box::pin(std::future::ready(res))
+    }
+
+    /// As [`finish`](Self::finish), but the returned future waits for the storage
+    /// instead of the calling thread. The default finishes now.
+    fn finish_async(self: Box<Self>) -> FeedFuture {
+        let res = self.finish();
+        Box::pin(std::future::ready(res))
+    }
 }
 
-/// A kind of feed storage (`file`, `stdout`, `s3`, …). Object-safe and sync: remote
-/// storages buffer to a local file and upload in [`FeedTarget::finish`].
+/// A kind of feed storage (`file`, `stdout`, `s3`, …). Object-safe and sync: `open`
+/// must not wait on the network; remote storages stream from their targets (see
+/// [`FeedTarget`]).
 pub trait FeedStorage: Send + Sync {
     /// The name used in stats keys, as Scrapy's class names (`FileFeedStorage`).
     fn name(&self) -> &str;

@@ -4,7 +4,8 @@
 //! `eval "$(localstack/run.sh env)"`. Each test makes its own table, bucket, queue or
 //! parameter, behind a guard that deletes it when the test ends, passed or failed. The
 //! storage contract runs one test per case on a table (`dynamo::...`) or bucket
-//! (`s3::...`, `s3_prefixed::...`) of its own.
+//! (`s3::...`, `s3_prefixed::...`) of its own. The S3 feed storage has its own file,
+//! `s3_feed.rs`.
 
 use std::ops::Deref;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -21,8 +22,6 @@ use trawl_aws::{
 use trawl_core::contract;
 use trawl_core::model::Job;
 use trawl_core::ports::{BlobStore, Dispatcher, Kicker};
-use trawl_engine::feed::{FeedConfig, FeedDefaults, FeedSink, FeedStorages, UriParams};
-use trawl_engine::Item;
 
 /// The SDK configuration for LocalStack; fails (never skips) without one.
 async fn localstack() -> SdkConfig {
@@ -357,195 +356,6 @@ async fn s3_feed_uri_and_local_path() {
         format!("s3://{}/deploy/items/p/s/j.jl", bucket.name)
     );
     assert_eq!(prefixed.local_path("logs/x.log"), None);
-}
-
-/// An item of about `size` bytes of JSON.
-fn item(i: usize, size: usize) -> Item {
-    let v = json!({"n": i, "pad": "é".repeat(size / 2), "nested": {"i": i}});
-    v.as_object().unwrap().clone()
-}
-
-/// Writes `items` through a `FeedSink` to `uri`, from the calling thread.
-fn write_feed(storages: &FeedStorages, uri: &str, items: &[Item]) {
-    let config = FeedConfig::from_cli(uri, true, &FeedDefaults::default()).expect("feed config");
-    let sink = FeedSink::new(vec![config], storages, UriParams::new("spider")).expect("sink");
-    for it in items {
-        sink.write_item(it);
-    }
-    sink.close().expect("close the feed");
-}
-
-/// The bytes the same feed has as a local file.
-fn expected_bytes(items: &[Item], ext: &str) -> Vec<u8> {
-    let dir = std::env::temp_dir().join(unique("trawl-aws-feed"));
-    let path = dir.join(format!("feed.{ext}"));
-    write_feed(&FeedStorages::builtin(), path.to_str().unwrap(), items);
-    let bytes = std::fs::read(&path).unwrap();
-    std::fs::remove_dir_all(&dir).ok();
-    bytes
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_feed_streams_large_feeds_as_multipart_uploads() {
-    let sdk = localstack().await;
-    let made = fresh_bucket(&sdk).await;
-    let (client, bucket) = (made.client.clone(), made.name.clone());
-    let blobs = S3BlobStore::new(client.clone(), &bucket, "p/");
-    // About 12 MiB of JSON lines: 5 + 5 + 2 MiB parts.
-    let items: Arc<Vec<Item>> = Arc::new((0..12 * 1024).map(|i| item(i, 1000)).collect());
-    let expected = expected_bytes(&items, "jl");
-    assert!(expected.len() > 10 * 1024 * 1024 && expected.len() < 15 * 1024 * 1024);
-    let uri = blobs.feed_uri("items/big.jl");
-    let storages = blobs.feed_storages();
-    // As the engine does: written from a thread that is not the runtime's.
-    let (u, its) = (uri.clone(), items.clone());
-    tokio::task::spawn_blocking(move || write_feed(&storages, &u, &its))
-        .await
-        .unwrap();
-    let got = blobs
-        .get("items/big.jl")
-        .await
-        .unwrap()
-        .expect("feed object");
-    assert_eq!(got.len(), expected.len(), "feed size");
-    assert!(got == expected, "the S3 feed equals the local one");
-    let head = client
-        .head_object()
-        .bucket(&bucket)
-        .key("p/items/big.jl")
-        .send()
-        .await
-        .unwrap();
-    let etag = head
-        .e_tag()
-        .unwrap_or_default()
-        .trim_matches('"')
-        .to_string();
-    assert!(
-        etag.ends_with("-3"),
-        "a 12 MiB feed is a multipart upload of 3 parts (ETag {etag})"
-    );
-    let uploads = client
-        .list_multipart_uploads()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(uploads.uploads().is_empty(), "no upload left open");
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_feed_tiny_feed_is_one_put_even_from_a_runtime_thread() {
-    let sdk = localstack().await;
-    let made = fresh_bucket(&sdk).await;
-    let (client, bucket) = (made.client.clone(), made.name.clone());
-    let blobs = S3BlobStore::new(client.clone(), &bucket, "");
-    let items: Vec<Item> = (0..3).map(|i| item(i, 10)).collect();
-    let expected = expected_bytes(&items, "json");
-    // Written on a runtime worker thread (block_in_place path).
-    write_feed(
-        &blobs.feed_storages(),
-        &blobs.feed_uri("items/tiny.json"),
-        &items,
-    );
-    let got = blobs
-        .get("items/tiny.json")
-        .await
-        .unwrap()
-        .expect("feed object");
-    assert_eq!(
-        String::from_utf8_lossy(&got),
-        String::from_utf8_lossy(&expected)
-    );
-    let head = client
-        .head_object()
-        .bucket(&bucket)
-        .key("items/tiny.json")
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        !head.e_tag().unwrap_or_default().contains('-'),
-        "a small feed is a single PutObject"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_feed_dropped_unfinished_aborts_the_upload() {
-    let sdk = localstack().await;
-    let made = fresh_bucket(&sdk).await;
-    let (client, bucket) = (made.client.clone(), made.name.clone());
-    let blobs = S3BlobStore::new(client.clone(), &bucket, "");
-    let storage = blobs.feed_storages().for_uri("s3://x/y").unwrap();
-    let uri = blobs.feed_uri("items/abandoned.jl");
-    tokio::task::spawn_blocking(move || {
-        let mut target = storage.open(&uri, true).unwrap();
-        std::io::Write::write_all(&mut target, &vec![b'x'; 6 * 1024 * 1024]).unwrap();
-        drop(target);
-    })
-    .await
-    .unwrap();
-    let uploads = client
-        .list_multipart_uploads()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(uploads.uploads().is_empty(), "the upload was aborted");
-    assert_eq!(blobs.get("items/abandoned.jl").await.unwrap(), None);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn s3_feed_of_a_crashed_writer_is_recovered_up_to_its_last_flush() {
-    let sdk = localstack().await;
-    let made = fresh_bucket(&sdk).await;
-    let (client, bucket) = (made.client.clone(), made.name.clone());
-    let blobs = S3BlobStore::new(client.clone(), &bucket, "p/");
-    for (key, first_part) in [
-        ("items/small.jl", 0usize),
-        ("items/large.jl", 6 * 1024 * 1024),
-    ] {
-        let storage = blobs.feed_storages().for_uri("s3://x/y").unwrap();
-        let uri = blobs.feed_uri(key);
-        let head = vec![b'a'; first_part];
-        let (h, u) = (head.clone(), uri.clone());
-        tokio::task::spawn_blocking(move || {
-            let mut target = storage.open(&u, true).unwrap();
-            use std::io::Write;
-            target.write_all(&h).unwrap();
-            target.write_all(b"flushed line\n").unwrap();
-            target.flush().unwrap();
-            target.write_all(b"lost line\n").unwrap();
-            // A crash: no finish, no drop.
-            std::mem::forget(target);
-        })
-        .await
-        .unwrap();
-        assert_eq!(
-            blobs.get(key).await.unwrap(),
-            None,
-            "{key}: not complete yet"
-        );
-        assert!(blobs.recover_feed(key).await.unwrap(), "{key}: recovered");
-        let mut expected = head;
-        expected.extend_from_slice(b"flushed line\n");
-        let got = blobs.get(key).await.unwrap().expect("recovered object");
-        assert!(
-            got == expected,
-            "{key}: everything up to the last flush, nothing after"
-        );
-        assert!(
-            !blobs.recover_feed(key).await.unwrap(),
-            "{key}: nothing left to recover"
-        );
-    }
-    let uploads = client
-        .list_multipart_uploads()
-        .bucket(&bucket)
-        .send()
-        .await
-        .unwrap();
-    assert!(uploads.uploads().is_empty(), "no upload left open");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -288,7 +288,7 @@ async fn watch_job(
             }
         }
         // A crash loses nothing older than one heartbeat: items and log reach the disk.
-        sink.flush();
+        sink.flush_async().await;
         job_logs().flush(&job.id);
         if let Some((key, path)) = &log_upload {
             if last_upload.elapsed() >= cfg.log_upload_every {

@@ -1,6 +1,7 @@
 //! Feed export tests.
 
 mod config;
+mod deferred;
 mod export;
 mod sink;
 

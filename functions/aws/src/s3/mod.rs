@@ -5,7 +5,9 @@ mod blobs;
 mod feed;
 
 pub use blobs::S3BlobStore;
-pub use feed::{checkpoint_key, recover_feed, S3FeedStorage, MIN_PART_SIZE};
+pub use feed::{
+    checkpoint_key, recover_feed, S3FeedError, S3FeedStorage, S3Op, MAX_QUEUED_PARTS, MIN_PART_SIZE,
+};
 
 /// Splits `s3://bucket/key` into the bucket and key.
 pub fn parse_s3_uri(uri: &str) -> Option<(&str, &str)> {

@@ -371,8 +371,14 @@ pub async fn prune_finished_keeps_the_newest(store: &dyn JobStore) {
     let out = outcome();
     // An older finished job, with cancel requests and a full outcome.
     let old = running(store, &job(&n.id("old"), &p1, 0.0, t0()), "r", t0()).await;
-    store.request_cancel(&old.id, CancelLevel::Graceful).await.unwrap();
-    store.request_cancel(&old.id, CancelLevel::Graceful).await.unwrap();
+    store
+        .request_cancel(&old.id, CancelLevel::Graceful)
+        .await
+        .unwrap();
+    store
+        .request_cancel(&old.id, CancelLevel::Graceful)
+        .await
+        .unwrap();
     assert!(store
         .finish_job(&old.id, 1, &out, t0() + secs(300))
         .await

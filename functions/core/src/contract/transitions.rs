@@ -149,28 +149,43 @@ pub async fn request_cancel_only_for_running_jobs(store: &dyn JobStore) {
     store.insert_job(&a).await.expect("insert_job");
     let c = running(store, &job(&n.id("c"), &n.project(1), 0.0, t0()), "r", t0()).await;
     assert_eq!(
-        store.request_cancel(&a.id, CancelLevel::Graceful).await.unwrap(),
+        store
+            .request_cancel(&a.id, CancelLevel::Graceful)
+            .await
+            .unwrap(),
         None,
         "request_cancel of a pending job returns None"
     );
     assert_eq!(
-        store.request_cancel(&n.id("unknown"), CancelLevel::Graceful).await.unwrap(),
+        store
+            .request_cancel(&n.id("unknown"), CancelLevel::Graceful)
+            .await
+            .unwrap(),
         None,
         "request_cancel of an unknown job returns None"
     );
     assert_eq!(
-        store.request_cancel(&c.id, CancelLevel::Graceful).await.unwrap(),
+        store
+            .request_cancel(&c.id, CancelLevel::Graceful)
+            .await
+            .unwrap(),
         Some(1),
         "first cancel request counts 1"
     );
     assert_eq!(
-        store.request_cancel(&c.id, CancelLevel::Graceful).await.unwrap(),
+        store
+            .request_cancel(&c.id, CancelLevel::Graceful)
+            .await
+            .unwrap(),
         Some(2),
         "second cancel request counts 2"
     );
     settle(store, &c).await;
     assert_eq!(
-        store.request_cancel(&c.id, CancelLevel::Graceful).await.unwrap(),
+        store
+            .request_cancel(&c.id, CancelLevel::Graceful)
+            .await
+            .unwrap(),
         None,
         "request_cancel of a finished job returns None"
     );
@@ -181,7 +196,8 @@ pub async fn request_cancel_only_for_running_jobs(store: &dyn JobStore) {
 pub async fn concurrent_cancel_requests_each_count(store: &dyn JobStore) {
     let n = Names::new("t");
     let e = running(store, &job(&n.id("e"), &n.project(1), 0.0, t0()), "r", t0()).await;
-    let results = join_all((0..10).map(|_| store.request_cancel(&e.id, CancelLevel::Graceful))).await;
+    let results =
+        join_all((0..10).map(|_| store.request_cancel(&e.id, CancelLevel::Graceful))).await;
     let mut seen: Vec<u32> = results
         .into_iter()
         .map(|r| r.unwrap().expect("running"))
@@ -209,8 +225,14 @@ pub async fn heartbeat_carries_cancel_count(store: &dyn JobStore) {
         Some(t0() + secs(110)),
         "heartbeat records the time"
     );
-    store.request_cancel(&c.id, CancelLevel::Graceful).await.unwrap();
-    store.request_cancel(&c.id, CancelLevel::Graceful).await.unwrap();
+    store
+        .request_cancel(&c.id, CancelLevel::Graceful)
+        .await
+        .unwrap();
+    store
+        .request_cancel(&c.id, CancelLevel::Graceful)
+        .await
+        .unwrap();
     assert_eq!(
         store.heartbeat(&c.id, 1, t0() + secs(120)).await.unwrap(),
         Some(2),
@@ -260,8 +282,14 @@ pub async fn finish_job_requires_running_attempt(store: &dyn JobStore) {
     store.insert_job(&a).await.expect("insert_job");
     let c = job(&n.id("c"), &n.project(1), 0.0, t0());
     running(store, &c, "r", t0() + secs(100)).await;
-    store.request_cancel(&c.id, CancelLevel::Graceful).await.unwrap();
-    store.request_cancel(&c.id, CancelLevel::Graceful).await.unwrap();
+    store
+        .request_cancel(&c.id, CancelLevel::Graceful)
+        .await
+        .unwrap();
+    store
+        .request_cancel(&c.id, CancelLevel::Graceful)
+        .await
+        .unwrap();
     let out = outcome();
     assert!(
         !store
@@ -337,7 +365,10 @@ pub async fn requeue_job_requires_running_attempt(store: &dyn JobStore) {
     )
     .await;
     settle(store, &c).await;
-    store.request_cancel(&b.id, CancelLevel::Graceful).await.unwrap();
+    store
+        .request_cancel(&b.id, CancelLevel::Graceful)
+        .await
+        .unwrap();
     assert!(
         !store.requeue_job(&b.id, 2).await.unwrap(),
         "requeue with a wrong attempt returns false"
