@@ -425,7 +425,7 @@ impl Crawl {
                     if closing.is_none() {
                         closing = self.closespider_reason();
                         if let Some(r) = &closing {
-                            tracing::info!(reason = %r, "Closing spider");
+                            tracing::info!("Closing spider ({r})");
                         }
                     }
                 }
@@ -567,14 +567,15 @@ impl Crawl {
         if let Some(rss) = peak_rss_bytes() {
             stats.set("memusage/max", rss);
         }
+        if self.cfg.logstats_interval.is_some() {
+            self.log_stats((started, 0, 0));
+        }
         let snapshot = stats.snapshot();
         if self.cfg.stats_dump {
-            tracing::info!(
-                "Dumping Trawl stats:\n{}",
-                serde_json::to_string_pretty(&snapshot).unwrap_or_default()
-            );
+            let dump = crate::pyrepr::pformat_stats(&snapshot);
+            tracing::info!("Dumping Scrapy stats:\n{dump}");
         }
-        tracing::info!(reason = %reason, "Spider closed");
+        tracing::info!("Spider closed ({reason})");
         let pending = (!self.scheduler.is_empty()).then(|| self.scheduler.state());
         self.scheduler = Scheduler::new(QueueOrder::Lifo);
         CrawlOutcome {
@@ -742,6 +743,10 @@ impl Shared {
                     tracing::error!("writing an item failed: {e:#}");
                     self.stats.inc("item_sink_errors", 1);
                 }
+            }
+            if let Some(resp) = response {
+                let item = crate::pyrepr::DictRepr(&item);
+                tracing::debug!("Scraped from <{} {}>\n{item}", resp.status, resp.url);
             }
             scraped += 1;
         }

@@ -19,6 +19,7 @@ pub mod item;
 pub mod linkextract;
 pub mod middleware;
 pub mod pipeline;
+pub mod pyrepr;
 pub mod request;
 pub mod response;
 pub mod scheduler;

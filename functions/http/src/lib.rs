@@ -18,15 +18,18 @@ macro_rules! fields {
     }};
 }
 
+pub mod access_log;
 pub mod auth;
 pub mod cors;
 mod endpoints;
 pub mod envelope;
 mod files;
+pub mod logstats;
 mod pages;
 pub mod params;
 mod schedules;
 mod server;
+mod stats_json;
 
 use std::sync::Arc;
 
@@ -107,6 +110,7 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
     let inner = Router::new()
         .route("/", route(&app, Get, pages::home))
         .route("/jobs", route(&app, Get, pages::jobs))
+        .route("/logs/stats.json", route(&app, Get, stats_json::stats_json))
         .route(
             "/logs/{project}/{spider}/{file}",
             route(&app, Get, files::log),

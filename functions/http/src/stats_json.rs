@@ -1,0 +1,110 @@
+//! `GET /logs/stats.json`: what LogParser writes to Scrapyd's logs folder, computed
+//! from the control plane's jobs, so ScrapydWeb's stats pages, charts and node reports
+//! work without LogParser.
+//!
+//! Each running and finished job's log is analysed as LogParser would ([`logstats`]);
+//! for a finished job the control plane's record then fills what the log lacks (a job
+//! that failed before its crawl started, or ran with `STATS_DUMP=false`): its
+//! `finish_reason`, pages, items and crawler stats.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use http::header::CONTENT_TYPE;
+use http::{HeaderValue, StatusCode};
+use serde_json::{json, Map, Value};
+use trawl_core::model::Job;
+
+use crate::logstats::{self, LOGPARSER_VERSION, NA};
+use crate::App;
+
+/// Finished jobs listed at most (LogParser's `JOBS_TO_KEEP`), newest first.
+pub const JOBS_TO_KEEP: usize = 100;
+
+/// `GET /logs/stats.json`.
+pub(super) async fn stats_json(State(app): State<Arc<App>>) -> Response {
+    let lists = match app.control.list_jobs(None).await {
+        Ok(l) => l,
+        Err(e) => return app.error(e),
+    };
+    let mut datas: Map<String, Value> = Map::new();
+    let jobs = lists
+        .running
+        .iter()
+        .chain(lists.finished.iter().take(JOBS_TO_KEEP));
+    for job in jobs {
+        let log = match app
+            .control
+            .job_log(&job.project, &job.spider, &job.id)
+            .await
+        {
+            Ok(log) => log,
+            Err(e) => return app.error(e),
+        };
+        let text = log.as_deref().map(String::from_utf8_lossy);
+        let entry = job_entry(job, text.as_deref(), &app.base);
+        let spiders = datas
+            .entry(job.project.clone())
+            .or_insert_with(|| json!({}));
+        if let Some(spiders) = spiders.as_object_mut() {
+            let jobs = spiders
+                .entry(job.spider.clone())
+                .or_insert_with(|| json!({}));
+            if let Some(jobs) = jobs.as_object_mut() {
+                jobs.insert(job.id.clone(), Value::Object(entry));
+            }
+        }
+    }
+    let (t, ts) = logstats::now();
+    let body = json!({
+        "status": "ok",
+        "datas": datas,
+        "settings_py": "",
+        "settings": {},
+        "last_update_timestamp": ts,
+        "last_update_time": t,
+        "logparser_version": LOGPARSER_VERSION,
+    });
+    let mut res = (
+        StatusCode::OK,
+        serde_json::to_string_pretty(&body).unwrap_or_default(),
+    )
+        .into_response();
+    res.headers_mut().insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
+    res
+}
+
+/// One job's entry: LogParser's per-log data (`log_path`, `json_path`, `json_url`,
+/// `size`, `position`, `status`, then what `parse()` returns).
+pub fn job_entry(job: &Job, log: Option<&str>, base: &str) -> Map<String, Value> {
+    let rel = format!("{}/{}/{}", job.project, job.spider, job.id);
+    let text = log.unwrap_or("");
+    let mut d = Map::new();
+    d.insert("log_path".into(), json!(format!("{base}/logs/{rel}.log")));
+    d.insert("json_path".into(), json!(format!("{base}/logs/{rel}.json")));
+    d.insert("json_url".into(), json!(format!("{base}/logs/{rel}.json")));
+    d.insert("size".into(), json!(text.len()));
+    d.insert("position".into(), json!(text.len()));
+    d.insert("status".into(), json!("ok"));
+    d.extend(logstats::parse(text));
+    if let Some(outcome) = &job.outcome {
+        let no_dump = d
+            .get("crawler_stats")
+            .and_then(Value::as_object)
+            .is_none_or(Map::is_empty);
+        if no_dump && !outcome.stats.is_empty() {
+            logstats::apply_stats(&mut d, &outcome.stats, None);
+        }
+        if d.get("finish_reason").and_then(Value::as_str) == Some(NA) {
+            d.insert(
+                "finish_reason".into(),
+                json!(outcome.finish_reason.as_str()),
+            );
+        }
+    }
+    d
+}
