@@ -1,4 +1,4 @@
-//! `GET /logs/stats.json`: what LogParser writes to Scrapyd's logs folder, computed
+//! `GET /logs/stats.json` and `GET /logs/{project}/{spider}/{job}.json`: what LogParser writes to Scrapyd's logs folder, computed
 //! from the control plane's jobs, so ScrapydWeb's stats pages, charts and node reports
 //! work without LogParser.
 //!
@@ -43,7 +43,11 @@ pub(super) async fn stats_json(State(app): State<Arc<App>>) -> Response {
             Err(e) => return app.error(e),
         };
         let text = log.as_deref().map(String::from_utf8_lossy);
-        let entry = job_entry(job, text.as_deref(), &app.base);
+        let mut entry = job_entry(job, text.as_deref(), &app.base);
+        // Like LogParser's stats.json, without the log's head and tail (they are in
+        // the job's own `.json`).
+        entry.remove("head");
+        entry.remove("tail");
         let spiders = datas
             .entry(job.project.clone())
             .or_insert_with(|| json!({}));
@@ -66,9 +70,38 @@ pub(super) async fn stats_json(State(app): State<Arc<App>>) -> Response {
         "last_update_time": t,
         "logparser_version": LOGPARSER_VERSION,
     });
+    json_answer(&body)
+}
+
+/// `GET /logs/{project}/{spider}/{job}.json`: the job's full analysis (the file
+/// LogParser writes next to each log, which ScrapydWeb's stats page requests).
+pub(super) async fn job_json(app: Arc<App>, project: &str, spider: &str, job: &str) -> Response {
+    let names_ok = [project, spider, job]
+        .iter()
+        .all(|n| crate::files::valid_name(n));
+    if !names_ok {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    }
+    let found = match app.control.status(job, Some(project)).await {
+        Ok(j) => j.filter(|j| j.spider == spider),
+        Err(e) => return app.error(e),
+    };
+    let Some(found) = found else {
+        return (StatusCode::NOT_FOUND, "Not Found").into_response();
+    };
+    let log = match app.control.job_log(project, spider, job).await {
+        Ok(log) => log,
+        Err(e) => return app.error(e),
+    };
+    let text = log.as_deref().map(String::from_utf8_lossy);
+    let entry = job_entry(&found, text.as_deref(), &app.base);
+    json_answer(&Value::Object(entry))
+}
+
+fn json_answer(body: &Value) -> Response {
     let mut res = (
         StatusCode::OK,
-        serde_json::to_string_pretty(&body).unwrap_or_default(),
+        serde_json::to_string_pretty(body).unwrap_or_default(),
     )
         .into_response();
     res.headers_mut().insert(
@@ -91,6 +124,8 @@ pub fn job_entry(job: &Job, log: Option<&str>, base: &str) -> Map<String, Value>
     d.insert("position".into(), json!(text.len()));
     d.insert("status".into(), json!("ok"));
     d.extend(logstats::parse(text));
+    // Filled by LogParser's telnet probe of a running Scrapy process; Trawl has none.
+    d.insert("crawler_engine".into(), json!({}));
     if let Some(outcome) = &job.outcome {
         let no_dump = d
             .get("crawler_stats")
