@@ -7,7 +7,8 @@
 //! that failed before its crawl started, or ran with `STATS_DUMP=false`): its
 //! `finish_reason`, pages, items and crawler stats.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
@@ -21,6 +22,37 @@ use crate::App;
 
 /// Finished jobs listed at most (LogParser's `JOBS_TO_KEEP`), newest first.
 pub const JOBS_TO_KEEP: usize = 100;
+
+/// What an entry was computed from: a log analysed once is not analysed again until
+/// it grows or its job finishes (LogParser, too, only parses what was appended).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct CacheKey {
+    base: String,
+    job: String,
+    finished: bool,
+    log_len: usize,
+}
+
+/// Entries kept at most; the cache is emptied when it is full.
+const CACHE_ENTRIES: usize = 4 * JOBS_TO_KEEP;
+
+fn cache() -> &'static Mutex<HashMap<CacheKey, Map<String, Value>>> {
+    static CACHE: OnceLock<Mutex<HashMap<CacheKey, Map<String, Value>>>> = OnceLock::new();
+    CACHE.get_or_init(Default::default)
+}
+
+fn cached(key: &CacheKey) -> Option<Map<String, Value>> {
+    cache().lock().ok()?.get(key).cloned()
+}
+
+fn remember(key: CacheKey, entry: &Map<String, Value>) {
+    if let Ok(mut c) = cache().lock() {
+        if c.len() >= CACHE_ENTRIES {
+            c.clear();
+        }
+        c.insert(key, entry.clone());
+    }
+}
 
 /// `GET /logs/stats.json`.
 pub(super) async fn stats_json(State(app): State<Arc<App>>) -> Response {
@@ -42,12 +74,25 @@ pub(super) async fn stats_json(State(app): State<Arc<App>>) -> Response {
             Ok(log) => log,
             Err(e) => return app.error(e),
         };
-        let text = log.as_deref().map(String::from_utf8_lossy);
-        let mut entry = job_entry(job, text.as_deref(), &app.base);
-        // Like LogParser's stats.json, without the log's head and tail (they are in
-        // the job's own `.json`).
-        entry.remove("head");
-        entry.remove("tail");
+        let key = CacheKey {
+            base: app.base.clone(),
+            job: job.id.clone(),
+            finished: job.finished_at.is_some(),
+            log_len: log.as_ref().map_or(0, |l| l.len()),
+        };
+        let entry = match cached(&key) {
+            Some(entry) => entry,
+            None => {
+                let text = log.as_deref().map(String::from_utf8_lossy);
+                let mut entry = job_entry(job, text.as_deref(), &app.base);
+                // Like LogParser's stats.json, without the log's head and tail (they
+                // are in the job's own `.json`).
+                entry.remove("head");
+                entry.remove("tail");
+                remember(key, &entry);
+                entry
+            }
+        };
         let spiders = datas
             .entry(job.project.clone())
             .or_insert_with(|| json!({}));

@@ -162,6 +162,32 @@ async fn stats_json_in_logparser_schema() {
         "datetime.datetime(2026, 3, 1, 12, 0, 0, 250000, tzinfo=datetime.timezone.utc)"
     );
 
+    // Asked again: the same entries (finished jobs' from the cache), and a running
+    // job's log that grew is analysed again.
+    let res = http
+        .get(format!("{url}/logs/stats.json"))
+        .send()
+        .await
+        .unwrap();
+    let again = json(res).await;
+    assert_eq!(again["datas"]["p"]["shop"]["fin1"], jobs["fin1"]);
+    let grown = format!(
+        "{RUNNING_LOG}2026-03-01 12:02:00 [trawl_engine] INFO: Crawled 50 pages (at 10 pages/min), scraped 35 items (at 5 items/min)\n"
+    );
+    stores
+        .blobs
+        .put("logs/p/shop/run1.log", Bytes::from(grown))
+        .await
+        .unwrap();
+    let res = http
+        .get(format!("{url}/logs/stats.json"))
+        .send()
+        .await
+        .unwrap();
+    let grown = json(res).await;
+    assert_eq!(grown["datas"]["p"]["shop"]["run1"]["pages"], 50);
+    assert_eq!(grown["datas"]["p"]["shop"]["run1"]["items"], 35);
+
     // The job's own .json: the same analysis, with the log's head and tail.
     let res = http
         .get(format!("{url}/logs/p/shop/fin1.json"))
