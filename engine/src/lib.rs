@@ -20,6 +20,7 @@ pub mod item;
 pub mod linkextract;
 pub mod middleware;
 pub mod pipeline;
+pub mod pyrepr;
 pub mod registry;
 pub mod request;
 pub mod response;

@@ -119,7 +119,7 @@ impl Crawl {
                     if closing.is_none() {
                         closing = self.closespider_reason();
                         if let Some(r) = &closing {
-                            tracing::info!(reason = %r, "Closing spider");
+                            tracing::info!("Closing spider ({r})");
                         }
                     }
                 }
@@ -262,14 +262,15 @@ impl Crawl {
         if let Some(rss) = peak_rss_bytes() {
             stats.set("memusage/max", rss);
         }
+        if self.cfg.logstats_interval.is_some() {
+            self.log_stats((started, 0, 0));
+        }
         let snapshot = stats.snapshot();
         if self.cfg.stats_dump {
-            tracing::info!(
-                "Dumping Trawl stats:\n{}",
-                serde_json::to_string_pretty(&snapshot).unwrap_or_default()
-            );
+            let dump = crate::pyrepr::pformat_stats(&snapshot);
+            tracing::info!("Dumping Scrapy stats:\n{dump}");
         }
-        tracing::info!(reason = %reason, "Spider closed");
+        tracing::info!("Spider closed ({reason})");
         let pending = (!self.scheduler.is_empty()).then(|| self.scheduler.state());
         self.scheduler = Scheduler::new(QueueOrder::Lifo);
         CrawlOutcome {

@@ -201,6 +201,10 @@ impl Shared {
                     self.stats.inc("item_sink_errors", 1);
                 }
             }
+            if let Some(resp) = response {
+                let item = crate::pyrepr::DictRepr(&item);
+                tracing::debug!("Scraped from <{} {}>\n{item}", resp.status, resp.url);
+            }
             scraped += 1;
         }
         if scraped > 0 {

@@ -74,7 +74,7 @@ pub fn init_with_job_logs(opts: &LogOptions) -> anyhow::Result<()> {
     };
     let filter = EnvFilter::try_from_env("TRAWL_LOG").unwrap_or_else(|_| {
         EnvFilter::new(format!(
-            "warn,trawl_engine={level},trawl_cli={level},trawl_core={level}"
+            "warn,trawl_engine={level},trawl_cli={level},trawl_core={level},trawl_http={level}"
         ))
     });
     let process_log = (!opts.disabled).then(|| {

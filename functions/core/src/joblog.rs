@@ -28,6 +28,9 @@ struct JobLog {
     level: Level,
     /// Events written, by level (ERROR, WARNING, INFO, DEBUG, TRACE).
     counts: [std::sync::atomic::AtomicU64; 5],
+    /// The crawl's live stats, which count `log_count/<LEVEL>` too (so the stats dump
+    /// at the end of the log includes them, as Scrapy's does).
+    stats: RwLock<Option<Arc<trawl_engine::Stats>>>,
 }
 
 /// Open job logs, by job id.
@@ -55,6 +58,7 @@ impl JobLogs {
                 out: Mutex::new(BufWriter::new(file)),
                 level,
                 counts: Default::default(),
+                stats: RwLock::new(None),
             }),
         );
         Ok(())
@@ -66,6 +70,17 @@ impl JobLogs {
             let mut line = String::new();
             format_line(&mut line, level, "trawl", message, "");
             let _ = log.out.lock().write_all(line.as_bytes());
+        }
+    }
+
+    /// Counts job `id`'s lines from now on into `stats` as well (`log_count/<LEVEL>`,
+    /// including the lines written so far).
+    pub fn attach_stats(&self, id: &str, stats: Arc<trawl_engine::Stats>) {
+        if let Some(log) = self.logs.read().get(id) {
+            for (key, n) in self.counts(id) {
+                stats.inc(&key, n as i64);
+            }
+            *log.stats.write() = Some(stats);
         }
     }
 
@@ -144,6 +159,15 @@ impl Visit for Fields {
 /// Scrapy's level names, most severe first.
 const LEVELS: [&str; 5] = ["ERROR", "WARNING", "INFO", "DEBUG", "TRACE"];
 
+/// `log_count/<LEVEL>` stats keys, in [`LEVELS`] order.
+const LOG_COUNT_KEYS: [&str; 5] = [
+    "log_count/ERROR",
+    "log_count/WARNING",
+    "log_count/INFO",
+    "log_count/DEBUG",
+    "log_count/TRACE",
+];
+
 fn level_index(level: Level) -> usize {
     match level {
         Level::ERROR => 0,
@@ -194,6 +218,9 @@ where
             return;
         }
         log.counts[level_index(level)].fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if let Some(stats) = log.stats.read().as_ref() {
+            stats.inc(LOG_COUNT_KEYS[level_index(level)], 1);
+        }
         let mut fields = Fields::default();
         event.record(&mut fields);
         let target = event.metadata().target();
@@ -282,5 +309,28 @@ mod tests {
         assert!(!a.contains("hidden") && !a.contains("nested") && !a.contains("outside"));
         assert!(b.contains("DEBUG: nested"), "{b}");
         assert_eq!(a.lines().count(), 1);
+    }
+
+    #[test]
+    fn attached_stats_count_lines_so_far_and_from_now_on() {
+        let dir = tempfile::tempdir().unwrap();
+        job_logs()
+            .open("job-c", &dir.path().join("c.log"), Level::INFO)
+            .unwrap();
+        let stats = Arc::new(trawl_engine::Stats::new());
+        let subscriber = tracing_subscriber::registry().with(JobLogLayer);
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(JOB_SPAN, id = "job-c");
+            span.in_scope(|| tracing::info!("before"));
+            job_logs().attach_stats("job-c", stats.clone());
+            span.in_scope(|| {
+                tracing::warn!("after");
+                tracing::debug!("not written, not counted");
+            });
+        });
+        job_logs().close("job-c");
+        assert_eq!(stats.get_i64("log_count/INFO"), 1);
+        assert_eq!(stats.get_i64("log_count/WARNING"), 1);
+        assert_eq!(stats.get("log_count/DEBUG"), None);
     }
 }

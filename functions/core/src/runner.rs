@@ -237,6 +237,7 @@ impl Control {
             .worker_pool(cfg.pool.clone())
             .build()?;
         let handle = crawl.handle();
+        job_logs().attach_stats(&job.id, handle.stats().clone());
         on_start(handle.clone());
 
         let watcher = tokio::spawn(

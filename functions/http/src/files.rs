@@ -93,6 +93,9 @@ pub(super) async fn log(
     Path((project, spider, file)): Path<(String, String, String)>,
     headers: HeaderMap,
 ) -> Response {
+    if let Some(job) = file.strip_suffix(".json") {
+        return crate::stats_json::job_json(app, &project, &spider, job).await;
+    }
     let Some((p, s, j)) = names(&project, &spider, &file, ".log") else {
         return not_found();
     };

@@ -18,16 +18,19 @@ macro_rules! fields {
     }};
 }
 
+pub mod access_log;
 pub mod auth;
 pub mod cors;
 mod endpoints;
 pub mod envelope;
 mod files;
 mod listing;
+pub mod logstats;
 mod pages;
 pub mod params;
 mod schedules;
 mod server;
+mod stats_json;
 
 use std::sync::Arc;
 
@@ -109,6 +112,7 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
     let inner = Router::new()
         .route("/", page(&app, pages::home))
         .route("/jobs", page(&app, pages::jobs))
+        .route("/logs/stats.json", route(&app, Get, stats_json::stats_json))
         .route("/logs", page(&app, l::add_slash))
         .route("/logs/", page(&app, l::logs))
         .route("/logs/{project}", page(&app, l::add_slash))

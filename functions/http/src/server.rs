@@ -7,6 +7,8 @@
 //!   (or one that never sends a byte) is held;
 //! - a request body timeout: a client that trickles an upload is cut off.
 //!
+//! Every request is logged at INFO ([`crate::access_log`]).
+//!
 //! Request body size is bounded by the router ([`crate::ApiOptions::max_body_bytes`]).
 
 use std::future::Future;
@@ -19,7 +21,10 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Semaphore};
+use tower::ServiceExt;
 use tower_http::timeout::RequestBodyTimeoutLayer;
+
+use crate::access_log::Peer;
 
 /// Limits of the HTTP server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,7 +56,9 @@ pub async fn serve(
     limits: ServerLimits,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let app = app.layer(RequestBodyTimeoutLayer::new(limits.body_timeout));
+    let app = app
+        .layer(RequestBodyTimeoutLayer::new(limits.body_timeout))
+        .layer(axum::middleware::from_fn(crate::access_log::log_request));
     let slots = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     let (stop_tx, stop_rx) = watch::channel(false);
     let mut shutdown = std::pin::pin!(shutdown);
@@ -74,7 +81,12 @@ pub async fn serve(
             continue;
         };
         let _ = stream.set_nodelay(true);
-        let service = TowerToHyperService::new(app.clone());
+        let service = TowerToHyperService::new(app.clone().map_request(
+            move |mut req: http::Request<hyper::body::Incoming>| {
+                req.extensions_mut().insert(Peer(peer));
+                req
+            },
+        ));
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
             let _permit = permit;
