@@ -205,6 +205,7 @@ fn start_server() -> Server {
         .arg(data.path())
         .current_dir(workspace())
         .env("TRAWL_POLL_INTERVAL", "0.2")
+        .env("TRAWL_ALLOWED_DESTINATIONS", "127.0.0.0/8")
         .env_remove("SCRAPYD_USERNAME")
         .env_remove("SCRAPYD_PASSWORD")
         .stdout(std::process::Stdio::piped())
@@ -321,6 +322,8 @@ async fn the_crawler_function_path_runs_the_registered_spider() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = ControlConfig {
         spiders: trawl_example_rust_spider::registry(),
+        // The demo shop is on loopback.
+        allowed_destinations: vec!["127.0.0.0/8".parse().unwrap()],
         ..ControlConfig::default()
     };
     let (control, _clock, dispatched) = trawl_embedded::testkit::control(dir.path(), cfg);
