@@ -117,6 +117,8 @@ async fn start() -> (Api, LocalNode, tempfile::TempDir) {
         data_dir: dir.path().to_path_buf(),
         control: ControlConfig {
             max_proc: 8,
+            // The slow site is on loopback.
+            allowed_destinations: vec!["127.0.0.0/8".parse().unwrap()],
             ..ControlConfig::default()
         },
         poll_interval: Duration::from_secs(5),
