@@ -129,6 +129,8 @@ pub(super) async fn job_json(app: Arc<App>, project: &str, spider: &str, job: &s
     }
     let found = match app.control.status(job, Some(project)).await {
         Ok(j) => j.filter(|j| j.spider == spider),
+        // A file under an unknown project is a missing file, as for `.log`.
+        Err(trawl_core::ApiError::ProjectNotFound(_)) => None,
         Err(e) => return app.error(e),
     };
     let Some(found) = found else {
