@@ -7,10 +7,11 @@
 //! (`s3::...`, `s3_prefixed::...`) of its own. The S3 feed storage has its own file,
 //! `s3_feed.rs`.
 
+mod common;
+
+use common::{localstack, unique};
 use std::ops::Deref;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_config::SdkConfig;
 use serde_json::{json, Value};
@@ -22,29 +23,6 @@ use trawl_aws::{
 use trawl_core::contract;
 use trawl_core::model::Job;
 use trawl_core::ports::{BlobStore, Dispatcher, Kicker};
-
-/// The SDK configuration for LocalStack; fails (never skips) without one.
-async fn localstack() -> SdkConfig {
-    if std::env::var("AWS_ENDPOINT_URL").map_or(true, |v| v.is_empty()) {
-        panic!(
-            "AWS_ENDPOINT_URL is not set: these tests need LocalStack. Run \
-             `localstack/run.sh start` and `eval \"$(localstack/run.sh env)\"`, then \
-             `cargo test -p trawl-aws` again."
-        );
-    }
-    load_sdk_config().await
-}
-
-/// A name unique to this run.
-fn unique(prefix: &str) -> String {
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos();
-    static COUNTER: AtomicU32 = AtomicU32::new(0);
-    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    format!("{prefix}-{nanos:x}-{n}")
-}
 
 /// Something a test made on LocalStack.
 enum Resource {
