@@ -129,7 +129,14 @@ fn check_sizes(
 /// Checks the settings an API caller gave a job.
 pub fn check_settings(settings: &BTreeMap<String, String>) -> Result<(), PolicyError> {
     check_sizes("settings", MAX_SETTINGS, settings)?;
-    for name in settings.keys() {
+    check_setting_names(settings.keys().map(String::as_str))
+}
+
+/// Checks setting names alone (a spec's own settings, whose values the spec bounds).
+pub fn check_setting_names<'a>(
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<(), PolicyError> {
+    for name in names {
         let upper = name.trim().to_ascii_uppercase();
         if let Some((_, why)) = REFUSED.iter().find(|(n, _)| *n == upper) {
             return Err(PolicyError::Refused {

@@ -215,44 +215,42 @@ impl Control {
     /// another poller took it); `true` if it now runs here.
     async fn try_start(
         &self,
-        job: crate::model::Job,
+        job: Job,
         runner_id: &str,
         per_project: &mut HashMap<String, usize>,
         per_project_max: usize,
         report: &mut PollReport,
     ) -> Result<bool, StoreError> {
-        {
-            let count = per_project.entry(job.project.clone()).or_default();
-            if *count >= per_project_max {
-                return Ok(false);
-            }
-            let now = self.stores.clock.now();
-            let Some(started) = self.stores.jobs.start_job(&job.id, runner_id, now).await? else {
-                return Ok(false); // another poller took it, or it was cancelled
-            };
-            *count += 1;
-            if let Err(e) = self.dispatcher.dispatch(&started).await {
-                tracing::error!(job = %started.id, "dispatch failed: {e:#}");
-                let outcome = Outcome::reason(
-                    FinishReason::Failed,
-                    Some(format!("dispatch failed: {e:#}")),
-                );
-                self.stores
-                    .jobs
-                    .finish_job(
-                        &started.id,
-                        started.attempt,
-                        &outcome,
-                        self.stores.clock.now(),
-                    )
-                    .await?;
-                // The slot is free again.
-                *count -= 1;
-                return Ok(false);
-            }
-            report.started.push(started.id);
-            Ok(true)
+        let count = per_project.entry(job.project.clone()).or_default();
+        if *count >= per_project_max {
+            return Ok(false);
         }
+        let now = self.stores.clock.now();
+        let Some(started) = self.stores.jobs.start_job(&job.id, runner_id, now).await? else {
+            return Ok(false); // another poller took it, or it was cancelled
+        };
+        *count += 1;
+        if let Err(e) = self.dispatcher.dispatch(&started).await {
+            tracing::error!(job = %started.id, "dispatch failed: {e:#}");
+            let outcome = Outcome::reason(
+                FinishReason::Failed,
+                Some(format!("dispatch failed: {e:#}")),
+            );
+            self.stores
+                .jobs
+                .finish_job(
+                    &started.id,
+                    started.attempt,
+                    &outcome,
+                    self.stores.clock.now(),
+                )
+                .await?;
+            // The slot is free again.
+            *count -= 1;
+            return Ok(false);
+        }
+        report.started.push(started.id);
+        Ok(true)
     }
 
     /// After a restart: every job still marked running lost its crawler.

@@ -77,13 +77,7 @@ impl Control {
             let spider = spec.spider(&pairs).map_err(|e| invalid(e.to_string()))?;
             let incremental = spider.spec().incremental;
             // A spec's own settings pass the same policy as an API caller's.
-            let spec_settings = spider
-                .spec()
-                .settings
-                .keys()
-                .map(|k| (k.clone(), String::new()))
-                .collect();
-            crate::policy::check_settings(&spec_settings)
+            crate::policy::check_setting_names(spider.spec().settings.keys().map(String::as_str))
                 .map_err(|e| ApiError::invalid("spider", format!("{name}: {e}")))?;
             return Ok(JobSpider {
                 version,

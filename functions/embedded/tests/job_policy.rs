@@ -3,7 +3,7 @@
 
 use bytes::Bytes;
 use trawl_core::control::{AddScheduleRequest, ScheduleRequest};
-use trawl_core::{ControlConfig, OverlapPolicy};
+use trawl_core::{ControlConfig, JobState, OverlapPolicy};
 use trawl_embedded::testkit::{control, SPEC};
 
 fn request(settings: &[(&str, &str)], args: &[(&str, &str)]) -> ScheduleRequest {
@@ -24,7 +24,7 @@ fn request(settings: &[(&str, &str)], args: &[(&str, &str)]) -> ScheduleRequest 
 #[tokio::test]
 async fn settings_that_write_outside_the_job_or_bypass_destinations_are_refused() {
     let dir = tempfile::tempdir().unwrap();
-    let (c, _clock, dispatched) = control(dir.path(), ControlConfig::default());
+    let (c, _clock, _) = control(dir.path(), ControlConfig::default());
     c.add_version("demo", "1", Bytes::from_static(SPEC.as_bytes()))
         .await
         .unwrap();
@@ -64,11 +64,30 @@ async fn settings_that_write_outside_the_job_or_bypass_destinations_are_refused(
         assert!(c.add_schedule(add).await.is_err(), "{name}");
     }
     assert!(!outside.exists());
-    // Ordinary settings pass.
-    c.schedule(request(&[("DOWNLOAD_DELAY", "0.5")], &[]))
+    // Ordinary settings pass: the job is queued.
+    let id = c
+        .schedule(request(&[("DOWNLOAD_DELAY", "0.5")], &[]))
         .await
         .unwrap();
-    assert_eq!(dispatched.0.lock().len(), 0, "nothing polled yet");
+    let job = c.status(&id, None).await.unwrap().expect("the job exists");
+    assert_eq!(job.state, JobState::Pending);
+    assert_eq!(job.settings["DOWNLOAD_DELAY"], "0.5");
+}
+
+#[tokio::test]
+async fn a_spec_cannot_set_what_an_api_caller_cannot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (c, _clock, _) = control(dir.path(), ControlConfig::default());
+    let spec = SPEC.replace(
+        "[settings]",
+        "[settings]\nHTTPCACHE_DIR = \"/tmp/anywhere\"",
+    );
+    c.add_version("demo", "1", Bytes::from(spec)).await.unwrap();
+    let e = c.schedule(request(&[], &[])).await.unwrap_err().to_string();
+    assert!(
+        e.contains("shop: setting HTTPCACHE_DIR is not allowed for jobs"),
+        "{e}"
+    );
 }
 
 #[tokio::test]
