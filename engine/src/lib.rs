@@ -10,6 +10,7 @@
 
 pub mod bounded;
 pub mod canonical;
+pub mod checkpoint;
 pub mod downloader;
 pub mod encoding;
 pub mod engine;

@@ -46,6 +46,10 @@ pub trait ItemPipeline: Send + Sync {
 /// The completion of [`ItemSink::close_async`].
 pub type SinkFuture = Pin<Box<dyn Future<Output = anyhow::Result<()>> + Send + 'static>>;
 
+/// A sink's position for a checkpoint ([`ItemSink::position`]), once it is durable.
+pub type PositionFuture =
+    Pin<Box<dyn Future<Output = anyhow::Result<serde_json::Value>> + Send + 'static>>;
+
 /// The end of the item path: feed exports, a job's item store, a test collector.
 pub trait ItemSink: Send + Sync + 'static {
     /// Writes one item; an error is logged and counted, the crawl goes on. Called on
@@ -55,6 +59,14 @@ pub trait ItemSink: Send + Sync + 'static {
     /// Finishes every output (closing JSON arrays, flushing, uploading), blocking the
     /// calling thread. Called once, also when the crawl is cancelled or fails.
     fn close(&self) -> anyhow::Result<()>;
+
+    /// Where the sink stands, for a checkpoint: called with item emission paused, it
+    /// records what was written so far (e.g. a file's length) and returns a future that
+    /// resolves once that is durable. The default: `Null` (nothing to restore; a sink
+    /// that cannot roll back repeats the items written after the last checkpoint).
+    fn position(&self) -> PositionFuture {
+        Box::pin(std::future::ready(Ok(serde_json::Value::Null)))
+    }
 
     /// How the engine closes the sink: by default [`close`](Self::close) on a blocking
     /// thread. Sinks that store over the network override it to wait asynchronously.

@@ -112,6 +112,8 @@ pub struct Scheduler {
     seq: u64,
     order: QueueOrder,
     seen: SeenSet,
+    /// Fingerprints first seen since the last [`Scheduler::take_new_seen`], when tracked.
+    new_seen: Option<Vec<Fingerprint>>,
 }
 
 impl Scheduler {
@@ -122,7 +124,26 @@ impl Scheduler {
             seq: 0,
             order,
             seen: SeenSet::default(),
+            new_seen: None,
         }
+    }
+
+    /// Starts recording newly seen fingerprints (for incremental checkpoints).
+    pub fn track_new_seen(&mut self) {
+        self.new_seen.get_or_insert_with(Vec::new);
+    }
+
+    /// The fingerprints first seen since the last call (empty when not tracked).
+    pub fn take_new_seen(&mut self) -> Vec<Fingerprint> {
+        match &mut self.new_seen {
+            Some(v) => std::mem::take(v),
+            None => Vec::new(),
+        }
+    }
+
+    /// The queue order.
+    pub fn order(&self) -> QueueOrder {
+        self.order
     }
 
     /// Queues `request` unless its fingerprint (`None` for `dont_filter`) was seen.
@@ -130,6 +151,9 @@ impl Scheduler {
         if let Some(fp) = fp {
             if !self.seen.insert(fp) {
                 return Err(Rejected::Duplicate);
+            }
+            if let Some(new) = &mut self.new_seen {
+                new.push(fp);
             }
         }
         self.seq += 1;
@@ -165,26 +189,41 @@ impl Scheduler {
         self.seen.len()
     }
 
-    /// A copy of the state, for pause/resume.
-    pub fn state(&self) -> SchedulerState {
+    /// The pending requests, next first (copies).
+    pub fn pending(&self) -> Vec<Request> {
         let mut entries: Vec<&Entry> = self.heap.iter().collect();
         entries.sort_by(|a, b| b.cmp(a));
+        entries.into_iter().map(|e| e.request.clone()).collect()
+    }
+
+    /// A copy of the state, for pause/resume.
+    pub fn state(&self) -> SchedulerState {
         SchedulerState {
             order: self.order,
-            pending: entries.into_iter().map(|e| e.request.clone()).collect(),
+            pending: self.pending(),
             seen: self.seen.iter().copied().collect(),
         }
     }
 
     /// Rebuilds a scheduler from a saved state; the pending order is preserved.
     pub fn from_state(state: SchedulerState) -> Self {
-        let mut s = Scheduler::new(state.order);
-        s.seen.extend(state.seen);
+        Self::from_parts(state.order, state.pending, state.seen)
+    }
+
+    /// A scheduler holding `pending` (next first, queued as they are: no dedup) and
+    /// having seen `seen`.
+    pub fn from_parts(
+        order: QueueOrder,
+        pending: Vec<Request>,
+        seen: impl IntoIterator<Item = Fingerprint>,
+    ) -> Self {
+        let mut s = Scheduler::new(order);
+        s.seen.extend(seen);
         // Re-queue lowest first so that, within a priority, the saved order holds.
-        let n = state.pending.len();
-        for (i, request) in state.pending.into_iter().enumerate() {
+        let n = pending.len();
+        for (i, request) in pending.into_iter().enumerate() {
             let rank = (n - i) as u64;
-            let order = match state.order {
+            let order = match order {
                 QueueOrder::Lifo => rank,
                 QueueOrder::Fifo => u64::MAX - (i as u64 + 1),
             };

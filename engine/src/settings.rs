@@ -26,6 +26,7 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("AUTOTHROTTLE_START_DELAY", "5"),
     ("AUTOTHROTTLE_TARGET_CONCURRENCY", "1.0"),
     ("BOT_NAME", "trawl"),
+    ("CHECKPOINT_INTERVAL", "30"),
     ("CLOSESPIDER_ERRORCOUNT", "0"),
     ("CLOSESPIDER_ITEMCOUNT", "0"),
     ("CLOSESPIDER_PAGECOUNT", "0"),

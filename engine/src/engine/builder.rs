@@ -8,9 +8,10 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::handle::Control;
-use super::run::Crawl;
+use super::run::{Crawl, Resumed};
 use super::task::Shared;
 use super::CrawlError;
+use crate::checkpoint::{CheckpointConfig, CheckpointStore, Checkpointer, Resume};
 use crate::downloader::{DestinationPolicy, Downloader, FetchConfig, Fetcher, SlotConfig, Slots};
 use crate::middleware::{self, DownloaderMiddleware, MiddlewareContext, SpiderMiddleware};
 use crate::pipeline::{ItemPipeline, ItemSink};
@@ -32,6 +33,9 @@ pub struct CrawlBuilder {
     resume: Option<SchedulerState>,
     pool: Option<Arc<WorkerPool>>,
     destinations: DestinationPolicy,
+    checkpoints: Option<Arc<dyn CheckpointStore>>,
+    checkpoint: Option<Resume>,
+    labels: serde_json::Map<String, serde_json::Value>,
 }
 
 impl CrawlBuilder {
@@ -49,7 +53,33 @@ impl CrawlBuilder {
             resume: None,
             pool: None,
             destinations: DestinationPolicy::allow_all(),
+            checkpoints: None,
+            checkpoint: None,
+            labels: serde_json::Map::new(),
         }
+    }
+
+    /// Checkpoints the crawl to `store` every `CHECKPOINT_INTERVAL` and when it stops
+    /// (see [`crate::checkpoint`]). Sinks must support positions (feeds do).
+    pub fn checkpoints(mut self, store: Arc<dyn CheckpointStore>) -> Self {
+        self.checkpoints = Some(store);
+        self
+    }
+
+    /// Resumes from a checkpoint read with [`crate::checkpoint::load`]: its pending
+    /// requests, seen fingerprints, stats, counters and elapsed time. The caller
+    /// restores its sinks from [`Snapshot::sink`](crate::checkpoint::Snapshot::sink).
+    /// Later checkpoints continue its numbering when [`checkpoints`](Self::checkpoints)
+    /// names the same store.
+    pub fn resume_from(mut self, checkpoint: Resume) -> Self {
+        self.checkpoint = Some(checkpoint);
+        self
+    }
+
+    /// Attaches a label to every checkpoint this crawl writes.
+    pub fn checkpoint_label(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.labels.insert(key.to_string(), value.into());
+        self
     }
 
     /// Limits where the crawl may connect (default: [`DestinationPolicy::allow_all`]).
@@ -132,10 +162,51 @@ impl CrawlBuilder {
             dupefilter_debug: s.get_bool("DUPEFILTER_DEBUG")?,
             stats_dump: s.get_bool("STATS_DUMP")?,
         };
-        let scheduler = match self.resume {
-            Some(state) => Scheduler::from_state(state),
-            None => Scheduler::new(QueueOrder::from_settings(s)?),
+        let ck_cfg = CheckpointConfig::from_settings(s)?;
+        let mut counters = (0, 0, 0);
+        let mut resumed = None;
+        let mut checkpointer = self.checkpoints.map(|store| Checkpointer {
+            store,
+            every: ck_cfg.every,
+            seq: 0,
+            segments: 0,
+            seen_count: 0,
+            labels: self.labels,
+            carry: Vec::new(),
+        });
+        let mut scheduler = match (self.checkpoint, self.resume) {
+            (Some(ck), _) => {
+                let snap = ck.snapshot;
+                if snap.spider != self.spider.name() {
+                    return Err(CrawlError::Checkpoint(format!(
+                        "it is a checkpoint of spider '{}', not '{}'",
+                        snap.spider,
+                        self.spider.name()
+                    )));
+                }
+                for (k, v) in &snap.stats {
+                    stats.set(k, v.clone());
+                }
+                counters = (snap.pages, snap.items, snap.errors);
+                if let Some(c) = &mut checkpointer {
+                    c.seq = snap.seq;
+                    c.segments = snap.seen_segments;
+                    c.seen_count = snap.seen_count;
+                }
+                resumed = Some(Resumed {
+                    seq: snap.seq,
+                    starts_consumed: snap.starts_consumed,
+                    starts_done: snap.starts_done,
+                    elapsed: Duration::from_secs_f64(snap.elapsed_secs.max(0.0)),
+                });
+                Scheduler::from_parts(snap.order, snap.pending, ck.seen)
+            }
+            (None, Some(state)) => Scheduler::from_state(state),
+            (None, None) => Scheduler::new(QueueOrder::from_settings(s)?),
         };
+        if checkpointer.is_some() {
+            scheduler.track_new_seen();
+        }
         let (stop_tx, _) = watch::channel(None);
         let control = Arc::new(Control {
             stop_tx,
@@ -152,15 +223,24 @@ impl CrawlBuilder {
             stats,
             pool: self.pool.unwrap_or_else(|| Arc::new(WorkerPool::new(cpus))),
             jobs: JobTracker::new(),
-            pages: AtomicU64::new(0),
-            items: AtomicU64::new(0),
-            errors: AtomicU64::new(0),
+            pages: AtomicU64::new(counters.0),
+            items: AtomicU64::new(counters.1),
+            errors: AtomicU64::new(counters.2),
+            gate: parking_lot::RwLock::new(()),
+            inflight: checkpointer
+                .is_some()
+                .then(|| parking_lot::Mutex::new(Default::default())),
+            outbox: parking_lot::Mutex::new(Vec::new()),
         });
         Ok(Crawl {
             shared,
             scheduler,
             control,
             cfg,
+            checkpointer,
+            resumed,
+            next_task: 0,
+            starts_consumed: 0,
         })
     }
 }

@@ -29,6 +29,9 @@ pub enum CrawlError {
     /// The HTTP client could not be built.
     #[error("downloader: {0}")]
     Downloader(#[from] DownloadError),
+    /// The checkpoint to resume from does not fit this crawl.
+    #[error("cannot resume: {0}")]
+    Checkpoint(String),
 }
 
 /// Sleeps until `deadline`, or forever without one (a `select!` arm that never fires).

@@ -12,8 +12,9 @@ use tracing::Instrument;
 
 use super::builder::EngineConfig;
 use super::handle::{Control, CrawlHandle, CrawlOutcome};
-use super::task::{run_request, DownloadToken, Shared, TaskOutput};
+use super::task::{run_request, DownloadToken, Shared, TaskId};
 use super::{peak_rss_bytes, sleep_until_opt, timestamp};
+use crate::checkpoint::{CheckpointError, Checkpointer, Snapshot};
 use crate::fingerprint::{fingerprint, Fingerprint};
 use crate::finish::FinishReason;
 use crate::request::Request;
@@ -26,6 +27,18 @@ pub struct Crawl {
     pub(super) scheduler: Scheduler,
     pub(super) control: Arc<Control>,
     pub(super) cfg: EngineConfig,
+    pub(super) checkpointer: Option<Checkpointer>,
+    pub(super) resumed: Option<Resumed>,
+    pub(super) next_task: TaskId,
+    pub(super) starts_consumed: u64,
+}
+
+/// Where a resumed crawl picks up.
+pub(super) struct Resumed {
+    pub(super) seq: u64,
+    pub(super) starts_consumed: u64,
+    pub(super) starts_done: bool,
+    pub(super) elapsed: Duration,
 }
 
 impl Crawl {
@@ -41,8 +54,18 @@ impl Crawl {
         let started = Instant::now();
         let stats = self.shared.stats.clone();
         let name = self.shared.spider.name().to_string();
-        stats.set("start_time", timestamp());
-        tracing::info!(spider = %name, "Spider opened");
+        let before = self.resumed.as_ref().map_or(Duration::ZERO, |r| r.elapsed);
+        match &self.resumed {
+            Some(r) => tracing::info!(
+                spider = %name,
+                "Spider opened, resuming from checkpoint {} ({} request(s) pending, {} seen, {:.0} s crawled before)",
+                r.seq, self.scheduler.len(), self.scheduler.seen_count(), r.elapsed.as_secs_f64()
+            ),
+            None => {
+                stats.set("start_time", timestamp());
+                tracing::info!(spider = %name, "Spider opened");
+            }
+        }
 
         let mut failure = None;
         for p in &self.shared.pipelines {
@@ -51,10 +74,12 @@ impl Crawl {
                 failure = Some(FinishReason::Failed);
             }
         }
+        let starts_done = self.resumed.as_ref().is_some_and(|r| r.starts_done);
         let mut starts: Option<StartRequests> = match failure {
             Some(_) => None,
+            None if starts_done => None,
             None => match self.shared.spider.start_requests() {
-                Ok(it) => Some(it),
+                Ok(it) => Some(self.skip_consumed_starts(it)),
                 Err(e) => {
                     tracing::error!("start requests failed: {e:#}");
                     failure = Some(FinishReason::Failed);
@@ -66,10 +91,21 @@ impl Crawl {
         let mut forced = false;
 
         let (slot_tx, mut slot_rx) = mpsc::unbounded_channel::<()>();
-        let mut tasks: JoinSet<TaskOutput> = JoinSet::new();
+        let mut tasks: JoinSet<()> = JoinSet::new();
         let mut downloading = 0usize;
         let mut stop_rx = self.control.stop_tx.subscribe();
-        let deadline = self.cfg.close_timeout.map(|d| started + d);
+        // CLOSESPIDER_TIMEOUT counts the time of every run of a resumed crawl.
+        let deadline = self
+            .cfg
+            .close_timeout
+            .map(|d| started + d.saturating_sub(before));
+        let ck_every = self
+            .checkpointer
+            .as_ref()
+            .and_then(|c| c.every)
+            .unwrap_or(Duration::from_secs(3600 * 24 * 365));
+        let mut ck_tick = tokio::time::interval_at(started + ck_every, ck_every);
+        ck_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let log_every = self
             .cfg
             .logstats_interval
@@ -87,8 +123,13 @@ impl Crawl {
                     stats.inc("scheduler/dequeued", 1);
                     downloading += 1;
                     let token = DownloadToken(slot_tx.clone());
+                    let id = self.next_task;
+                    self.next_task += 1;
+                    if let Some(inflight) = &self.shared.inflight {
+                        inflight.lock().insert(id, request.clone());
+                    }
                     tasks.spawn(
-                        run_request(self.shared.clone(), request, token)
+                        run_request(self.shared.clone(), id, request, token)
                             .instrument(tracing::Span::current()),
                     );
                 }
@@ -108,8 +149,9 @@ impl Crawl {
                     downloading = downloading.saturating_sub(1);
                 }
                 Some(joined) = tasks.join_next() => {
+                    self.absorb();
                     match joined {
-                        Ok(out) => self.absorb(out, closing.is_some()),
+                        Ok(()) => {}
                         Err(e) if e.is_cancelled() => {}
                         Err(e) => {
                             tracing::error!("request task panicked: {e}");
@@ -144,11 +186,106 @@ impl Crawl {
                 _ = logstats.tick() => {
                     last_log = self.log_stats(last_log);
                 }
+                _ = ck_tick.tick(), if closing.is_none() && self.checkpointer.is_some() => {
+                    let done = starts.is_none();
+                    if let Err(e) = self.checkpoint(done, before + started.elapsed()).await {
+                        tracing::error!("checkpoint failed (the crawl goes on): {e}");
+                        stats.inc("checkpoint/failed_count", 1);
+                    }
+                }
             }
         }
 
+        self.absorb();
         let reason = closing.unwrap_or(FinishReason::Finished);
-        self.finish(reason, started).await
+        self.finish(reason, started, before, starts.is_none()).await
+    }
+
+    /// Skips the start requests a resumed crawl consumed before its checkpoint.
+    fn skip_consumed_starts(&mut self, mut it: StartRequests) -> StartRequests {
+        let n = self.resumed.as_ref().map_or(0, |r| r.starts_consumed);
+        for _ in 0..n {
+            if it.next().is_none() {
+                break;
+            }
+        }
+        self.starts_consumed = n;
+        it
+    }
+
+    /// Writes a checkpoint: with emission paused, the queued, in-flight and handed-over
+    /// requests, the stats and every sink's position; then, emission going on, waits for
+    /// the sinks to store their data and commits.
+    async fn checkpoint(
+        &mut self,
+        starts_done: bool,
+        elapsed: Duration,
+    ) -> Result<(), CheckpointError> {
+        let Some(mut ck) = self.checkpointer.take() else {
+            return Ok(());
+        };
+        let t0 = Instant::now();
+        let (snapshot, new_seen, positions) = {
+            let shared = self.shared.clone();
+            let _paused = shared.gate.write();
+            self.absorb();
+            let mut pending: Vec<Request> = Vec::new();
+            if let Some(inflight) = &shared.inflight {
+                let inflight = inflight.lock();
+                let mut ids: Vec<&TaskId> = inflight.keys().collect();
+                ids.sort_unstable();
+                pending.extend(ids.into_iter().map(|id| inflight[id].clone()));
+            }
+            pending.extend(self.scheduler.pending());
+            let positions: Vec<_> = shared.sinks.iter().map(|s| s.position()).collect();
+            let finished = starts_done && pending.is_empty();
+            let snapshot = Snapshot {
+                format: crate::checkpoint::FORMAT,
+                seq: 0,
+                written_at: timestamp(),
+                spider: shared.spider.name().to_string(),
+                finished,
+                order: self.scheduler.order(),
+                pending,
+                seen_segments: 0,
+                seen_count: 0,
+                starts_consumed: self.starts_consumed,
+                starts_done,
+                stats: shared.stats.snapshot(),
+                pages: shared.pages.load(Ordering::Relaxed),
+                items: shared.items.load(Ordering::Relaxed),
+                errors: shared.errors.load(Ordering::Relaxed),
+                elapsed_secs: elapsed.as_secs_f64(),
+                sinks: Vec::new(),
+                labels: Default::default(),
+            };
+            (snapshot, self.scheduler.take_new_seen(), positions)
+        };
+        let pending = snapshot.pending.len();
+        let result = async {
+            let mut snapshot = snapshot;
+            for p in positions {
+                snapshot
+                    .sinks
+                    .push(p.await.map_err(|e| CheckpointError::Store {
+                        store: "item sink".into(),
+                        source: e,
+                    })?);
+            }
+            ck.commit(snapshot, new_seen).await
+        }
+        .await;
+        let stats = &self.shared.stats;
+        if result.is_ok() {
+            stats.inc("checkpoint/count", 1);
+            tracing::debug!(
+                "Checkpoint {} written in {:.1} ms ({pending} request(s) pending)",
+                ck.seq,
+                t0.elapsed().as_secs_f64() * 1000.0
+            );
+        }
+        self.checkpointer = Some(ck);
+        result
     }
 
     fn pull_start_requests(&mut self, starts: &mut Option<StartRequests>) {
@@ -158,6 +295,7 @@ impl Crawl {
                 *starts = None;
                 return;
             };
+            self.starts_consumed += 1;
             if self
                 .shared
                 .spider_mws
@@ -183,11 +321,11 @@ impl Crawl {
         }
     }
 
-    fn absorb(&mut self, out: TaskOutput, closing: bool) {
-        if closing {
-            return;
-        }
-        for (request, fp) in out.requests {
+    /// Queues the requests tasks handed over (also while closing: a checkpoint keeps
+    /// them).
+    fn absorb(&mut self) {
+        let handed = std::mem::take(&mut *self.shared.outbox.lock());
+        for (request, fp) in handed {
             self.enqueue(request, fp);
         }
     }
@@ -227,10 +365,32 @@ impl Crawl {
         (now, pages, items)
     }
 
-    async fn finish(mut self, reason: FinishReason, started: Instant) -> CrawlOutcome {
+    async fn finish(
+        mut self,
+        reason: FinishReason,
+        started: Instant,
+        before: Duration,
+        starts_done: bool,
+    ) -> CrawlOutcome {
         let shared = self.shared.clone();
         // Let callbacks already on the worker pool finish before the sinks close.
         shared.jobs.wait_idle().await;
+        // The last checkpoint: what is left to do (nothing, when the crawl is complete),
+        // and the sinks' positions before they are finished.
+        let mut checkpointed = false;
+        if self.checkpointer.is_some() {
+            self.shared.stats.set(
+                "elapsed_time_seconds",
+                (started.elapsed() + before).as_secs_f64(),
+            );
+            match self
+                .checkpoint(starts_done, before + started.elapsed())
+                .await
+            {
+                Ok(()) => checkpointed = true,
+                Err(e) => tracing::error!("the final checkpoint failed: {e}"),
+            }
+        }
         let spider = shared.spider.clone();
         let reason_c = reason.clone();
         let pipelines = shared.pipelines.clone();
@@ -257,7 +417,7 @@ impl Crawl {
         stats.set("finish_time", timestamp());
         stats.set(
             "elapsed_time_seconds",
-            (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0,
+            ((started.elapsed() + before).as_secs_f64() * 1000.0).round() / 1000.0,
         );
         if let Some(rss) = peak_rss_bytes() {
             stats.set("memusage/max", rss);
@@ -277,6 +437,7 @@ impl Crawl {
             finish_reason: reason,
             stats: snapshot,
             pending,
+            checkpointed,
         }
     }
 }

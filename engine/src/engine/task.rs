@@ -1,8 +1,11 @@
 //! One request as a tokio task: the downloader, then the callback (or errback), the
 //! spider middlewares, the item pipelines and the sinks on the worker pool.
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
+
+use parking_lot::{Mutex, RwLock};
 
 use tokio::sync::mpsc;
 
@@ -29,13 +32,18 @@ pub(super) struct Shared {
     pub(super) pages: AtomicU64,
     pub(super) items: AtomicU64,
     pub(super) errors: AtomicU64,
+    /// Held (shared) while a task emits its items and hands over its requests; a
+    /// checkpoint holds it exclusively, so it sees every task either before or after.
+    pub(super) gate: RwLock<()>,
+    /// Requests whose task has not handed over its output yet, by task id (tracked only
+    /// when the crawl checkpoints): a checkpoint queues them again.
+    pub(super) inflight: Option<Mutex<HashMap<u64, Request>>>,
+    /// Requests tasks produced, waiting for the loop to queue them.
+    pub(super) outbox: Mutex<Vec<(Request, Option<Fingerprint>)>>,
 }
 
-/// What one request task hands back to the loop.
-#[derive(Default)]
-pub(super) struct TaskOutput {
-    pub(super) requests: Vec<(Request, Option<Fingerprint>)>,
-}
+/// A request task's identity, for [`Shared::inflight`].
+pub(super) type TaskId = u64;
 
 /// Tells the loop a download slot is free, even if the task is aborted.
 pub(super) struct DownloadToken(pub(super) mpsc::UnboundedSender<()>);
@@ -47,32 +55,36 @@ impl Drop for DownloadToken {
 }
 
 /// One request's whole trip: download, then callback (or errback) on the blocking pool.
+/// Its output (new requests) goes to [`Shared::outbox`].
 pub(super) async fn run_request(
     shared: Arc<Shared>,
+    id: TaskId,
     request: Request,
     token: DownloadToken,
-) -> TaskOutput {
+) {
     let outcome = shared.downloader.download(request).await;
     drop(token);
     match outcome {
         DownloadOutcome::Response(resp) => {
-            on_blocking_pool(shared, move |sh| sh.handle_response(&resp)).await
+            on_blocking_pool(shared, id, move |sh| sh.handle_response(id, &resp)).await
         }
         DownloadOutcome::Reschedule(request) => {
             let fp = (!request.dont_filter).then(|| fingerprint(&request));
-            TaskOutput {
-                requests: vec![(*request, fp)],
-            }
+            let _emitting = shared.gate.read();
+            shared.hand_over(id, vec![(*request, fp)]);
         }
         DownloadOutcome::Failed(request, error) => {
-            on_blocking_pool(shared, move |sh| sh.handle_failure(&request, &error)).await
+            on_blocking_pool(shared, id, move |sh| {
+                sh.handle_failure(id, &request, &error)
+            })
+            .await
         }
     }
 }
 
-async fn on_blocking_pool<F>(shared: Arc<Shared>, f: F) -> TaskOutput
+async fn on_blocking_pool<F>(shared: Arc<Shared>, id: TaskId, f: F)
 where
-    F: FnOnce(&Shared) -> TaskOutput + Send + 'static,
+    F: FnOnce(&Shared) + Send + 'static,
 {
     let sh = shared.clone();
     // Keep the caller's span (a control plane tags each job's log lines with it).
@@ -82,19 +94,31 @@ where
         .run(&shared.jobs, move || span.in_scope(|| f(&sh)))
         .await
     {
-        Ok(out) => out,
+        Ok(()) => {}
         Err(e) => {
             tracing::error!("{e}");
+            let _emitting = shared.gate.read();
             shared.errors.fetch_add(1, Ordering::Relaxed);
             shared.stats.inc("spider_exceptions/count", 1);
             shared.stats.inc("spider_exceptions/panic", 1);
-            TaskOutput::default()
+            shared.hand_over(id, Vec::new());
         }
     }
 }
 
 impl Shared {
-    fn handle_response(&self, response: &Response) -> TaskOutput {
+    /// Ends task `id`: its requests go to the loop and it is no longer in flight. The
+    /// caller holds [`Shared::gate`] (shared), together with the items it emitted.
+    fn hand_over(&self, id: TaskId, requests: Vec<(Request, Option<Fingerprint>)>) {
+        if !requests.is_empty() {
+            self.outbox.lock().extend(requests);
+        }
+        if let Some(inflight) = &self.inflight {
+            inflight.lock().remove(&id);
+        }
+    }
+
+    fn handle_response(&self, id: TaskId, response: &Response) {
         self.pages.fetch_add(1, Ordering::Relaxed);
         self.stats.inc("response_received_count", 1);
         tracing::debug!(
@@ -112,7 +136,8 @@ impl Shared {
         for mw in &self.spider_mws {
             if let Err(reason) = mw.process_spider_input(response) {
                 tracing::debug!("{reason}");
-                return TaskOutput::default();
+                let _emitting = self.gate.read();
+                return self.hand_over(id, Vec::new());
             }
         }
         let mut out = Output::new();
@@ -126,10 +151,10 @@ impl Shared {
                 response.url
             );
         }
-        self.process_output(Some(response), out)
+        self.process_output(id, Some(response), out)
     }
 
-    fn handle_failure(&self, request: &Request, error: &DownloadError) -> TaskOutput {
+    fn handle_failure(&self, id: TaskId, request: &Request, error: &DownloadError) {
         if matches!(error, DownloadError::Ignored(_)) {
             tracing::debug!("Ignoring <{} {}>: {error}", request.method, request.url);
         } else {
@@ -141,7 +166,8 @@ impl Shared {
             );
         }
         let Some(errback) = request.errback.as_deref() else {
-            return TaskOutput::default();
+            let _emitting = self.gate.read();
+            return self.hand_over(id, Vec::new());
         };
         let mut out = Output::new();
         if let Err(e) = self.spider.handle_error(errback, request, error, &mut out) {
@@ -152,10 +178,10 @@ impl Shared {
                 request.url
             );
         }
-        self.process_output(None, out)
+        self.process_output(id, None, out)
     }
 
-    fn process_output(&self, response: Option<&Response>, out: Output) -> TaskOutput {
+    fn process_output(&self, id: TaskId, response: Option<&Response>, out: Output) {
         let mut requests = Vec::with_capacity(out.requests.len());
         for mut request in out.requests {
             if self
@@ -167,6 +193,8 @@ impl Shared {
                 requests.push((request, fp));
             }
         }
+        // Items, stats and the hand-over happen together, between checkpoints.
+        let _emitting = self.gate.read();
         let (mut scraped, mut dropped) = (0i64, out.dropped.len() as i64);
         for reason in &out.dropped {
             self.stats
@@ -214,6 +242,6 @@ impl Shared {
         if dropped > 0 {
             self.stats.inc("item_dropped_count", dropped);
         }
-        TaskOutput { requests }
+        self.hand_over(id, requests);
     }
 }

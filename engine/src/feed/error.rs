@@ -51,6 +51,14 @@ pub enum FeedError {
         /// Comma-separated list of the known names.
         known: String,
     },
+    /// A checkpointed position that does not fit the feeds being resumed.
+    #[error("cannot resume feed {uri:?}: {message}")]
+    Resume {
+        /// The feed URI.
+        uri: String,
+        /// What is wrong.
+        message: String,
+    },
     /// A malformed placeholder or URI.
     #[error("feed URI {uri:?}: {message}")]
     InvalidUri {

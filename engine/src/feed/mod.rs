@@ -23,7 +23,8 @@ pub use export::{new_exporter, ExportOptions, FeedExporter};
 pub use format::FeedFormat;
 pub use sink::FeedSink;
 pub use storage::{
-    uri_scheme, FeedFuture, FeedStorage, FeedStorages, FeedTarget, FileStorage, StdoutStorage,
+    uri_scheme, FeedFuture, FeedStorage, FeedStorages, FeedTarget, FileStorage, PositionFuture,
+    StdoutStorage,
 };
 pub use uri::{render_uri, UriParams};
 
@@ -42,5 +43,9 @@ impl crate::pipeline::ItemSink for FeedSink {
 
     fn close_async(self: std::sync::Arc<Self>) -> crate::pipeline::SinkFuture {
         Box::pin(async move { FeedSink::close_async(&self).await.map_err(Into::into) })
+    }
+
+    fn position(&self) -> crate::pipeline::PositionFuture {
+        FeedSink::position(self)
     }
 }

@@ -6,6 +6,8 @@ use std::sync::Arc;
 
 use futures::FutureExt;
 use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use super::uri::timestamp;
 use super::{
@@ -15,6 +17,29 @@ use super::{
 use crate::Item;
 
 const BUFFER: usize = 64 * 1024;
+
+/// One feed's checkpointed position.
+#[derive(Debug, Serialize, Deserialize)]
+struct FeedPosition {
+    /// The feed's URI template (it must be the same feed on resume).
+    uri: String,
+    batch_id: u64,
+    items: u64,
+    success: u64,
+    failed: u64,
+    broken: bool,
+    files: Vec<String>,
+    open: Option<OpenPosition>,
+}
+
+/// The position of a feed's open file.
+#[derive(Debug, Serialize, Deserialize)]
+struct OpenPosition {
+    uri: String,
+    items: u64,
+    exporter: Value,
+    target: Value,
+}
 
 /// The feeds of one crawl. `Send + Sync`: call [`write_item`](Self::write_item) from any
 /// thread; each feed has its own lock and a buffered writer. [`close`](Self::close)
@@ -233,6 +258,117 @@ impl FeedSink {
             }
         }
         Ok(sink)
+    }
+
+    /// Builds the sink at a checkpointed [`position`](Self::position) (`Null`: as
+    /// [`new`](Self::new)): each feed's open file is reopened where the checkpoint left
+    /// it, dropping what was written after, and its exporter continues (no second `[`
+    /// or CSV header). The feeds must be the same, in the same order.
+    pub fn resume(
+        configs: Vec<FeedConfig>,
+        storages: &FeedStorages,
+        params: UriParams,
+        position: &Value,
+    ) -> Result<Self, FeedError> {
+        if position.is_null() {
+            return Self::new(configs, storages, params);
+        }
+        let positions: Vec<FeedPosition> =
+            serde_json::from_value(position.clone()).map_err(|e| FeedError::Resume {
+                uri: String::new(),
+                message: format!("unreadable position: {e}"),
+            })?;
+        if positions.len() != configs.len() {
+            return Err(FeedError::Resume {
+                uri: configs.first().map(|c| c.uri.clone()).unwrap_or_default(),
+                message: format!(
+                    "{} feed(s) now, {} at the checkpoint",
+                    configs.len(),
+                    positions.len()
+                ),
+            });
+        }
+        let mut feeds = Vec::with_capacity(configs.len());
+        for (config, pos) in configs.into_iter().zip(positions) {
+            if pos.uri != config.uri {
+                return Err(FeedError::Resume {
+                    uri: config.uri,
+                    message: format!("the checkpoint is of feed {:?}", pos.uri),
+                });
+            }
+            let storage = storages.for_uri(&config.uri)?;
+            let mut st = State {
+                batch_id: pos.batch_id,
+                items: pos.items,
+                success: pos.success,
+                failed: pos.failed,
+                broken: pos.broken,
+                files: pos.files,
+                ..State::default()
+            };
+            if let Some(open) = pos.open {
+                let target = storage.resume(&open.uri, &open.target)?;
+                let mut exporter = new_exporter(config.format, config.export_options());
+                exporter.restore(&open.exporter);
+                st.open = Some(OpenFile {
+                    uri: open.uri,
+                    exporter,
+                    out: BufWriter::with_capacity(BUFFER, target),
+                    items: open.items,
+                });
+            }
+            feeds.push(Feed {
+                config,
+                storage,
+                params: params.clone(),
+                state: Mutex::new(st),
+            });
+        }
+        Ok(FeedSink { feeds })
+    }
+
+    /// Every feed's position, for a checkpoint (see
+    /// [`ItemSink::position`](crate::pipeline::ItemSink::position)): buffers are
+    /// flushed now; the future resolves once the storages hold the data.
+    pub fn position(&self) -> super::PositionFuture {
+        let mut parts = Vec::with_capacity(self.feeds.len());
+        for feed in &self.feeds {
+            let mut st = feed.state.lock();
+            let mut target = None;
+            let open = st.open.as_mut().map(|f| {
+                target = Some(match f.out.flush() {
+                    Ok(()) => f.out.get_mut().position(),
+                    Err(e) => Box::pin(std::future::ready(Err(e.into()))),
+                });
+                OpenPosition {
+                    uri: f.uri.clone(),
+                    items: f.items,
+                    exporter: f.exporter.state(),
+                    target: Value::Null,
+                }
+            });
+            let pos = FeedPosition {
+                uri: feed.config.uri.clone(),
+                batch_id: st.batch_id,
+                items: st.items,
+                success: st.success,
+                failed: st.failed,
+                broken: st.broken,
+                files: st.files.clone(),
+                open,
+            };
+            parts.push((pos, target));
+        }
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(parts.len());
+            for (mut pos, target) in parts {
+                if let (Some(open), Some(target)) = (pos.open.as_mut(), target) {
+                    open.target = target.await?;
+                }
+                out.push(pos);
+            }
+            Ok(serde_json::to_value(out)?)
+        })
     }
 
     /// A sink with no feeds: `write_item` does nothing.

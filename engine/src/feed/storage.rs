@@ -42,7 +42,19 @@ pub trait FeedTarget: Write + Send {
         let res = self.finish();
         Box::pin(std::future::ready(res))
     }
+
+    /// Where the output stands after everything written so far, for a checkpoint
+    /// ([`FeedStorage::resume`] continues from it); the future resolves once it is
+    /// stored durably. The default: not resumable.
+    fn position(&mut self) -> PositionFuture {
+        Box::pin(std::future::ready(Err(anyhow::anyhow!(
+            "this feed storage cannot be checkpointed"
+        ))))
+    }
 }
+
+/// The future of [`FeedTarget::position`].
+pub type PositionFuture = crate::pipeline::PositionFuture;
 
 /// A kind of feed storage (`file`, `stdout`, `s3`, …). Object-safe and sync: `open`
 /// must not wait on the network; remote storages stream from their targets (see
@@ -53,6 +65,19 @@ pub trait FeedStorage: Send + Sync {
     /// Opens `uri` (placeholders already expanded) for writing; `overwrite` truncates,
     /// otherwise the storage appends if it can.
     fn open(&self, uri: &str, overwrite: bool) -> Result<Box<dyn FeedTarget>, FeedError>;
+
+    /// Reopens `uri` at a checkpointed [`FeedTarget::position`], dropping whatever was
+    /// written after it. The default: not resumable.
+    fn resume(
+        &self,
+        uri: &str,
+        _position: &serde_json::Value,
+    ) -> Result<Box<dyn FeedTarget>, FeedError> {
+        Err(FeedError::Io {
+            uri: uri.to_string(),
+            source: io::Error::other(format!("{} cannot resume a feed", self.name())),
+        })
+    }
 }
 
 /// The scheme of a URI (`s3` for `s3://b/k`), or `None` for a plain path, including
@@ -155,6 +180,19 @@ impl FeedTarget for FileTarget {
     fn finish(mut self: Box<Self>) -> io::Result<()> {
         self.0.flush()
     }
+
+    /// The file's length (it is only ever appended to).
+    fn position(&mut self) -> PositionFuture {
+        let len = self
+            .0
+            .flush()
+            .and_then(|()| self.0.metadata())
+            .map(|m| m.len());
+        Box::pin(std::future::ready(
+            len.map(|len| serde_json::json!({ "len": len }))
+                .map_err(Into::into),
+        ))
+    }
 }
 
 impl FeedStorage for FileStorage {
@@ -175,6 +213,33 @@ impl FeedStorage for FileStorage {
             opts.append(true);
         }
         let file = opts.open(&path).map_err(|e| FeedError::io(uri, e))?;
+        Ok(Box::new(FileTarget(file)))
+    }
+
+    /// Truncates the file to its checkpointed length and appends from there.
+    fn resume(
+        &self,
+        uri: &str,
+        position: &serde_json::Value,
+    ) -> Result<Box<dyn FeedTarget>, FeedError> {
+        let bad = |m: String| FeedError::io(uri, io::Error::new(io::ErrorKind::InvalidData, m));
+        let len = position
+            .get("len")
+            .and_then(serde_json::Value::as_u64)
+            .ok_or_else(|| bad(format!("not a file position: {position}")))?;
+        let path = Self::path(uri)?;
+        let file = OpenOptions::new()
+            .create(len == 0)
+            .append(true)
+            .open(&path)
+            .map_err(|e| FeedError::io(uri, e))?;
+        let now = file.metadata().map_err(|e| FeedError::io(uri, e))?.len();
+        if now < len {
+            return Err(bad(format!(
+                "the file is {now} bytes long, shorter than its checkpoint ({len} bytes)"
+            )));
+        }
+        file.set_len(len).map_err(|e| FeedError::io(uri, e))?;
         Ok(Box::new(FileTarget(file)))
     }
 }
@@ -200,6 +265,12 @@ impl FeedTarget for StdoutTarget {
     fn finish(mut self: Box<Self>) -> io::Result<()> {
         self.0.flush()
     }
+
+    /// Standard output cannot be rolled back: its position is nothing.
+    fn position(&mut self) -> PositionFuture {
+        let res = self.0.flush().map(|()| serde_json::Value::Null);
+        Box::pin(std::future::ready(res.map_err(Into::into)))
+    }
 }
 
 impl FeedStorage for StdoutStorage {
@@ -209,6 +280,14 @@ impl FeedStorage for StdoutStorage {
 
     fn open(&self, _uri: &str, _overwrite: bool) -> Result<Box<dyn FeedTarget>, FeedError> {
         Ok(Box::new(StdoutTarget(io::stdout())))
+    }
+
+    fn resume(
+        &self,
+        uri: &str,
+        _position: &serde_json::Value,
+    ) -> Result<Box<dyn FeedTarget>, FeedError> {
+        self.open(uri, false)
     }
 }
 

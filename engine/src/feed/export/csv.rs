@@ -110,4 +110,21 @@ impl FeedExporter for CsvExporter {
     fn finish(&mut self, _w: &mut dyn Write) -> io::Result<()> {
         Ok(())
     }
+
+    fn state(&self) -> Value {
+        serde_json::json!({ "header_written": self.header_written, "fields": self.fields })
+    }
+
+    fn restore(&mut self, state: &Value) {
+        self.header_written = state
+            .get("header_written")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        if let Some(fields) = state
+            .get("fields")
+            .and_then(|f| serde_json::from_value::<Vec<(String, String)>>(f.clone()).ok())
+        {
+            self.fields = Some(fields);
+        }
+    }
 }

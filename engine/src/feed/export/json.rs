@@ -97,6 +97,17 @@ impl FeedExporter for JsonExporter {
         Ok(())
     }
 
+    fn state(&self) -> serde_json::Value {
+        serde_json::json!({ "count": self.count })
+    }
+
+    fn restore(&mut self, state: &serde_json::Value) {
+        self.count = state
+            .get("count")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(0);
+    }
+
     fn finish(&mut self, w: &mut dyn Write) -> io::Result<()> {
         if self.count > 0 && self.options.indent.is_some() {
             w.write_all(b"\n")?;

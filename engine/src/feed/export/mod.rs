@@ -26,6 +26,13 @@ pub trait FeedExporter: Send {
     fn export_item(&mut self, item: &Item, w: &mut dyn Write) -> io::Result<()>;
     /// Writes whatever follows the last item (`]`, `</items>`).
     fn finish(&mut self, w: &mut dyn Write) -> io::Result<()>;
+    /// What the exporter must remember to continue a file after a resume (JSON: how
+    /// many items the array holds; CSV: the header). `Null` when nothing.
+    fn state(&self) -> Value {
+        Value::Null
+    }
+    /// Continues from [`state`](Self::state): `start` is then not called again.
+    fn restore(&mut self, _state: &Value) {}
 }
 
 /// Options shared by every exporter.

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
+use trawl_engine::checkpoint::{self, DirCheckpoints};
 use trawl_engine::feed::{FeedConfig, FeedDefaults, FeedSink, FeedStorages, UriParams};
 use trawl_engine::registry::{SpiderArgs, SpiderRegistry};
 use trawl_engine::settings::Priority;
@@ -118,7 +119,12 @@ pub struct CrawlRun {
 }
 
 /// Runs `spider` with feeds from FEEDS and `outputs` (`(PATH[:FORMAT], overwrite)`),
-/// a progress line on terminals, and Ctrl-C handling (graceful, then forced).
+/// a progress line on terminals, and Ctrl-C/SIGTERM handling (graceful, then forced).
+///
+/// With `JOBDIR` set (Scrapy's pause/resume), the crawl checkpoints there every
+/// `CHECKPOINT_INTERVAL` and when it stops, and a crawl started with a `JOBDIR` that
+/// holds a checkpoint resumes from it: pending requests, seen fingerprints, stats, and
+/// the feeds truncated to their checkpointed length, so every item is written once.
 pub async fn run_spider(
     spider: Arc<dyn Spider>,
     settings: Settings,
@@ -135,28 +141,32 @@ pub async fn run_spider(
     for (out, overwrite) in outputs {
         feeds.push(FeedConfig::from_cli(out, *overwrite, &defaults)?);
     }
-    let sink = Arc::new(FeedSink::new(
-        feeds,
-        &FeedStorages::builtin(),
-        UriParams::new(spider.name()),
-    )?);
-    let crawl = builder
-        .sink(sink.clone())
-        .build()
-        .context("cannot start the crawl")?;
+    let jobdir = s.get_str("JOBDIR");
+    let store = (!jobdir.is_empty()).then(|| Arc::new(DirCheckpoints::new(jobdir.as_str())));
+    let resume = match &store {
+        Some(store) => checkpoint::load(store.as_ref()).await?,
+        None => None,
+    };
+    let params = UriParams::new(spider.name());
+    let sink = Arc::new(match &resume {
+        Some(r) => FeedSink::resume(feeds, &FeedStorages::builtin(), params, r.snapshot.sink(0))
+            .with_context(|| format!("cannot resume the feeds of the crawl in JOBDIR {jobdir}"))?,
+        None => FeedSink::new(feeds, &FeedStorages::builtin(), params)?,
+    });
+    let mut builder = builder.sink(sink.clone());
+    if let Some(store) = store {
+        builder = builder.checkpoints(store);
+    }
+    if let Some(r) = resume {
+        if r.snapshot.finished {
+            tracing::info!("The crawl in JOBDIR {jobdir} had finished: nothing left to do");
+        }
+        builder = builder.resume_from(r);
+    }
+    let crawl = builder.build().context("cannot start the crawl")?;
     let handle = crawl.handle();
 
-    let on_signal = handle.clone();
-    let signals = tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::warn!("Received SIGINT, shutting down gracefully. Send again to force");
-            on_signal.stop(FinishReason::Shutdown);
-        }
-        if tokio::signal::ctrl_c().await.is_ok() {
-            tracing::warn!("Received SIGINT twice, forcing unclean shutdown");
-            on_signal.kill(FinishReason::Shutdown);
-        }
-    });
+    let signals = tokio::spawn(stop_on_signals(handle.clone()));
     let bar = progress::show(handle);
     let outcome = crawl.run().await;
     if let Some(bar) = bar {
@@ -168,6 +178,38 @@ pub async fn run_spider(
         outcome,
         files: sink.files(),
     })
+}
+
+/// Scrapy's signal handling: the first SIGINT or SIGTERM stops the crawl gracefully (a
+/// crawl with `JOBDIR` is then paused), the second stops it at once.
+async fn stop_on_signals(handle: trawl_engine::CrawlHandle) {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("cannot handle SIGTERM: {e}");
+            None
+        }
+    };
+    let mut received = 0;
+    loop {
+        let name = tokio::select! {
+            r = tokio::signal::ctrl_c() => match r {
+                Ok(()) => "SIGINT",
+                Err(_) => return,
+            },
+            Some(()) = async { match term.as_mut() { Some(t) => t.recv().await, None => None } } => "SIGTERM",
+        };
+        received += 1;
+        if received == 1 {
+            tracing::warn!("Received {name}, shutting down gracefully. Send again to force");
+            handle.stop(FinishReason::Shutdown);
+        } else {
+            tracing::warn!("Received {name} twice, forcing unclean shutdown");
+            handle.kill(FinishReason::Shutdown);
+            return;
+        }
+    }
 }
 
 /// Prints the end-of-crawl summary to stderr.
