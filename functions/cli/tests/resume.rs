@@ -1,0 +1,123 @@
+//! Crawls that outlive their process: `trawl crawl -s JOBDIR=…` killed with SIGKILL and
+//! paused with SIGINT, then resumed, writes every item exactly once.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use trawl_demo::{serve, Site, SiteServer, SiteSpec};
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+async fn demo_site(products: usize) -> (Arc<Site>, SiteServer) {
+    let site = Arc::new(Site::generate(SiteSpec::new(products, 5)));
+    let server = serve(site.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    (site, server)
+}
+
+/// The checkpoint's item count, once `state.json` exists and parses.
+fn checkpointed_items(jobdir: &Path) -> Option<u64> {
+    let raw = std::fs::read(jobdir.join("state.json")).ok()?;
+    let v: Value = serde_json::from_slice(&raw).ok()?;
+    v["items"].as_u64()
+}
+
+/// Waits until a checkpoint holds more than `above` items.
+fn wait_for_checkpoint(jobdir: &Path, above: u64) -> u64 {
+    let t0 = Instant::now();
+    loop {
+        if let Some(n) = checkpointed_items(jobdir).filter(|n| *n > above) {
+            return n;
+        }
+        assert!(t0.elapsed() < Duration::from_secs(60), "no checkpoint past {above} items");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn crawl(site: &str, dir: &Path) -> Child {
+    Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["crawl", "examples/shop.toml", "-a"])
+        .arg(format!("site={site}"))
+        .args(["-s", "CHECKPOINT_INTERVAL=0.2", "-s", "CONCURRENT_REQUESTS=4"])
+        .args(["-s", "DOWNLOAD_DELAY=0.01", "-s"])
+        .arg(format!("JOBDIR={}", dir.join("job").display()))
+        .arg("-o")
+        .arg(dir.join("items.json"))
+        .arg("-o")
+        .arg(dir.join("items.csv"))
+        .current_dir(workspace())
+        .env("TRAWL_LOG_LEVEL", "WARN")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start trawl crawl")
+}
+
+fn signal(child: &Child, sig: &str) {
+    let ok = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "kill -{sig}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobdir_crawl_killed_twice_and_paused_once_writes_every_item_once() {
+    let (site, server) = demo_site(600).await;
+    let url = server.base_url();
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().to_path_buf();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let mut seen = 0;
+        // Two SIGKILLs, each after a new checkpoint with more items.
+        for _ in 0..2 {
+            let mut child = crawl(&url, &d);
+            seen = wait_for_checkpoint(&d.join("job"), seen + 20);
+            signal(&child, "KILL");
+            child.wait().unwrap();
+        }
+        // A pause: SIGINT stops gracefully and saves the state.
+        let child = crawl(&url, &d);
+        wait_for_checkpoint(&d.join("job"), seen + 20);
+        signal(&child, "INT");
+        let paused = child.wait_with_output().unwrap();
+        let paused_err = String::from_utf8_lossy(&paused.stderr).into_owned();
+        assert!(paused.status.success(), "{paused_err}");
+        assert!(paused_err.lines().any(|l| l.starts_with("shutdown:")), "{paused_err}");
+        // The last run resumes and finishes.
+        let last = crawl(&url, &d).wait_with_output().unwrap();
+        String::from_utf8_lossy(&last.stderr).into_owned()
+    })
+    .await
+    .unwrap();
+    assert!(outcome.lines().any(|l| l.starts_with("finished:")), "{outcome}");
+
+    let expected: BTreeSet<u64> = site.products().map(|p| p.id as u64).collect();
+    assert_eq!(expected.len(), site.expected_item_count());
+    let items: Vec<Value> =
+        serde_json::from_slice(&std::fs::read(dir.path().join("items.json")).unwrap())
+            .expect("one valid JSON array");
+    let ids: Vec<u64> = items.iter().map(|i| i["id"].as_u64().unwrap()).collect();
+    assert_eq!(ids.len(), expected.len(), "every product exactly once");
+    assert_eq!(ids.iter().copied().collect::<BTreeSet<_>>(), expected);
+
+    let csv = std::fs::read_to_string(dir.path().join("items.csv")).unwrap();
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let header = rows.headers().unwrap().clone();
+    let id_col = header.iter().position(|h| h == "id").unwrap();
+    let csv_ids: Vec<u64> = rows
+        .records()
+        .map(|r| r.unwrap()[id_col].parse().unwrap())
+        .collect();
+    assert_eq!(csv_ids.len(), expected.len(), "one header, every row once");
+    assert_eq!(csv_ids.into_iter().collect::<BTreeSet<_>>(), expected);
+    server.shutdown().await;
+}
