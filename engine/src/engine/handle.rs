@@ -100,7 +100,7 @@ pub struct CrawlOutcome {
     pub stats: Map<String, Value>,
     /// The scheduler state when the crawl stopped with requests still pending.
     pub pending: Option<SchedulerState>,
-    /// Whether the crawl's last checkpoint was written as it stopped (a crawl with a
-    /// checkpoint store only): a later run resumes from it.
-    pub checkpointed: bool,
+    /// Whether the crawl stopped with work left and its last checkpoint written (a
+    /// crawl with a checkpoint store only): a later run resumes from it.
+    pub resumable: bool,
 }

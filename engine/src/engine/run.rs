@@ -216,13 +216,14 @@ impl Crawl {
     /// Writes a checkpoint: with emission paused, the queued, in-flight and handed-over
     /// requests, the stats and every sink's position; then, emission going on, waits for
     /// the sinks to store their data and commits.
+    /// Returns whether the crawl had nothing left to do.
     async fn checkpoint(
         &mut self,
         starts_done: bool,
         elapsed: Duration,
-    ) -> Result<(), CheckpointError> {
+    ) -> Result<bool, CheckpointError> {
         let Some(mut ck) = self.checkpointer.take() else {
-            return Ok(());
+            return Ok(false);
         };
         let t0 = Instant::now();
         let (snapshot, new_seen, positions) = {
@@ -262,6 +263,7 @@ impl Crawl {
             (snapshot, self.scheduler.take_new_seen(), positions)
         };
         let pending = snapshot.pending.len();
+        let finished = snapshot.finished;
         let result = async {
             let mut snapshot = snapshot;
             for p in positions {
@@ -285,7 +287,7 @@ impl Crawl {
             );
         }
         self.checkpointer = Some(ck);
-        result
+        result.map(|()| finished)
     }
 
     fn pull_start_requests(&mut self, starts: &mut Option<StartRequests>) {
@@ -377,7 +379,7 @@ impl Crawl {
         shared.jobs.wait_idle().await;
         // The last checkpoint: what is left to do (nothing, when the crawl is complete),
         // and the sinks' positions before they are finished.
-        let mut checkpointed = false;
+        let mut resumable = false;
         if self.checkpointer.is_some() {
             self.shared.stats.set(
                 "elapsed_time_seconds",
@@ -387,7 +389,7 @@ impl Crawl {
                 .checkpoint(starts_done, before + started.elapsed())
                 .await
             {
-                Ok(()) => checkpointed = true,
+                Ok(finished) => resumable = !finished,
                 Err(e) => tracing::error!("the final checkpoint failed: {e}"),
             }
         }
@@ -437,7 +439,7 @@ impl Crawl {
             finish_reason: reason,
             stats: snapshot,
             pending,
-            checkpointed,
+            resumable,
         }
     }
 }

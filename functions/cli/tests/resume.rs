@@ -121,3 +121,110 @@ async fn jobdir_crawl_killed_twice_and_paused_once_writes_every_item_once() {
     assert_eq!(csv_ids.into_iter().collect::<BTreeSet<_>>(), expected);
     server.shutdown().await;
 }
+
+/// A `trawl serve` child on a free port over `data`; its URL.
+fn trawl_serve(data: &Path) -> (Child, String) {
+    use std::io::BufRead;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(["serve", "--port", "0", "--data-dir"])
+        .arg(data)
+        .current_dir(workspace())
+        .env("TRAWL_POLL_INTERVAL", "0.2")
+        .env("TRAWL_ALLOWED_DESTINATIONS", "127.0.0.0/8")
+        .env("TRAWL_LOG_LEVEL", "INFO")
+        .env_remove("SCRAPYD_USERNAME")
+        .env_remove("SCRAPYD_PASSWORD")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start trawl serve");
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(rest) = line.split("http://").nth(1) {
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                let _ = tx.send(format!("http://{addr}"));
+            }
+        }
+    });
+    let url = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("trawl serve printed its URL");
+    (child, url)
+}
+
+/// `trawl ARGS --url URL`, which must succeed; its stdout.
+fn client(url: &str, args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_trawl"))
+        .args(args)
+        .args(["--url", url])
+        .current_dir(workspace())
+        .output()
+        .expect("run trawl");
+    assert!(
+        out.status.success(),
+        "trawl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_served_job_survives_two_kills_of_the_server() {
+    let (site, server) = demo_site(600).await;
+    let site_arg = format!("site={}", server.base_url());
+    let data = tempfile::tempdir().unwrap();
+    let d = data.path().to_path_buf();
+    let (jobs, items) = tokio::task::spawn_blocking(move || {
+        let jobdir = d.join("checkpoints/shop/shop/job1");
+        let (mut srv, mut url) = trawl_serve(&d);
+        client(&url, &["deploy", "examples/shop.toml", "-p", "shop", "-v", "v1"]);
+        #[rustfmt::skip]
+        let id = client(&url, &[
+            "schedule", "shop", "shop", "--jobid", "job1", "-a", &site_arg,
+            "-s", "CHECKPOINT_INTERVAL=0.2", "-s", "CONCURRENT_REQUESTS=4",
+            "-s", "DOWNLOAD_DELAY=0.01",
+        ]);
+        assert_eq!(id.trim(), "job1");
+        let mut seen = 0;
+        for _ in 0..2 {
+            seen = wait_for_checkpoint(&jobdir, seen + 20);
+            signal(&srv, "KILL");
+            srv.wait().unwrap();
+            (srv, url) = trawl_serve(&d);
+            // The job is still running (resumed as a new attempt), not failed.
+            assert_eq!(client(&url, &["status", "job1"]).trim(), "running");
+        }
+        let t0 = Instant::now();
+        while client(&url, &["status", "job1"]).trim() != "finished" {
+            assert!(t0.elapsed() < Duration::from_secs(120), "job1 never finished");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let jobs: Value = serde_json::from_str(&client(&url, &["jobs", "--json"])).unwrap();
+        let items = std::fs::read_to_string(d.join("items/shop/shop/job1.jl")).unwrap();
+        signal(&srv, "TERM");
+        srv.wait().unwrap();
+        (jobs, items)
+    })
+    .await
+    .unwrap();
+    let job = &jobs["finished"][0];
+    assert_eq!(job["id"], "job1", "{jobs}");
+    assert_eq!(job["finish_reason"], "finished", "{jobs}");
+    let ids: Vec<u64> = items
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_u64().unwrap())
+        .collect();
+    let expected: BTreeSet<u64> = site.products().map(|p| p.id as u64).collect();
+    assert_eq!(ids.len(), expected.len(), "every product exactly once");
+    assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), expected);
+    assert!(
+        !data.path().join("checkpoints/shop/shop/job1/state.json").exists(),
+        "a finished job's checkpoint is deleted"
+    );
+    server.shutdown().await;
+}

@@ -17,7 +17,9 @@
 //! | finished jobs kept | `finished_to_keep` (or Scrapyd's `jobs_to_keep`) | `TRAWL_FINISHED_TO_KEEP` |
 //! | node name | `node_name` | `TRAWL_NODE_NAME` |
 //! | data directory | `data_dir` | `TRAWL_DATA_DIR` |
-//! | requeue interrupted jobs | `requeue_interrupted` | `TRAWL_REQUEUE_INTERRUPTED` |
+//! | resume interrupted jobs from their checkpoint | `resume_interrupted` (default true) | `TRAWL_RESUME_INTERRUPTED` |
+//! | segments that may die in a row before a job fails | `max_failed_segments` (default 3) | `TRAWL_MAX_FAILED_SEGMENTS` |
+//! | requeue interrupted jobs (without a checkpoint) | `requeue_interrupted` | `TRAWL_REQUEUE_INTERRUPTED` |
 //! | heartbeat timeout (s) | `heartbeat_timeout` | `TRAWL_HEARTBEAT_TIMEOUT` |
 //! | schedule grace (s) | `schedule_grace` | `TRAWL_SCHEDULE_GRACE` |
 //! | non-public ranges jobs may fetch | `allowed_destinations` (list of CIDRs) | `TRAWL_ALLOWED_DESTINATIONS` (comma-separated) |
@@ -87,6 +89,10 @@ pub struct Options {
     pub node_name: Option<String>,
     /// `data_dir`.
     pub data_dir: Option<PathBuf>,
+    /// `resume_interrupted`.
+    pub resume_interrupted: Option<bool>,
+    /// `max_failed_segments`.
+    pub max_failed_segments: Option<u32>,
     /// `requeue_interrupted`.
     pub requeue_interrupted: Option<bool>,
     /// `heartbeat_timeout`, seconds.
@@ -142,6 +148,8 @@ impl Options {
             jobs_to_keep: None,
             node_name: lookup(env, "TRAWL_NODE_NAME"),
             data_dir: lookup(env, "TRAWL_DATA_DIR").map(PathBuf::from),
+            resume_interrupted: parse(env, "TRAWL_RESUME_INTERRUPTED")?,
+            max_failed_segments: parse(env, "TRAWL_MAX_FAILED_SEGMENTS")?,
             requeue_interrupted: parse(env, "TRAWL_REQUEUE_INTERRUPTED")?,
             heartbeat_timeout: parse(env, "TRAWL_HEARTBEAT_TIMEOUT")?,
             schedule_grace: parse(env, "TRAWL_SCHEDULE_GRACE")?,
@@ -175,6 +183,8 @@ impl Options {
             jobs_to_keep: None,
             node_name: self.node_name.or(lower.node_name),
             data_dir: self.data_dir.or(lower.data_dir),
+            resume_interrupted: self.resume_interrupted.or(lower.resume_interrupted),
+            max_failed_segments: self.max_failed_segments.or(lower.max_failed_segments),
             requeue_interrupted: self.requeue_interrupted.or(lower.requeue_interrupted),
             heartbeat_timeout: self.heartbeat_timeout.or(lower.heartbeat_timeout),
             schedule_grace: self.schedule_grace.or(lower.schedule_grace),
@@ -208,6 +218,18 @@ impl Options {
             .unwrap_or_else(|| default_node_name.to_string());
         if let Some(r) = self.requeue_interrupted {
             c.requeue_interrupted = r;
+        }
+        if let Some(r) = self.resume_interrupted {
+            c.resume_interrupted = r;
+        }
+        if let Some(n) = self.max_failed_segments {
+            if n == 0 {
+                return Err(ConfigError::Invalid {
+                    option: "max_failed_segments",
+                    message: "must be at least 1",
+                });
+            }
+            c.max_failed_segments = n;
         }
         if let Some(s) = self.heartbeat_timeout {
             c.heartbeat_timeout = chrono_secs(positive("heartbeat_timeout", s)?);

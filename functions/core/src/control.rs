@@ -36,8 +36,15 @@ pub struct ControlConfig {
     pub heartbeat_timeout: chrono::Duration,
     /// A schedule due longer ago than this is skipped, not fired (after downtime).
     pub schedule_grace: chrono::Duration,
-    /// Requeue (instead of fail) jobs found running after a crash.
+    /// Requeue (instead of fail) jobs found running after a crash that have no
+    /// checkpoint to resume from.
     pub requeue_interrupted: bool,
+    /// Resume jobs whose crawler died (a crash, a restart, a lost function) from their
+    /// last checkpoint, as a new attempt of the same running job.
+    pub resume_interrupted: bool,
+    /// Segments of a job that may die in a row (without writing a checkpoint) before
+    /// the job ends `failed`.
+    pub max_failed_segments: u32,
     /// Address ranges jobs may fetch besides public addresses (jobs never reach
     /// loopback, private or link-local addresses, nor `file:` URLs, unless allowed here).
     pub allowed_destinations: Vec<Cidr>,
@@ -57,6 +64,8 @@ impl Default for ControlConfig {
             heartbeat_timeout: chrono::Duration::seconds(120),
             schedule_grace: chrono::Duration::minutes(10),
             requeue_interrupted: false,
+            resume_interrupted: true,
+            max_failed_segments: 3,
             allowed_destinations: Vec::new(),
             spiders: SpiderRegistry::new(),
         }

@@ -7,6 +7,7 @@
 //! `trawl-aws` (DynamoDB, S3, SQS). This crate links none of them.
 
 pub mod bundle;
+pub mod checkpoints;
 pub mod config;
 #[cfg(any(test, feature = "testkit"))]
 pub mod contract;

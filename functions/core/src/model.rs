@@ -241,6 +241,11 @@ impl Job {
         JobBlob::Log.key(&self.project, &self.spider, &self.id)
     }
 
+    /// Blob folder of the job's checkpoint: `checkpoints/{project}/{spider}/{job}/`.
+    pub fn checkpoint_prefix(&self) -> String {
+        format!("checkpoints/{}/{}/{}/", self.project, self.spider, self.id)
+    }
+
     /// Blob key of the job's items: `items/{project}/{spider}/{job}.jl`.
     pub fn items_key(&self) -> String {
         JobBlob::Items.key(&self.project, &self.spider, &self.id)

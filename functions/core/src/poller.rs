@@ -6,6 +6,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::checkpoints::BlobCheckpoints;
 use crate::control::Control;
 use crate::cron::CronSchedule;
 use crate::model::{Job, JobState, Outcome, OverlapPolicy, Schedule};
@@ -19,7 +20,8 @@ pub struct PollReport {
     pub fired: Vec<String>,
     /// Due schedule runs skipped (overlap, or missed during downtime).
     pub skipped: usize,
-    /// Running jobs marked failed (or requeued) because their heartbeat stopped.
+    /// Running jobs resumed from their checkpoint, marked failed or requeued because
+    /// their heartbeat stopped.
     pub reaped: Vec<String>,
     /// Jobs started.
     pub started: Vec<String>,
@@ -36,7 +38,7 @@ impl Control {
     pub async fn poll_once(&self, runner_id: &str) -> Result<PollReport, StoreError> {
         let mut report = PollReport::default();
         self.fire_schedules(&mut report).await?;
-        self.reap_stale(&mut report).await?;
+        self.reap_stale(runner_id, &mut report).await?;
         self.dispatch_pending(runner_id, &mut report).await?;
         Ok(report)
     }
@@ -118,7 +120,7 @@ impl Control {
         job
     }
 
-    async fn reap_stale(&self, report: &mut PollReport) -> Result<(), StoreError> {
+    async fn reap_stale(&self, runner_id: &str, report: &mut PollReport) -> Result<(), StoreError> {
         let now = self.stores.clock.now();
         for job in self.stores.jobs.list_jobs(JobState::Running, None).await? {
             let last = job
@@ -129,7 +131,7 @@ impl Control {
                 continue;
             }
             if self
-                .interrupt(&job, "crawler stopped sending heartbeats")
+                .interrupt(&job, runner_id, "crawler stopped sending heartbeats")
                 .await?
             {
                 report.reaped.push(job.id);
@@ -138,10 +140,28 @@ impl Control {
         Ok(())
     }
 
-    /// Ends a running job whose crawler is gone: requeued, or finished as `failed` with
-    /// whatever log and items it left.
-    pub async fn interrupt(&self, job: &Job, why: &str) -> Result<bool, StoreError> {
+    /// Deals with a running job whose crawler is gone. A job with a checkpoint of its
+    /// own resumes from it as a new attempt dispatched by `runner_id` (unless
+    /// `max_failed_segments` segments in a row died without writing one); any other is
+    /// requeued, or finished as `failed` with whatever log and items it left.
+    pub async fn interrupt(&self, job: &Job, runner_id: &str, why: &str) -> Result<bool, StoreError> {
         let jobs = &self.stores.jobs;
+        let ck = BlobCheckpoints::of(self.stores.blobs.clone(), job);
+        if self.cfg.resume_interrupted {
+            if let Some(written_by) = ck.attempt_of(job).await? {
+                let failed = job.attempt.saturating_sub(written_by);
+                if failed < self.cfg.max_failed_segments {
+                    return self.resume_segment(job, runner_id, why).await;
+                }
+                tracing::error!(
+                    job = %job.id,
+                    "{why}: {failed} segment(s) in a row ended without a checkpoint: giving up"
+                );
+            }
+        }
+        if let Err(e) = ck.clear().await {
+            tracing::warn!(job = %job.id, "cannot delete the job's checkpoint: {e}");
+        }
         // Keep what the crawler flushed before it died.
         match self.stores.blobs.recover_feed(&job.items_key()).await {
             Ok(true) => tracing::info!(job = %job.id, "recovered the items of an interrupted job"),
@@ -163,6 +183,41 @@ impl Control {
             tracing::warn!(job = %job.id, "{why}: marked failed");
         }
         Ok(ok)
+    }
+
+    /// Continues a running job from its checkpoint as its next attempt, dispatched by
+    /// `runner_id`; `false` if someone else resumed or ended it first.
+    pub(crate) async fn resume_segment(
+        &self,
+        job: &Job,
+        runner_id: &str,
+        why: &str,
+    ) -> Result<bool, StoreError> {
+        let now = self.stores.clock.now();
+        let Some(resumed) = self
+            .stores
+            .jobs
+            .resume_job(&job.id, job.attempt, runner_id, now)
+            .await?
+        else {
+            return Ok(false);
+        };
+        tracing::warn!(
+            job = %job.id,
+            "{why}: resuming from its checkpoint as attempt {}", resumed.attempt
+        );
+        if let Err(e) = self.dispatcher.dispatch(&resumed).await {
+            tracing::error!(job = %job.id, "dispatch failed: {e:#}");
+            let outcome = Outcome::reason(
+                FinishReason::Failed,
+                Some(format!("dispatch failed: {e:#}")),
+            );
+            self.stores
+                .jobs
+                .finish_job(&job.id, resumed.attempt, &outcome, self.stores.clock.now())
+                .await?;
+        }
+        Ok(true)
     }
 
     async fn dispatch_pending(
@@ -253,12 +308,13 @@ impl Control {
         Ok(true)
     }
 
-    /// After a restart: every job still marked running lost its crawler.
-    pub async fn recover_interrupted(&self) -> Result<usize, StoreError> {
+    /// After a restart: every job still marked running lost its crawler (or was paused
+    /// at a checkpoint by the shutdown); `runner_id` dispatches those that resume.
+    pub async fn recover_interrupted(&self, runner_id: &str) -> Result<usize, StoreError> {
         let mut n = 0;
         for job in self.stores.jobs.list_jobs(JobState::Running, None).await? {
             if self
-                .interrupt(&job, "the server stopped while the job was running")
+                .interrupt(&job, runner_id, "the server stopped while the job was running")
                 .await?
             {
                 n += 1;
@@ -277,6 +333,9 @@ impl Control {
         for job in &pruned {
             self.stores.blobs.delete(&job.log_key()).await?;
             self.stores.blobs.delete(&job.items_key()).await?;
+            BlobCheckpoints::of(self.stores.blobs.clone(), job)
+                .clear()
+                .await?;
         }
         Ok(pruned.len())
     }

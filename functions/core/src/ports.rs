@@ -156,6 +156,17 @@ pub trait JobStore: Send + Sync {
     /// `started_at`, `runner`, `heartbeat_at` and `cancel_requests` so the next attempt
     /// starts clean. `false` if it was not running with this attempt.
     async fn requeue_job(&self, id: &str, attempt: u32) -> StoreResult<bool>;
+    /// running (this attempt) → running with `attempt + 1`, held by `runner`, heartbeat
+    /// `now`; `started_at` and `cancel_requests` are kept: the job continues from its
+    /// checkpoint in a new segment (after a crash, a restart, or a crawler's deadline).
+    /// `None` if it was not running with this attempt (someone else resumed or ended it).
+    async fn resume_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        runner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>>;
     /// Deletes a pending job (Scrapyd's cancel of a pending job). `false` if not pending.
     async fn remove_pending(&self, id: &str) -> StoreResult<bool>;
     /// Counts a cancel request on a running job — [`CancelLevel::requests`]: one for a

@@ -14,11 +14,13 @@ use std::time::Duration;
 use anyhow::Context;
 use bytes::Bytes;
 use tracing::Instrument;
+use trawl_engine::checkpoint;
 use trawl_engine::engine::sleep_until_opt;
 use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, UriParams};
 use trawl_engine::workers::WorkerPool;
 use trawl_engine::{CrawlBuilder, CrawlHandle, CrawlOutcome, DestinationPolicy, FinishReason};
 
+use crate::checkpoints::{created, BlobCheckpoints, ATTEMPT_LABEL, CREATED_LABEL};
 use crate::control::Control;
 use crate::incremental::SkipSeenItems;
 use crate::joblog::{job_logs, level_from_scrapy, JOB_SPAN};
@@ -31,6 +33,10 @@ use crate::spiders::{job_settings, JobSpider, SpiderSource};
 pub enum RunResult {
     /// The job ran and ended with this outcome (recorded in the job store).
     Ran(Outcome),
+    /// The job stopped at a checkpoint with work left (the process is going away, or
+    /// the crawler's deadline is near): it stays running, and continues from the
+    /// checkpoint in a new segment ([`Control::continue_job`], or the reaper).
+    Paused,
     /// Nothing ran: the message was not, or no longer, this runner's to act on.
     Skipped(Skip),
 }
@@ -64,7 +70,8 @@ pub struct RunnerConfig {
     pub heartbeat_every: Duration,
     /// How often a log kept in a remote blob store is uploaded while the job runs.
     pub log_upload_every: Duration,
-    /// Stop gracefully (finish reason `timeout`) at this instant (a Lambda deadline).
+    /// Pause at a checkpoint at this instant (a Lambda deadline): the job continues in
+    /// a new segment ([`RunResult::Paused`]).
     pub deadline: Option<tokio::time::Instant>,
     /// The callback thread pool, shared by every job of the process.
     pub pool: Arc<WorkerPool>,
@@ -112,7 +119,14 @@ impl Control {
             return Ok(RunResult::Skipped(Skip::Claimed));
         }
         job.runner = Some(me.to_string());
-        self.run_job(job, cfg, |_| {}).await
+        let result = self.run_job(job.clone(), cfg, |_| {}).await?;
+        if result == RunResult::Paused {
+            // The next segment: a new attempt, dispatched by this crawler and claimed from
+            // it by the next one (a redelivered message then finds it taken).
+            self.resume_segment(&job, me, "the crawler's time limit is near")
+                .await?;
+        }
+        Ok(result)
     }
 
     /// Runs a job that [`Control::poll_once`] started (state running, this attempt), and
@@ -145,6 +159,13 @@ impl Control {
             .instrument(span.clone())
             .await;
         let outcome = match outcome {
+            Ok(o) if o.resumable && o.finish_reason == FinishReason::Shutdown => {
+                let _entered = span.enter();
+                tracing::info!("Paused at a checkpoint: the job continues in a new segment");
+                drop(_entered);
+                log.finish(self).await;
+                return Ok(RunResult::Paused);
+            }
             Ok(o) => {
                 let mut stats = o.stats;
                 for (k, n) in job_logs().counts(&job.id) {
@@ -170,7 +191,12 @@ impl Control {
             .finish_job(&job.id, job.attempt, &outcome, now)
             .await
         {
-            Ok(true) => {}
+            Ok(true) => {
+                let ck = BlobCheckpoints::of(self.stores.blobs.clone(), &job);
+                if let Err(e) = ck.clear().await {
+                    tracing::warn!(job = %job.id, "cannot delete the job's checkpoint: {e}");
+                }
+            }
             Ok(false) => {
                 tracing::warn!(job = %job.id, "job was no longer running when it ended (reaped?)")
             }
@@ -223,11 +249,25 @@ impl Control {
         let mut items = FeedConfig::new(&blobs.feed_uri(&job.items_key()), FeedFormat::JsonLines);
         items.overwrite = true;
         feeds.push(items);
-        let sink = Arc::new(FeedSink::new(
-            feeds,
-            &blobs.feed_storages(),
-            UriParams::new(&job.spider).with("job", job.id.clone()),
-        )?);
+        // A job resumes from its own checkpoint, if a previous segment left one.
+        let ck = Arc::new(BlobCheckpoints::of(blobs.clone(), job));
+        let resume = match ck.attempt_of(job).await? {
+            Some(_) => checkpoint::load(ck.as_ref()).await?,
+            None => None,
+        };
+        let params = UriParams::new(&job.spider).with("job", job.id.clone());
+        let sink = Arc::new(match &resume {
+            Some(r) => FeedSink::resume(feeds, &blobs.feed_storages(), params, r.snapshot.sink(0))?,
+            None => FeedSink::new(feeds, &blobs.feed_storages(), params)?,
+        });
+        let builder = builder
+            .checkpoints(ck)
+            .checkpoint_label(ATTEMPT_LABEL, job.attempt)
+            .checkpoint_label(CREATED_LABEL, created(job));
+        let builder = match resume {
+            Some(r) => builder.resume_from(r),
+            None => builder,
+        };
         let builder = match &incremental {
             Some(p) => builder.pipeline(p.clone()),
             None => builder,
@@ -283,8 +323,8 @@ async fn watch_job(
             _ = tick.tick() => {}
             _ = sleep_until_opt(cfg.deadline), if !deadline_hit => {
                 deadline_hit = true;
-                tracing::warn!("Approaching the crawler's time limit: stopping gracefully");
-                handle.stop(FinishReason::Timeout);
+                tracing::info!("Approaching the crawler's time limit: pausing at a checkpoint");
+                handle.stop(FinishReason::Shutdown);
                 continue;
             }
         }

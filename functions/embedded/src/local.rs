@@ -94,6 +94,9 @@ impl Dispatcher for LocalDispatcher {
                 .await;
             match result {
                 Ok(RunResult::Ran(_)) => {}
+                Ok(RunResult::Paused) => {
+                    tracing::info!(job = %id, "paused: resumes at the next start")
+                }
                 Ok(RunResult::Skipped(why)) => tracing::warn!(job = %id, "not run: {why}"),
                 // The job stays running without a heartbeat: the reaper deals with it.
                 Err(e) => tracing::error!(job = %id, "cannot start the job: {e}"),
@@ -166,7 +169,9 @@ impl LocalNode {
             cfg.control.clone(),
         ));
         dispatcher.attach(&control);
-        let n = control.recover_interrupted().await?;
+        let n = control
+            .recover_interrupted(&std::process::id().to_string())
+            .await?;
         if n > 0 {
             tracing::warn!("{n} job(s) were running when the previous process stopped");
         }
@@ -187,8 +192,9 @@ impl LocalNode {
         &self.control
     }
 
-    /// Stops: running crawls stop gracefully (outcome `shutdown`) and record their
-    /// outcome; pending jobs stay pending for the next start.
+    /// Stops: running crawls stop gracefully and pause at a checkpoint (they resume at
+    /// the next start; a crawl with nothing left records its outcome); pending jobs
+    /// stay pending for the next start.
     pub async fn shutdown(self) {
         self.poll_loop.abort();
         for (id, h) in self.dispatcher.running() {

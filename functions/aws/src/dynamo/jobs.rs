@@ -336,6 +336,38 @@ impl JobStore for DynamoStore {
         condition_result(res)
     }
 
+    async fn resume_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        runner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>> {
+        let res = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(self.job_key(id)))
+            .update_expression(
+                "SET attempt = attempt + :one, runner = :runner, heartbeat_at = :now",
+            )
+            .condition_expression("#st = :running AND attempt = :attempt")
+            .expression_attribute_names("#st", "state")
+            .expression_attribute_values(":running", s("running"))
+            .expression_attribute_values(":attempt", n(attempt))
+            .expression_attribute_values(":one", n(1))
+            .expression_attribute_values(":runner", s(runner))
+            .expression_attribute_values(":now", items::time(now))
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match res {
+            Ok(out) => out.attributes.as_ref().map(job_from_item).transpose(),
+            Err(e) if is_condition_failed(&e) => Ok(None),
+            Err(e) => Err(sdk_error(e)),
+        }
+    }
+
     async fn remove_pending(&self, id: &str) -> StoreResult<bool> {
         let res = self
             .client

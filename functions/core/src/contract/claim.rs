@@ -111,3 +111,79 @@ pub async fn claim_job_only_once(store: &dyn JobStore) {
     );
     settle(store, &claimed).await;
 }
+
+/// A running job resumes as its next attempt, once per attempt: the new segment's
+/// runner and heartbeat are recorded, the start time and cancel requests are kept, and
+/// the old attempt can no longer heartbeat or finish it.
+pub async fn resume_job_continues_the_running_attempt(store: &dyn JobStore) {
+    use crate::model::{CancelLevel, JobState};
+    let n = Names::new("resume");
+    let now = Utc::now();
+    let later = now + chrono::Duration::seconds(30);
+    let pending = job(&n.id("job"), &n.project(1), 0.0, now);
+    store.insert_job(&pending).await.expect("insert_job");
+    assert!(
+        store
+            .resume_job(&pending.id, 0, "c1", now)
+            .await
+            .unwrap()
+            .is_none(),
+        "a pending job cannot be resumed"
+    );
+    let started = store
+        .start_job(&pending.id, "poller", now)
+        .await
+        .unwrap()
+        .expect("start_job");
+    store
+        .request_cancel(&started.id, CancelLevel::Graceful)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .resume_job(&started.id, started.attempt + 1, "c1", later)
+            .await
+            .unwrap()
+            .is_none(),
+        "a resume names the running attempt"
+    );
+    let resumed = store
+        .resume_job(&started.id, started.attempt, "c2", later)
+        .await
+        .unwrap()
+        .expect("resume_job");
+    assert_eq!(resumed.state, JobState::Running);
+    assert_eq!(resumed.attempt, started.attempt + 1, "a new attempt");
+    assert_eq!(resumed.runner.as_deref(), Some("c2"));
+    assert_eq!(
+        (resumed.started_at, resumed.cancel_requests),
+        (started.started_at, 1),
+        "the start time and cancel requests are kept"
+    );
+    assert_eq!(
+        resumed.heartbeat_at.map(|t| t.timestamp_millis()),
+        Some(later.timestamp_millis())
+    );
+    assert_eq!(
+        store.get_job(&started.id).await.unwrap().as_ref(),
+        Some(&resumed),
+        "the stored job is the one returned"
+    );
+    assert!(
+        store
+            .resume_job(&started.id, started.attempt, "c3", later)
+            .await
+            .unwrap()
+            .is_none(),
+        "an attempt resumes once"
+    );
+    assert!(
+        store
+            .heartbeat(&started.id, started.attempt, later)
+            .await
+            .unwrap()
+            .is_none(),
+        "the old attempt's heartbeat is refused"
+    );
+    settle(store, &resumed).await;
+}

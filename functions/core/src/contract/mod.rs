@@ -169,6 +169,7 @@ macro_rules! __job_store_cases {
             claim::claim_job_only_when_running,
             claim::claim_job_requires_attempt_and_holder,
             claim::claim_job_only_once,
+            claim::resume_job_continues_the_running_attempt,
             reuse::reuse_and_cancel_contract,
             jobs::prune_finished_keeps_the_newest,
         ]);

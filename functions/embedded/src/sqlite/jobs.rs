@@ -285,6 +285,24 @@ impl JobStore for SqliteStore {
         .await
     }
 
+    async fn resume_job(
+        &self,
+        id: &str,
+        attempt: u32,
+        runner: &str,
+        now: DateTime<Utc>,
+    ) -> StoreResult<Option<Job>> {
+        let (id, runner, now) = (id.to_string(), runner.to_string(), micros(now));
+        self.run(move |c| {
+            let sql = format!(
+                "UPDATE jobs SET attempt = attempt + 1, runner = ?3, heartbeat_at = ?4
+                 WHERE id = ?1 AND state = 'running' AND attempt = ?2 RETURNING {JOB_COLS}"
+            );
+            job_returning(c, &sql, params![id, attempt, runner, now])
+        })
+        .await
+    }
+
     async fn remove_pending(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_string();
         self.run(move |c| {
