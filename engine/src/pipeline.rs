@@ -68,6 +68,13 @@ pub trait ItemSink: Send + Sync + 'static {
         Box::pin(std::future::ready(Ok(serde_json::Value::Null)))
     }
 
+    /// How the engine lets go of the sink when the crawl paused at a checkpoint (it will
+    /// be resumed from its [`position`](Self::position)): by default, as
+    /// [`close_async`](Self::close_async).
+    fn suspend_async(self: Arc<Self>) -> SinkFuture {
+        self.close_async()
+    }
+
     /// How the engine closes the sink: by default [`close`](Self::close) on a blocking
     /// thread. Sinks that store over the network override it to wait asynchronously.
     fn close_async(self: Arc<Self>) -> SinkFuture {

@@ -410,7 +410,12 @@ impl Crawl {
         }
         // Sinks close asynchronously: remote feeds are awaited, not blocked on.
         for s in sinks {
-            if let Err(e) = crate::pipeline::ItemSink::close_async(s).await {
+            let ended = if resumable {
+                crate::pipeline::ItemSink::suspend_async(s).await
+            } else {
+                crate::pipeline::ItemSink::close_async(s).await
+            };
+            if let Err(e) = ended {
                 tracing::error!("closing item output failed: {e:#}");
             }
         }

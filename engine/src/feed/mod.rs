@@ -48,4 +48,8 @@ impl crate::pipeline::ItemSink for FeedSink {
     fn position(&self) -> crate::pipeline::PositionFuture {
         FeedSink::position(self)
     }
+
+    fn suspend_async(self: std::sync::Arc<Self>) -> crate::pipeline::SinkFuture {
+        Box::pin(async move { FeedSink::suspend_async(&self).await.map_err(Into::into) })
+    }
 }

@@ -450,9 +450,20 @@ impl FeedSink {
         first
     }
 
+    /// As [`close_async`](Self::close_async), for a crawl paused at a checkpoint: each
+    /// open file is let go of with [`FeedTarget::suspend`] (a remote upload stays open
+    /// for the resumed crawl) instead of being completed.
+    pub async fn suspend_async(&self) -> Result<(), FeedError> {
+        self.end_async(true).await
+    }
+
     /// As [`close`](Self::close), waiting for the storages asynchronously: no thread
     /// blocks on a remote storage, and no lock is held while waiting.
     pub async fn close_async(&self) -> Result<(), FeedError> {
+        self.end_async(false).await
+    }
+
+    async fn end_async(&self, suspend: bool) -> Result<(), FeedError> {
         let mut first = Ok(());
         for feed in &self.feeds {
             let (closing, pending) = {
@@ -466,6 +477,7 @@ impl FeedSink {
             first = first.and(feed.settle(pending).await);
             if let Some(c) = closing {
                 let res = match c.target {
+                    Ok(t) if suspend => t.suspend().await,
                     Ok(t) => t.finish_async().await,
                     Err(e) => Err(e),
                 };

@@ -43,6 +43,13 @@ pub trait FeedTarget: Write + Send {
         Box::pin(std::future::ready(res))
     }
 
+    /// Lets go of the output without completing it, for a crawl paused at a checkpoint
+    /// that a later process resumes with [`FeedStorage::resume`]. The default finishes
+    /// it (a local file is complete at every point; a resume truncates it).
+    fn suspend(self: Box<Self>) -> FeedFuture {
+        self.finish_async()
+    }
+
     /// Where the output stands after everything written so far, for a checkpoint
     /// ([`FeedStorage::resume`] continues from it); the future resolves once it is
     /// stored durably. The default: not resumable.

@@ -152,7 +152,7 @@ impl Control {
             return Ok(RunResult::Skipped(Skip::NotThisAttempt));
         }
         let span = tracing::info_span!(JOB_SPAN, id = %job.id);
-        let log = LogTarget::open(self, &job);
+        let log = LogTarget::open(self, &job).await;
         let upload = log.temp.clone().map(|p| (log.key.clone(), p));
         let outcome = self
             .run_crawl(&job, cfg, upload, on_start)
@@ -384,12 +384,24 @@ struct LogTarget {
 }
 
 impl LogTarget {
-    fn open(control: &Control, job: &Job) -> Self {
+    /// Opens the job's log for appending. A log kept remotely continues from what
+    /// earlier segments of the job uploaded (one log across segments).
+    async fn open(control: &Control, job: &Job) -> Self {
         let key = job.log_key();
         let (path, temp) = match control.stores.blobs.local_path(&key) {
             Some(p) => (p, None),
             None => {
                 let p = std::env::temp_dir().join(format!("trawl-{}.log", job.id));
+                let earlier = match control.stores.blobs.get(&key).await {
+                    Ok(b) => b.unwrap_or_default(),
+                    Err(e) => {
+                        tracing::warn!(job = %job.id, "cannot read the job's earlier log: {e}");
+                        Bytes::new()
+                    }
+                };
+                if let Err(e) = tokio::fs::write(&p, &earlier).await {
+                    tracing::error!(job = %job.id, "cannot write {}: {e}", p.display());
+                }
                 (p.clone(), Some(p))
             }
         };

@@ -29,11 +29,12 @@ use aws_sdk_s3::Client;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tracing::Instrument;
-use trawl_engine::feed::{FeedError, FeedFuture, FeedStorage, FeedTarget};
+use serde_json::{json, Value};
+use trawl_engine::feed::{FeedError, FeedFuture, FeedStorage, FeedTarget, PositionFuture};
 
 pub use error::{S3FeedError, S3Op};
 pub use recover::recover_feed;
-use upload::{Command, Reply, Shared, Uploader};
+use upload::{Command, Reply, Shared, Uploaded, Uploader};
 
 use super::parse_s3_uri;
 
@@ -94,6 +95,40 @@ impl FeedStorage for S3FeedStorage {
     /// Starts the feed's uploader task; nothing is sent to S3 before the first part,
     /// flush or finish.
     fn open(&self, uri: &str, _overwrite: bool) -> Result<Box<dyn FeedTarget>, FeedError> {
+        self.start(uri, Uploaded::default(), Vec::new(), 0)
+    }
+
+    /// Continues the multipart upload of a checkpointed position: its uploaded parts,
+    /// then the checkpointed tail (parts a lost writer uploaded after the checkpoint
+    /// are uploaded again, replacing theirs).
+    fn resume(&self, uri: &str, position: &Value) -> Result<Box<dyn FeedTarget>, FeedError> {
+        let bad = |message: String| FeedError::Resume {
+            uri: uri.to_string(),
+            message,
+        };
+        let tail = position["tail"]
+            .as_str()
+            .ok_or_else(|| bad(format!("not an S3 feed position: {position}")))?;
+        let tail = aws_smithy_types::base64::decode(tail).map_err(|e| bad(e.to_string()))?;
+        let parts: Vec<(i32, String)> = serde_json::from_value(position["parts"].clone())
+            .map_err(|e| bad(format!("parts: {e}")))?;
+        let written = position["written"].as_u64().unwrap_or(0);
+        let uploaded = Uploaded {
+            upload_id: position["upload_id"].as_str().map(str::to_string),
+            parts,
+        };
+        self.start(uri, uploaded, tail, written)
+    }
+}
+
+impl S3FeedStorage {
+    fn start(
+        &self,
+        uri: &str,
+        uploaded: Uploaded,
+        buf: Vec<u8>,
+        written: u64,
+    ) -> Result<Box<dyn FeedTarget>, FeedError> {
         let (bucket, key) = parse_s3_uri(uri).ok_or_else(|| FeedError::InvalidUri {
             uri: uri.to_string(),
             message: "expected s3://bucket/key".into(),
@@ -111,6 +146,7 @@ impl FeedStorage for S3FeedStorage {
             bucket.to_string(),
             key.to_string(),
             shared.clone(),
+            uploaded,
         );
         handle.spawn(uploader.run(rx).instrument(tracing::Span::current()));
         Ok(Box::new(S3FeedTarget {
@@ -120,8 +156,8 @@ impl FeedStorage for S3FeedStorage {
             queued_parts: Arc::new(Semaphore::new(MAX_QUEUED_PARTS)),
             shared,
             part_size: self.part_size,
-            buf: Vec::new(),
-            written: 0,
+            buf,
+            written,
             checkpointed: None,
         }))
     }
@@ -276,5 +312,41 @@ impl FeedTarget for S3FeedTarget {
             Ok(rx) => Box::pin(reply(self.uri.clone(), rx)),
             Err(e) => Box::pin(std::future::ready(Err(e))),
         }
+    }
+
+    /// The upload id, its uploaded parts and the bytes after them, once every part
+    /// queued so far is uploaded.
+    fn position(&mut self) -> PositionFuture {
+        if let Err(e) = self.check() {
+            return Box::pin(std::future::ready(Err(e.into())));
+        }
+        let (done, rx) = oneshot::channel();
+        if let Err(e) = self.send(Command::Position { done }) {
+            return Box::pin(std::future::ready(Err(e.into())));
+        }
+        let tail = aws_smithy_types::base64::encode(&self.buf);
+        let (uri, written) = (self.uri.clone(), self.written);
+        Box::pin(async move {
+            let up = match rx.await {
+                Ok(Ok(up)) => up,
+                Ok(Err(e)) => return Err(anyhow::anyhow!(e)),
+                Err(_) => return Err(S3FeedError::UploaderGone { uri }.into()),
+            };
+            Ok(json!({
+                "upload_id": up.upload_id,
+                "parts": up.parts,
+                "tail": tail,
+                "written": written,
+            }))
+        })
+    }
+
+    /// Stops the uploader, leaving the multipart upload open for a resumed crawl.
+    fn suspend(self: Box<Self>) -> FeedFuture {
+        let (done, rx) = oneshot::channel();
+        if let Err(e) = self.send(Command::Detach { done }) {
+            return Box::pin(std::future::ready(Err(e)));
+        }
+        Box::pin(reply(self.uri.clone(), rx))
     }
 }

@@ -27,11 +27,26 @@ pub(super) enum Command {
     },
     /// Reply once every earlier command is done (a checkpoint with nothing new).
     Barrier { done: oneshot::Sender<Reply> },
+    /// Reply, once every earlier part is uploaded, with the upload and its parts (for
+    /// an engine checkpoint).
+    Position {
+        done: oneshot::Sender<Result<Uploaded, Arc<S3FeedError>>>,
+    },
+    /// Stop without completing or aborting the upload (a paused crawl resumes it).
+    Detach { done: oneshot::Sender<Reply> },
     /// Upload `tail` as the last part (or the whole object) and complete the feed.
     Finish {
         tail: Vec<u8>,
         done: oneshot::Sender<Reply>,
     },
+}
+
+/// A multipart upload's state: its id (none before the first part) and uploaded parts.
+#[derive(Debug, Clone, Default)]
+pub(super) struct Uploaded {
+    pub upload_id: Option<String>,
+    /// `(part number, ETag)`, in order.
+    pub parts: Vec<(i32, String)>,
 }
 
 /// State shared by a writer and its uploader.
@@ -55,15 +70,25 @@ pub(super) struct Uploader {
 }
 
 impl Uploader {
-    /// The uploader of `s3://bucket/key`.
-    pub fn new(client: Client, bucket: String, key: String, shared: Arc<Shared>) -> Self {
+    /// The uploader of `s3://bucket/key`, continuing `resumed` (a new upload: default).
+    pub fn new(
+        client: Client,
+        bucket: String,
+        key: String,
+        shared: Arc<Shared>,
+        resumed: Uploaded,
+    ) -> Self {
         Uploader {
             client,
             bucket,
             key,
             shared,
-            upload_id: None,
-            parts: Vec::new(),
+            upload_id: resumed.upload_id,
+            parts: resumed
+                .parts
+                .into_iter()
+                .map(|(n, etag)| CompletedPart::builder().part_number(n).e_tag(etag).build())
+                .collect(),
             checkpointed: false,
         }
     }
@@ -98,6 +123,26 @@ impl Uploader {
                 }
                 Command::Barrier { done } => {
                     let _ = done.send(self.failed());
+                }
+                Command::Position { done } => {
+                    let res = self.failed().map(|()| Uploaded {
+                        upload_id: self.upload_id.clone(),
+                        parts: self
+                            .parts
+                            .iter()
+                            .map(|p| {
+                                (
+                                    p.part_number().unwrap_or_default(),
+                                    p.e_tag().unwrap_or_default().to_string(),
+                                )
+                            })
+                            .collect(),
+                    });
+                    let _ = done.send(res);
+                }
+                Command::Detach { done } => {
+                    let _ = done.send(self.failed());
+                    return;
                 }
                 Command::Finish { tail, done } => {
                     let res = match self.failed() {
