@@ -29,12 +29,13 @@ use trawl_engine::spec::{Spec, SpecFormat, SpecSpider};
 use trawl_engine::{CrawlBuilder, Settings};
 
 mod api;
+mod checkpoint;
 
 const SHOP_SPEC: &str = include_str!("../../examples/shop.toml");
 
 #[derive(Parser)]
 #[command(about = "Crawl benchmark: Trawl vs an HTTP-only baseline (and Scrapy) on one site")]
-struct Cli {
+pub(crate) struct Cli {
     #[command(subcommand)]
     command: Option<Cmd>,
     /// Products on the generated site.
@@ -48,7 +49,7 @@ struct Cli {
     concurrency: usize,
     /// Trawl runs (the best is reported).
     #[arg(long, default_value_t = 3)]
-    runs: usize,
+    pub(crate) runs: usize,
     /// A Python interpreter with Scrapy installed, for the Scrapy baseline.
     #[arg(long)]
     scrapy_python: Option<String>,
@@ -67,6 +68,19 @@ enum Cmd {
     Trawl {
         /// Site base URL.
         site: String,
+        /// Checkpoint to a temporary directory every this many seconds.
+        #[arg(long)]
+        checkpoint_interval: Option<f64>,
+    },
+    /// Checkpoint cost: a synthetic crawl state (1,000,000 seen URLs, 100,000 pending
+    /// requests), and the crawl's throughput with checkpoints against none.
+    Checkpoint {
+        /// Seen fingerprints of the synthetic state.
+        #[arg(long, default_value_t = 1_000_000)]
+        seen: usize,
+        /// Pending requests of the synthetic state.
+        #[arg(long, default_value_t = 100_000)]
+        pending: usize,
     },
     /// Control-plane latency: schedule.json, listjobs.json with 10,000 queued jobs,
     /// schedule→running; Trawl against Scrapyd when `--scrapy-python` has Scrapyd.
@@ -104,7 +118,14 @@ fn main() -> anyhow::Result<()> {
         None => orchestrate(&cli),
         Some(Cmd::Serve) => rt.block_on(serve_site(&cli)),
         Some(Cmd::HttpOnly { site }) => rt.block_on(http_only(&cli, site)),
-        Some(Cmd::Trawl { site }) => rt.block_on(trawl(&cli, site)),
+        Some(Cmd::Trawl {
+            site,
+            checkpoint_interval,
+        }) => rt.block_on(trawl(&cli, site, *checkpoint_interval)),
+        Some(Cmd::Checkpoint { seen, pending }) => {
+            rt.block_on(checkpoint::synthetic(*seen, *pending))?;
+            checkpoint::throughput(&cli)
+        }
         Some(Cmd::Api {
             calls,
             queued,
@@ -177,12 +198,7 @@ async fn http_only(cli: &Cli, base: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn trawl(cli: &Cli, base: &str) -> anyhow::Result<()> {
-    let spec = Spec::parse(SHOP_SPEC, SpecFormat::Toml, &["site"])?;
-    let spider = Arc::new(SpecSpider::new(
-        Arc::new(spec),
-        &[("site".to_string(), base.to_string())],
-    )?);
+async fn trawl(cli: &Cli, base: &str, checkpoint_every: Option<f64>) -> anyhow::Result<()> {
     let mut settings = Settings::new();
     for (k, v) in [
         ("LOGSTATS_INTERVAL", "0".to_string()),
@@ -196,14 +212,16 @@ async fn trawl(cli: &Cli, base: &str) -> anyhow::Result<()> {
         settings.set(k, v, Priority::Cmdline);
     }
     let out = std::env::temp_dir().join("trawl-bench-items.jsonl");
-    let mut feed = FeedConfig::new(out.to_str().context("temp path")?, FeedFormat::JsonLines);
-    feed.overwrite = true;
-    let sink = Arc::new(FeedSink::new(
-        vec![feed],
-        &FeedStorages::builtin(),
-        UriParams::new("shop"),
-    )?);
-    let crawl = CrawlBuilder::new(spider, settings).sink(sink).build()?;
+    let jobdir = tempfile::tempdir()?;
+    if let Some(every) = checkpoint_every {
+        settings.set("CHECKPOINT_INTERVAL", every, Priority::Cmdline);
+    }
+    let mut builder = CrawlBuilder::new(builder_spider(base)?, settings).sink(builder_sink(&out)?);
+    if checkpoint_every.is_some() {
+        let store = trawl_engine::checkpoint::DirCheckpoints::new(jobdir.path());
+        builder = builder.checkpoints(Arc::new(store));
+    }
+    let crawl = builder.build()?;
     let started = Instant::now();
     let outcome = crawl.run().await;
     let secs = started.elapsed().as_secs_f64();
@@ -212,13 +230,32 @@ async fn trawl(cli: &Cli, base: &str) -> anyhow::Result<()> {
         "{}",
         json!({"pages": n("response_received_count"), "items": n("item_scraped_count"),
                "seconds": secs, "rss": trawl_engine::engine::peak_rss_bytes(), "cpu": cpu_seconds(),
-               "finish_reason": outcome.finish_reason})
+               "finish_reason": outcome.finish_reason,
+               "checkpoints": n("checkpoint/count")})
     );
     Ok(())
 }
 
+fn builder_spider(base: &str) -> anyhow::Result<Arc<SpecSpider>> {
+    let spec = Spec::parse(SHOP_SPEC, SpecFormat::Toml, &["site"])?;
+    Ok(Arc::new(SpecSpider::new(
+        Arc::new(spec),
+        &[("site".to_string(), base.to_string())],
+    )?))
+}
+
+fn builder_sink(out: &std::path::Path) -> anyhow::Result<Arc<FeedSink>> {
+    let mut feed = FeedConfig::new(out.to_str().context("temp path")?, FeedFormat::JsonLines);
+    feed.overwrite = true;
+    Ok(Arc::new(FeedSink::new(
+        vec![feed],
+        &FeedStorages::builtin(),
+        UriParams::new("shop"),
+    )?))
+}
+
 /// Runs a child and parses the JSON on its last stdout line.
-fn measure(mut cmd: Command) -> anyhow::Result<Value> {
+pub(crate) fn measure(mut cmd: Command) -> anyhow::Result<Value> {
     let out = cmd
         .stderr(Stdio::inherit())
         .output()
@@ -231,7 +268,7 @@ fn measure(mut cmd: Command) -> anyhow::Result<Value> {
     serde_json::from_str(line).with_context(|| format!("bad child output {line:?}"))
 }
 
-fn child(cli: &Cli, args: &[&str]) -> anyhow::Result<Command> {
+pub(crate) fn child(cli: &Cli, args: &[&str]) -> anyhow::Result<Command> {
     let mut cmd = Command::new(std::env::current_exe()?);
     cmd.args([
         "--products",
@@ -245,7 +282,7 @@ fn child(cli: &Cli, args: &[&str]) -> anyhow::Result<Command> {
     Ok(cmd)
 }
 
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -254,8 +291,8 @@ impl Drop for Server {
     }
 }
 
-fn orchestrate(cli: &Cli) -> anyhow::Result<()> {
-    let expected = site(cli).expected_item_count();
+/// Starts the site server child; its base URL.
+pub(crate) fn start_site(cli: &Cli) -> anyhow::Result<(Server, String)> {
     let mut server = child(cli, &["serve"])?
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -263,8 +300,13 @@ fn orchestrate(cli: &Cli) -> anyhow::Result<()> {
     let mut first = String::new();
     BufReader::new(server.stdout.take().context("server stdout")?).read_line(&mut first)?;
     let base = first.trim().to_string();
-    let _server = Server(server);
     eprintln!("site: {} products at {base}", cli.products);
+    Ok((Server(server), base))
+}
+
+fn orchestrate(cli: &Cli) -> anyhow::Result<()> {
+    let expected = site(cli).expected_item_count();
+    let (_server, base) = start_site(cli)?;
 
     let mut rows = vec![(
         "http-only (no parsing)".to_string(),

@@ -623,3 +623,42 @@ async fn http_cache_expiration_and_ignored_codes() {
     assert_eq!(resp.flags, ["cached"]);
     assert_eq!(srv.hits("/page"), 2);
 }
+
+#[tokio::test]
+async fn cookie_jars_survive_a_checkpoint() {
+    let srv = Server::start().await;
+    let ctx = context(settings(&[]), &[]);
+    let dl = downloader(&ctx);
+    response(dl.download(srv.get("/set-cookie")).await);
+    response(
+        dl.download(srv.get("/set-cookie").meta("cookiejar", "b"))
+            .await,
+    );
+    let saved: Vec<_> = dl
+        .middlewares()
+        .iter()
+        .filter_map(|m| Some((m.name().to_string(), m.checkpoint_state()?)))
+        .collect();
+    assert_eq!(saved.len(), 1, "only the cookies middleware has state");
+    let json = serde_json::to_string(&saved).unwrap();
+
+    // A new process: fresh middlewares, restored from the saved state.
+    let restored: Vec<(String, serde_json::Value)> = serde_json::from_str(&json).unwrap();
+    let ctx = context(settings(&[]), &[]);
+    let dl = downloader(&ctx);
+    for m in dl.middlewares() {
+        for (name, state) in &restored {
+            if m.name() == name {
+                m.restore_state(state);
+            }
+        }
+    }
+    for jar in [None, Some("b")] {
+        let mut req = srv.get("/echo");
+        if let Some(j) = jar {
+            req = req.meta("cookiejar", j);
+        }
+        let e = echoed(&response(dl.download(req).await));
+        assert_eq!(e["headers"]["cookie"], "session=abc", "jar {jar:?}");
+    }
+}

@@ -82,6 +82,9 @@ pub struct Snapshot {
     pub elapsed_secs: f64,
     /// Each item sink's position, in the order the sinks were added.
     pub sinks: Vec<Value>,
+    /// Downloader middlewares' state (cookie jars), by middleware name.
+    #[serde(default)]
+    pub middlewares: Map<String, Value>,
     /// Labels the embedding program attached (e.g. the job attempt that wrote it).
     #[serde(default)]
     pub labels: Map<String, Value>,
@@ -191,8 +194,9 @@ impl CheckpointConfig {
     }
 }
 
-/// The writer side: numbers checkpoints and segments, and commits them in order.
-pub(crate) struct Checkpointer {
+/// The writer side: numbers checkpoints and segments, and commits them in order (the
+/// engine keeps one per crawl; public for tools that write checkpoints themselves).
+pub struct Checkpointer {
     pub(crate) store: std::sync::Arc<dyn CheckpointStore>,
     pub(crate) every: Option<Duration>,
     pub(crate) seq: u64,
@@ -204,9 +208,22 @@ pub(crate) struct Checkpointer {
 }
 
 impl Checkpointer {
+    /// A writer of a new checkpoint in `store` (nothing written yet).
+    pub fn new(store: std::sync::Arc<dyn CheckpointStore>) -> Self {
+        Checkpointer {
+            store,
+            every: None,
+            seq: 0,
+            segments: 0,
+            seen_count: 0,
+            labels: Map::new(),
+            carry: Vec::new(),
+        }
+    }
+
     /// Writes the new fingerprints as the next segment, then `snapshot` (completed with
     /// the sequence and segment numbers) as the commit point.
-    pub(crate) async fn commit(
+    pub async fn commit(
         &mut self,
         snapshot: Snapshot,
         new_seen: Vec<Fingerprint>,

@@ -73,4 +73,13 @@ pub trait DownloaderMiddleware: Send + Sync {
     ) -> BoxFuture<'a, ErrorAction> {
         Box::pin(std::future::ready(ErrorAction::Continue))
     }
+
+    /// State a checkpoint keeps (cookie jars), under [`name`](Self::name); `None`
+    /// when there is none.
+    fn checkpoint_state(&self) -> Option<serde_json::Value> {
+        None
+    }
+
+    /// Restores [`checkpoint_state`](Self::checkpoint_state) when a crawl resumes.
+    fn restore_state(&self, _state: &serde_json::Value) {}
 }

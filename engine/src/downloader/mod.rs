@@ -39,6 +39,11 @@ pub struct Downloader {
 }
 
 impl Downloader {
+    /// The middlewares, in the order they see requests.
+    pub fn middlewares(&self) -> &[Arc<dyn DownloaderMiddleware>] {
+        &self.middlewares
+    }
+
     /// A downloader with middlewares in the order they see requests.
     pub fn new(
         middlewares: Vec<Arc<dyn DownloaderMiddleware>>,

@@ -187,6 +187,11 @@ impl CrawlBuilder {
                 for (k, v) in &snap.stats {
                     stats.set(k, v.clone());
                 }
+                for m in downloader.middlewares() {
+                    if let Some(state) = snap.middlewares.get(m.name()) {
+                        m.restore_state(state);
+                    }
+                }
                 counters = (snap.pages, snap.items, snap.errors);
                 if let Some(c) = &mut checkpointer {
                     c.seq = snap.seq;

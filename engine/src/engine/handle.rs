@@ -16,6 +16,10 @@ use crate::stats::Stats;
 pub(super) struct StopRequest {
     pub(super) reason: FinishReason,
     pub(super) force: bool,
+    /// Stop to resume later: a crawl that checkpoints abandons its in-flight requests
+    /// at once (its last checkpoint queues them again); one that does not stops
+    /// gracefully.
+    pub(super) pause: bool,
 }
 
 /// What the loop and its handles share.
@@ -55,6 +59,20 @@ impl CrawlHandle {
         self.control.stop_tx.send_replace(Some(StopRequest {
             reason,
             force: already,
+            pause: false,
+        }));
+    }
+
+    /// Pause, to resume later (finish reason `shutdown`): a crawl with a checkpoint
+    /// store stops at once — requests in flight are in its last checkpoint and are
+    /// downloaded again when it resumes — and one without stops as [`stop`](Self::stop)
+    /// does. A second call stops at once in both cases.
+    pub fn pause(&self) {
+        let already = self.control.stop_tx.borrow().is_some();
+        self.control.stop_tx.send_replace(Some(StopRequest {
+            reason: FinishReason::Shutdown,
+            force: already,
+            pause: true,
         }));
     }
 
@@ -63,6 +81,7 @@ impl CrawlHandle {
         self.control.stop_tx.send_replace(Some(StopRequest {
             reason,
             force: true,
+            pause: false,
         }));
     }
 

@@ -168,7 +168,12 @@ impl Crawl {
                 Ok(()) = stop_rx.changed() => {
                     let req = stop_rx.borrow_and_update().clone();
                     if let Some(req) = req {
-                        if req.force && !forced {
+                        if req.pause && !req.force && !forced && self.checkpointer.is_some() {
+                            forced = true;
+                            tracing::info!("Pausing: {} request(s) in flight go back to the queue", tasks.len());
+                            tasks.abort_all();
+                            closing = Some(req.reason);
+                        } else if req.force && !forced {
                             forced = true;
                             tracing::warn!(reason = %req.reason, "Stopping now: abandoning {} request(s) in flight", tasks.len());
                             tasks.abort_all();
@@ -258,6 +263,12 @@ impl Crawl {
                 errors: shared.errors.load(Ordering::Relaxed),
                 elapsed_secs: elapsed.as_secs_f64(),
                 sinks: Vec::new(),
+                middlewares: shared
+                    .downloader
+                    .middlewares()
+                    .iter()
+                    .filter_map(|m| Some((m.name().to_string(), m.checkpoint_state()?)))
+                    .collect(),
                 labels: Default::default(),
             };
             (snapshot, self.scheduler.take_new_seen(), positions)

@@ -36,7 +36,10 @@ fn wait_for_checkpoint(jobdir: &Path, above: u64) -> u64 {
         if let Some(n) = checkpointed_items(jobdir).filter(|n| *n > above) {
             return n;
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "no checkpoint past {above} items");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "no checkpoint past {above} items"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -45,7 +48,12 @@ fn crawl(site: &str, dir: &Path) -> Child {
     Command::new(env!("CARGO_BIN_EXE_trawl"))
         .args(["crawl", "examples/shop.toml", "-a"])
         .arg(format!("site={site}"))
-        .args(["-s", "CHECKPOINT_INTERVAL=0.2", "-s", "CONCURRENT_REQUESTS=4"])
+        .args([
+            "-s",
+            "CHECKPOINT_INTERVAL=0.2",
+            "-s",
+            "CONCURRENT_REQUESTS=4",
+        ])
         .args(["-s", "DOWNLOAD_DELAY=0.01", "-s"])
         .arg(format!("JOBDIR={}", dir.join("job").display()))
         .arg("-o")
@@ -91,14 +99,20 @@ async fn jobdir_crawl_killed_twice_and_paused_once_writes_every_item_once() {
         let paused = child.wait_with_output().unwrap();
         let paused_err = String::from_utf8_lossy(&paused.stderr).into_owned();
         assert!(paused.status.success(), "{paused_err}");
-        assert!(paused_err.lines().any(|l| l.starts_with("shutdown:")), "{paused_err}");
+        assert!(
+            paused_err.lines().any(|l| l.starts_with("shutdown:")),
+            "{paused_err}"
+        );
         // The last run resumes and finishes.
         let last = crawl(&url, &d).wait_with_output().unwrap();
         String::from_utf8_lossy(&last.stderr).into_owned()
     })
     .await
     .unwrap();
-    assert!(outcome.lines().any(|l| l.starts_with("finished:")), "{outcome}");
+    assert!(
+        outcome.lines().any(|l| l.starts_with("finished:")),
+        "{outcome}"
+    );
 
     let expected: BTreeSet<u64> = site.products().map(|p| p.id as u64).collect();
     assert_eq!(expected.len(), site.expected_item_count());
@@ -182,7 +196,10 @@ async fn a_served_job_survives_two_kills_of_the_server() {
     let (jobs, items) = tokio::task::spawn_blocking(move || {
         let jobdir = d.join("checkpoints/shop/shop/job1");
         let (mut srv, mut url) = trawl_serve(&d);
-        client(&url, &["deploy", "examples/shop.toml", "-p", "shop", "-v", "v1"]);
+        client(
+            &url,
+            &["deploy", "examples/shop.toml", "-p", "shop", "-v", "v1"],
+        );
         #[rustfmt::skip]
         let id = client(&url, &[
             "schedule", "shop", "shop", "--jobid", "job1", "-a", &site_arg,
@@ -201,7 +218,10 @@ async fn a_served_job_survives_two_kills_of_the_server() {
         }
         let t0 = Instant::now();
         while client(&url, &["status", "job1"]).trim() != "finished" {
-            assert!(t0.elapsed() < Duration::from_secs(120), "job1 never finished");
+            assert!(
+                t0.elapsed() < Duration::from_secs(120),
+                "job1 never finished"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         let jobs: Value = serde_json::from_str(&client(&url, &["jobs", "--json"])).unwrap();
@@ -217,13 +237,20 @@ async fn a_served_job_survives_two_kills_of_the_server() {
     assert_eq!(job["finish_reason"], "finished", "{jobs}");
     let ids: Vec<u64> = items
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["id"].as_u64().unwrap())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["id"]
+                .as_u64()
+                .unwrap()
+        })
         .collect();
     let expected: BTreeSet<u64> = site.products().map(|p| p.id as u64).collect();
     assert_eq!(ids.len(), expected.len(), "every product exactly once");
     assert_eq!(ids.into_iter().collect::<BTreeSet<_>>(), expected);
     assert!(
-        !data.path().join("checkpoints/shop/shop/job1/state.json").exists(),
+        !data
+            .path()
+            .join("checkpoints/shop/shop/job1/state.json")
+            .exists(),
         "a finished job's checkpoint is deleted"
     );
     server.shutdown().await;

@@ -14,6 +14,9 @@
 //! | `LOG_FILE`, `LOG_ENABLED`, `LOG_STDOUT` | the job's log is the server's (`/logs/...`) |
 //! | `HTTP_PROXY`, `HTTPS_PROXY`, `HTTPPROXY_ENABLED` | a proxy reaches what the destination policy refuses |
 //! | `TELNETCONSOLE_*`, `*_BASE` | not supported; refused rather than ignored |
+//!
+//! `CHECKPOINT_INTERVAL` must be 0 (checkpoint only when the job stops) or at least
+//! [`MIN_CHECKPOINT_INTERVAL`] seconds: every checkpoint is a write to the blob store.
 
 use std::collections::BTreeMap;
 
@@ -25,6 +28,9 @@ pub const MAX_ARGS: usize = 200;
 pub const MAX_VALUE_BYTES: usize = 64 * 1024;
 /// The longest setting or argument name, in bytes.
 pub const MAX_NAME_BYTES: usize = 256;
+
+/// The shortest `CHECKPOINT_INTERVAL` a job may ask for, in seconds.
+pub const MIN_CHECKPOINT_INTERVAL: f64 = 0.1;
 
 /// Settings an API caller may not set, with the reason given back.
 const REFUSED: &[(&str, &str)] = &[
@@ -75,6 +81,14 @@ pub enum PolicyError {
         what: &'static str,
         /// The limit.
         max: usize,
+    },
+    /// A setting whose value the server does not accept.
+    #[error("setting {name}: {message}")]
+    Invalid {
+        /// The setting.
+        name: String,
+        /// What is wrong.
+        message: String,
     },
     /// A name or value too long.
     #[error("{what} {name} is too long: at most {max} bytes")]
@@ -129,7 +143,25 @@ fn check_sizes(
 /// Checks the settings an API caller gave a job.
 pub fn check_settings(settings: &BTreeMap<String, String>) -> Result<(), PolicyError> {
     check_sizes("settings", MAX_SETTINGS, settings)?;
-    check_setting_names(settings.keys().map(String::as_str))
+    check_setting_names(settings.keys().map(String::as_str))?;
+    if let Some(v) = settings.get("CHECKPOINT_INTERVAL") {
+        let secs = v.trim().parse::<f64>().ok().filter(|s| s.is_finite());
+        check_checkpoint_interval(secs)?;
+    }
+    Ok(())
+}
+
+/// Checks a job's effective `CHECKPOINT_INTERVAL` (seconds; `None`: not a number).
+pub fn check_checkpoint_interval(secs: Option<f64>) -> Result<(), PolicyError> {
+    match secs {
+        Some(s) if s == 0.0 || s >= MIN_CHECKPOINT_INTERVAL => Ok(()),
+        _ => Err(PolicyError::Invalid {
+            name: "CHECKPOINT_INTERVAL".into(),
+            message: format!(
+                "0 (only when the job stops) or at least {MIN_CHECKPOINT_INTERVAL} seconds"
+            ),
+        }),
+    }
 }
 
 /// Checks setting names alone (a spec's own settings, whose values the spec bounds).
@@ -190,6 +222,23 @@ mod tests {
             ("CLOSESPIDER_ITEMCOUNT", "5")
         ]))
         .is_ok());
+    }
+
+    #[test]
+    fn checkpoint_interval_is_zero_or_not_too_short() {
+        for ok in ["0", "0.1", "30", " 5 "] {
+            assert!(
+                check_settings(&map(&[("CHECKPOINT_INTERVAL", ok)])).is_ok(),
+                "{ok}"
+            );
+        }
+        for bad in ["0.01", "-1", "x", "NaN", "inf"] {
+            let e = check_settings(&map(&[("CHECKPOINT_INTERVAL", bad)])).unwrap_err();
+            assert!(
+                e.to_string().starts_with("setting CHECKPOINT_INTERVAL: "),
+                "{e}"
+            );
+        }
     }
 
     #[test]

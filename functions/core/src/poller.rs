@@ -144,7 +144,12 @@ impl Control {
     /// own resumes from it as a new attempt dispatched by `runner_id` (unless
     /// `max_failed_segments` segments in a row died without writing one); any other is
     /// requeued, or finished as `failed` with whatever log and items it left.
-    pub async fn interrupt(&self, job: &Job, runner_id: &str, why: &str) -> Result<bool, StoreError> {
+    pub async fn interrupt(
+        &self,
+        job: &Job,
+        runner_id: &str,
+        why: &str,
+    ) -> Result<bool, StoreError> {
         let jobs = &self.stores.jobs;
         let ck = BlobCheckpoints::of(self.stores.blobs.clone(), job);
         if self.cfg.resume_interrupted {
@@ -314,7 +319,11 @@ impl Control {
         let mut n = 0;
         for job in self.stores.jobs.list_jobs(JobState::Running, None).await? {
             if self
-                .interrupt(&job, runner_id, "the server stopped while the job was running")
+                .interrupt(
+                    &job,
+                    runner_id,
+                    "the server stopped while the job was running",
+                )
                 .await?
             {
                 n += 1;

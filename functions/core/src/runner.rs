@@ -244,6 +244,8 @@ impl Control {
             .allow_ranges(self.config().allowed_destinations.clone());
         let builder =
             CrawlBuilder::new(spider, job_settings(&job.settings)).destinations(destinations);
+        let interval = builder.settings().get_duration("CHECKPOINT_INTERVAL")?;
+        crate::policy::check_checkpoint_interval(Some(interval.as_secs_f64()))?;
         let blobs = &self.stores.blobs;
         let mut feeds = FeedConfig::from_settings(builder.settings())?;
         let mut items = FeedConfig::new(&blobs.feed_uri(&job.items_key()), FeedFormat::JsonLines);
@@ -324,7 +326,7 @@ async fn watch_job(
             _ = sleep_until_opt(cfg.deadline), if !deadline_hit => {
                 deadline_hit = true;
                 tracing::info!("Approaching the crawler's time limit: pausing at a checkpoint");
-                handle.stop(FinishReason::Shutdown);
+                handle.pause();
                 continue;
             }
         }

@@ -11,7 +11,7 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use trawl_engine::{CrawlHandle, FinishReason};
+use trawl_engine::CrawlHandle;
 
 use crate::{FileBlobStore, SqliteStore};
 use trawl_core::control::{Control, ControlConfig};
@@ -199,7 +199,7 @@ impl LocalNode {
         self.poll_loop.abort();
         for (id, h) in self.dispatcher.running() {
             tracing::info!(job = %id, "stopping for shutdown");
-            h.stop(FinishReason::Shutdown);
+            h.pause();
         }
         self.dispatcher.join_all().await;
     }

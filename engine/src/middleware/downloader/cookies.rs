@@ -52,6 +52,41 @@ impl DownloaderMiddleware for CookiesMiddleware {
         "CookiesMiddleware"
     }
 
+    /// Every jar, session cookies included (a resumed crawl is the same session).
+    fn checkpoint_state(&self) -> Option<Value> {
+        let jars = self.jars.lock();
+        let mut out = serde_json::Map::new();
+        for (key, jar) in jars.iter() {
+            let mut buf = Vec::new();
+            match cookie_store::serde::json::save_incl_expired_and_nonpersistent(jar, &mut buf) {
+                Ok(()) => {
+                    out.insert(
+                        key.clone(),
+                        String::from_utf8_lossy(&buf).into_owned().into(),
+                    );
+                }
+                Err(e) => tracing::warn!(jar = %key, "cannot save a cookie jar: {e}"),
+            }
+        }
+        Some(Value::Object(out))
+    }
+
+    fn restore_state(&self, state: &Value) {
+        let Some(saved) = state.as_object() else {
+            return;
+        };
+        let mut jars = self.jars.lock();
+        for (key, text) in saved {
+            let Some(text) = text.as_str() else { continue };
+            match cookie_store::serde::json::load_all(text.as_bytes()) {
+                Ok(jar) => {
+                    jars.insert(key.clone(), jar);
+                }
+                Err(e) => tracing::warn!(jar = %key, "cannot restore a cookie jar: {e}"),
+            }
+        }
+    }
+
     fn process_request<'a>(&'a self, request: &'a mut Request) -> BoxFuture<'a, RequestAction> {
         if !request.meta_flag("dont_merge_cookies") {
             let from_jar: Vec<(String, String)> = {

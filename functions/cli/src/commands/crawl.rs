@@ -203,7 +203,7 @@ async fn stop_on_signals(handle: trawl_engine::CrawlHandle) {
         received += 1;
         if received == 1 {
             tracing::warn!("Received {name}, shutting down gracefully. Send again to force");
-            handle.stop(FinishReason::Shutdown);
+            handle.pause();
         } else {
             tracing::warn!("Received {name} twice, forcing unclean shutdown");
             handle.kill(FinishReason::Shutdown);

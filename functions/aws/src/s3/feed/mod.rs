@@ -26,10 +26,10 @@ use std::io::{self, Write};
 use std::sync::Arc;
 
 use aws_sdk_s3::Client;
+use serde_json::{json, Value};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tracing::Instrument;
-use serde_json::{json, Value};
 use trawl_engine::feed::{FeedError, FeedFuture, FeedStorage, FeedTarget, PositionFuture};
 
 pub use error::{S3FeedError, S3Op};
