@@ -22,7 +22,23 @@ pub struct Target {
     pub spider: &'static str,
     /// Extra schedule.json parameters (spider arguments).
     pub args: Vec<(String, String)>,
+    /// The server's process, for its memory.
+    pub pid: Option<u32>,
 }
+
+/// A process's resident set size in MB (Linux `VmRSS`).
+pub fn rss_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+/// Concurrent callers of listjobs.json in [`queue_figures`].
+pub const CONCURRENT_CALLERS: usize = 50;
 
 /// Latency figures in milliseconds.
 #[derive(Debug, Default)]
@@ -33,6 +49,11 @@ pub struct Figures {
     pub schedule: (f64, f64),
     /// listjobs.json p50 with the queue full.
     pub listjobs_p50: f64,
+    /// listjobs.json p50 / p99 with [`CONCURRENT_CALLERS`] callers at once.
+    pub listjobs_concurrent: (f64, f64),
+    /// Server RSS in MB: idle before the queue is filled, at the end of the concurrent
+    /// listing, and 5 s later.
+    pub rss: (f64, f64, f64),
     /// Jobs queued when listjobs was measured.
     pub queued: usize,
     /// schedule → running p50 / p99.
@@ -94,6 +115,8 @@ pub async fn queue_figures(t: &Target, calls: usize, queued: usize) -> anyhow::R
     let client = reqwest::Client::new();
     deploy(&client, t).await?;
     let mut f = Figures::default();
+    let rss = || t.pid.map_or(f64::NAN, rss_mb);
+    f.rss.0 = rss();
     let mut status = Vec::new();
     for _ in 0..200 {
         let s = Instant::now();
@@ -116,6 +139,7 @@ pub async fn queue_figures(t: &Target, calls: usize, queued: usize) -> anyhow::R
         egg: (Vec::new(), ""),
         spider: t.spider,
         args: t.args.clone(),
+        pid: t.pid,
     });
     let mut fill = Vec::new();
     let per = queued.saturating_sub(calls).div_ceil(8);
@@ -143,6 +167,29 @@ pub async fn queue_figures(t: &Target, calls: usize, queued: usize) -> anyhow::R
         f.queued = v["pending"].as_array().map_or(0, Vec::len);
     }
     f.listjobs_p50 = pct(list, 0.5);
+    // 50 callers at once, 10 calls each (one connection per caller).
+    let mut callers = Vec::new();
+    for _ in 0..CONCURRENT_CALLERS {
+        let url = format!("{}/listjobs.json?project=bench", t.base);
+        callers.push(tokio::spawn(async move {
+            let client = reqwest::Client::new();
+            let mut lat = Vec::new();
+            for _ in 0..10 {
+                let s = Instant::now();
+                call(&client, client.get(&url)).await?;
+                lat.push(s.elapsed().as_secs_f64() * 1e3);
+            }
+            anyhow::Ok(lat)
+        }));
+    }
+    let mut lat = Vec::new();
+    for c in callers {
+        lat.extend(c.await??);
+    }
+    f.listjobs_concurrent = (pct(lat.clone(), 0.5), pct(lat, 0.99));
+    f.rss.1 = rss();
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    f.rss.2 = rss();
     Ok(f)
 }
 

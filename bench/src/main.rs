@@ -395,10 +395,13 @@ async fn api_bench(cli: &Cli, calls: usize, queued: usize, runs: usize) -> anyho
         egg: (SHOP_SPEC.as_bytes().to_vec(), "shop.toml"),
         spider: "shop",
         args: vec![("site".into(), demo.base_url())],
+        pid: None,
     };
     let mut rows = Vec::new();
     let (srv, base) = api::start_trawl(&exe, 0)?;
-    let mut f = api::queue_figures(&trawl_target(base), calls, queued).await?;
+    let mut t = trawl_target(base);
+    t.pid = Some(srv.0.id());
+    let mut f = api::queue_figures(&t, calls, queued).await?;
     drop(srv);
     let (srv, base) = api::start_trawl(&exe, 4)?;
     f.to_running = api::to_running(&trawl_target(base), runs, Duration::from_millis(1)).await?;
@@ -418,10 +421,13 @@ async fn api_bench(cli: &Cli, calls: usize, queued: usize, runs: usize) -> anyho
             egg: (egg.clone(), "benchproj.egg"),
             spider: "idle",
             args: Vec::new(),
+            pid: None,
         };
         // A poll interval of an hour keeps every job queued during the queue figures.
         let (srv, base) = api::start_scrapyd(py, 3600.0)?;
-        let mut f = api::queue_figures(&target(base), calls, queued).await?;
+        let mut t = target(base);
+        t.pid = Some(srv.0.id());
+        let mut f = api::queue_figures(&t, calls, queued).await?;
         drop(srv);
         let (srv, base) = api::start_scrapyd(py, 5.0)?;
         f.to_running =
@@ -433,7 +439,7 @@ async fn api_bench(cli: &Cli, calls: usize, queued: usize, runs: usize) -> anyho
 
     println!("| server | daemonstatus p50 ms | schedule.json p50 ms | p99 ms | listjobs ({} queued) p50 ms | schedule→running p50 ms | p99 ms |", queued);
     println!("|---|---:|---:|---:|---:|---:|---:|");
-    for (name, f) in rows {
+    for (name, f) in &rows {
         println!(
             "| {name} | {:.2} | {:.2} | {:.2} | {:.1} ({} listed) | {:.1} | {:.1} |",
             f.status_p50,
@@ -443,6 +449,18 @@ async fn api_bench(cli: &Cli, calls: usize, queued: usize, runs: usize) -> anyho
             f.queued,
             f.to_running.0,
             f.to_running.1
+        );
+    }
+    println!();
+    println!(
+        "| server | listjobs, {} callers at once: p50 ms | p99 ms | RSS idle MB | RSS under load MB | RSS 5 s later MB |",
+        api::CONCURRENT_CALLERS
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (name, f) in &rows {
+        println!(
+            "| {name} | {:.1} | {:.1} | {:.1} | {:.1} | {:.1} |",
+            f.listjobs_concurrent.0, f.listjobs_concurrent.1, f.rss.0, f.rss.1, f.rss.2
         );
     }
     Ok(())

@@ -119,7 +119,9 @@ pub struct CrawlOutcome {
     pub stats: Map<String, Value>,
     /// The scheduler state when the crawl stopped with requests still pending.
     pub pending: Option<SchedulerState>,
-    /// Whether the crawl stopped with work left and its last checkpoint written (a
-    /// crawl with a checkpoint store only): a later run resumes from it.
+    /// Whether the crawl was paused ([`CrawlHandle::pause`]) with work left and its
+    /// last checkpoint written: a later run resumes from it, and the sinks were
+    /// suspended rather than completed. (Any crawl with a checkpoint store can be
+    /// resumed from its last checkpoint; only a paused one leaves its sinks open.)
     pub resumable: bool,
 }

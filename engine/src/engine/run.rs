@@ -89,6 +89,7 @@ impl Crawl {
         };
         let mut closing: Option<FinishReason> = failure;
         let mut forced = false;
+        let mut paused = false;
 
         let (slot_tx, mut slot_rx) = mpsc::unbounded_channel::<()>();
         let mut tasks: JoinSet<()> = JoinSet::new();
@@ -168,6 +169,9 @@ impl Crawl {
                 Ok(()) = stop_rx.changed() => {
                     let req = stop_rx.borrow_and_update().clone();
                     if let Some(req) = req {
+                        if req.pause && closing.is_none() {
+                            paused = true;
+                        }
                         if req.pause && !req.force && !forced && self.checkpointer.is_some() {
                             forced = true;
                             tracing::info!("Pausing: {} request(s) in flight go back to the queue", tasks.len());
@@ -203,7 +207,8 @@ impl Crawl {
 
         self.absorb();
         let reason = closing.unwrap_or(FinishReason::Finished);
-        self.finish(reason, started, before, starts.is_none()).await
+        self.finish(reason, started, before, starts.is_none(), paused)
+            .await
     }
 
     /// Skips the start requests a resumed crawl consumed before its checkpoint.
@@ -384,6 +389,7 @@ impl Crawl {
         started: Instant,
         before: Duration,
         starts_done: bool,
+        paused: bool,
     ) -> CrawlOutcome {
         let shared = self.shared.clone();
         // Let callbacks already on the worker pool finish before the sinks close.
@@ -400,7 +406,7 @@ impl Crawl {
                 .checkpoint(starts_done, before + started.elapsed())
                 .await
             {
-                Ok(finished) => resumable = !finished,
+                Ok(finished) => resumable = paused && !finished,
                 Err(e) => tracing::error!("the final checkpoint failed: {e}"),
             }
         }
