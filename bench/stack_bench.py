@@ -7,7 +7,11 @@ Measures, in one run:
 - schedule→running through API Gateway → API function → DynamoDB/SQS → poller → crawl
   queue → crawler (the first status.json answer that is not `pending`);
 - the throughput of one crawler function on the benchmark shop, against `trawl crawl` of
-  the same site with the same spec and settings, on the same machine, in the same run.
+  the same site with the same spec and settings, on the same machine, in the same run;
+- continuation: a polite crawl (one request at a time, DOWNLOAD_DELAY 0.25 s, the first
+  300 pages) as one segment, and the same job with the crawler's timeout cut to 25 s so
+  that it runs as several segments (paused at a checkpoint, continued through the crawl
+  queue); the difference is the cost of the segments.
 
 Usage: python bench/stack_bench.py --target-dir target/release [--products 10000]
 (with AWS_ENDPOINT_URL etc. from `localstack/run.sh env`).
@@ -133,6 +137,22 @@ def main() -> None:
                             "-a", f"site={base}", "-O", f"{d}/items.jsonl"], check=True, capture_output=True)
             cli_secs = time.monotonic() - t
             cli_items = sum(1 for _ in open(f"{d}/items.jsonl"))
+
+        # Continuation: the same polite job in one segment, then in several.
+        polite = dict(DOWNLOAD_DELAY="0.25", RANDOMIZE_DOWNLOAD_DELAY="False",
+                      CONCURRENT_REQUESTS_PER_DOMAIN="1", CLOSESPIDER_PAGECOUNT="300",
+                      CHECKPOINT_INTERVAL="5")
+        segmented = []
+        for timeout in (900, 25):
+            lam.update_function_configuration(FunctionName=crawler, Timeout=timeout)
+            time.sleep(1)
+            job = schedule(api, project, base, **polite)
+            wait(api, job, "started", 0.01)
+            secs = wait(api, job, "finished", 0.1, timeout=900)
+            log = requests.get(f"{api}/logs/{project}/shop/{job}.log", timeout=30).text
+            segments = log.count("Starting job ")
+            done = next(j for j in requests.get(f"{api}/listjobs.json", params={"project": project}, timeout=30).json()["finished"] if j["id"] == job)
+            segmented.append((timeout, segments, secs, done["items_scraped"], done["finish_reason"]))
     finally:
         site.terminate()
         subprocess.run([sys.executable, str(ROOT / "infra" / "deploy_localstack.py"), "--delete", "--stack-name", name],
@@ -146,6 +166,11 @@ def main() -> None:
     print(f"| schedule→running p50 / max ({args.runs} jobs) | {statistics.median(latencies):.0f} ms / {latencies[-1]:.0f} ms |")
     print(f"| crawler function: {entry['items_scraped']} items | {fn_secs:.2f} s (job start to finished) |")
     print(f"| trawl crawl: {cli_items} items | {cli_secs:.2f} s (process start to exit) |")
+    for timeout, segments, secs, items, reason in segmented:
+        print(f"| polite job, crawler timeout {timeout} s: {segments} segment(s), {items} items, {reason} | {secs:.1f} s |")
+    (_, s1, t1, _, _), (_, sn, tn, _, _) = segmented
+    if sn > s1:
+        print(f"| extra wall time per continuation | {(tn - t1) / (sn - s1):.2f} s |")
 
 
 if __name__ == "__main__":

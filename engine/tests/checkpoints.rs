@@ -149,3 +149,50 @@ async fn stops_and_resumes_write_every_item_once() {
     assert!(outcome.stats["checkpoint/count"].as_u64().unwrap() > runs as u64);
     server.shutdown().await;
 }
+
+/// CLOSESPIDER limits count the whole crawl, across a pause and a resume.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closespider_itemcount_counts_across_a_resume() {
+    let site = Arc::new(Site::generate(SiteSpec::new(300, 5)));
+    let server = serve(site.clone(), "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(DirCheckpoints::new(dir.path().join("job")));
+    let mut items = 0;
+    for pause in [true, false] {
+        let resume = checkpoint::load(store.as_ref()).await.unwrap();
+        let settings = crawl_settings(&[
+            "CONCURRENT_REQUESTS=4",
+            "CLOSESPIDER_ITEMCOUNT=100",
+            "DOWNLOAD_DELAY=0.002",
+        ]);
+        let spider = Arc::new(spec_spider(SHOP, &[("site", &server.base_url())]));
+        let mut builder = CrawlBuilder::new(spider, settings).checkpoints(store.clone());
+        if let Some(r) = resume {
+            builder = builder.resume_from(r);
+        }
+        let crawl = builder.build().unwrap();
+        let handle = crawl.handle();
+        let run = tokio::spawn(crawl.run());
+        if pause {
+            while handle.progress().items < 40 {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            handle.pause();
+        }
+        let outcome = run.await.unwrap();
+        items = outcome.stats["item_scraped_count"].as_u64().unwrap();
+        if pause {
+            assert!(outcome.resumable);
+            assert!((40..100).contains(&items), "{items}");
+        } else {
+            assert_eq!(outcome.finish_reason, "closespider_itemcount");
+        }
+    }
+    assert!(
+        (100..110).contains(&items),
+        "the limit held over both runs: {items}"
+    );
+    server.shutdown().await;
+}

@@ -153,4 +153,21 @@ async fn graceful_stop_then_forced_stop() {
         .unwrap();
     assert_eq!(outcome.finish_reason, "cancelled");
     assert!(outcome.stats.get("response_received_count").is_none());
+
+    // A pause after a graceful cancel forces it, and the crawl stays cancelled.
+    let base = serve(10_000, Duration::from_secs(30)).await;
+    let crawl = CrawlBuilder::new(Arc::new(TreeSpider { base }), settings(&[]))
+        .build()
+        .unwrap();
+    let handle = crawl.handle();
+    let run = tokio::spawn(crawl.run());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    handle.stop(trawl_engine::FinishReason::Cancelled);
+    handle.pause();
+    let outcome = tokio::time::timeout(Duration::from_secs(5), run)
+        .await
+        .expect("a pause after a stop ends the crawl at once")
+        .unwrap();
+    assert_eq!(outcome.finish_reason, "cancelled");
+    assert!(!outcome.resumable);
 }

@@ -67,7 +67,9 @@ def test_a_job_spans_segments_and_survives_a_killed_crawler(api, aws, stack, sit
 def test_cancel_in_a_later_segment_keeps_the_items_so_far(api, aws, stack, site, project):
     base, products = site
     api.deploy(project)
-    job = api.schedule(project, base, setting=SLOW)
+    # Slower still, so that the third segment starts well before the crawl's end.
+    slower = [s for s in SLOW if not s.startswith("DOWNLOAD_DELAY=")] + ["DOWNLOAD_DELAY=1.5"]
+    job = api.schedule(project, base, setting=slower)
     wait_until("the job's third segment", lambda: 3 in attempts(log_text(aws, stack, project, job)), timeout=150)
     assert api.post("cancel.json", data={"project": project, "job": job})["prevstate"] == "running"
     api.wait(job, "finished", timeout=90)

@@ -181,7 +181,9 @@ impl Crawl {
                             forced = true;
                             tracing::warn!(reason = %req.reason, "Stopping now: abandoning {} request(s) in flight", tasks.len());
                             tasks.abort_all();
-                            closing = Some(req.reason);
+                            // A crawl already closing keeps its reason (a cancel stays a
+                            // cancel when the deadline then forces it).
+                            closing.get_or_insert(req.reason);
                         } else if closing.is_none() {
                             tracing::info!(reason = %req.reason, "Closing spider gracefully: waiting for {} request(s) in flight", tasks.len());
                             closing = Some(req.reason);

@@ -251,3 +251,51 @@ async fn stale_heartbeats_are_reaped_as_failed() {
     assert_eq!(job.state, JobState::Finished);
     assert_eq!(job.outcome.unwrap().finish_reason, "failed");
 }
+
+/// A job whose crawler died is resumed from its checkpoint as a new attempt, until
+/// `max_failed_segments` segments in a row died without writing one; then it fails and
+/// its checkpoint goes.
+#[tokio::test]
+async fn a_reaped_job_with_a_checkpoint_resumes_until_segments_keep_dying() {
+    let cfg = ControlConfig {
+        heartbeat_timeout: chrono::Duration::seconds(60),
+        max_failed_segments: 2,
+        ..ControlConfig::default()
+    };
+    let f = fixture(cfg).await;
+    let c = &f.control;
+    schedule(c, "alpha", "stuck", 0.0).await;
+    assert_eq!(c.poll_once("p").await.unwrap().started, vec!["stuck"]);
+    let job = c.status("stuck", None).await.unwrap().unwrap();
+    // The first segment wrote a checkpoint, then died.
+    let ck = f._dir.path().join("blobs/checkpoints/alpha/shop/stuck");
+    std::fs::create_dir_all(&ck).unwrap();
+    let labels = serde_json::json!({"labels": {
+        "attempt": 1,
+        "job_created": job.created_at.timestamp_micros().to_string(),
+    }});
+    std::fs::write(ck.join("state.json"), labels.to_string()).unwrap();
+
+    for attempt in [2, 3] {
+        f.clock.advance(chrono::Duration::seconds(61));
+        let r = c.poll_once("p").await.unwrap();
+        assert_eq!(r.reaped, vec!["stuck"]);
+        let job = c.status("stuck", None).await.unwrap().unwrap();
+        assert_eq!(job.state, JobState::Running, "resumed, not failed");
+        assert_eq!(job.attempt, attempt);
+        assert_eq!(job.runner.as_deref(), Some("p"));
+        assert_eq!(
+            job.started_at,
+            Some(job.created_at),
+            "one job: its start is kept"
+        );
+    }
+    assert_eq!(f.dispatched.0.lock().len(), 3, "each segment is dispatched");
+    // Two segments in a row died without a checkpoint: the job fails.
+    f.clock.advance(chrono::Duration::seconds(61));
+    c.poll_once("p").await.unwrap();
+    let job = c.status("stuck", None).await.unwrap().unwrap();
+    assert_eq!(job.state, JobState::Finished);
+    assert_eq!(job.outcome.unwrap().finish_reason, "failed");
+    assert!(!ck.join("state.json").exists(), "the checkpoint is deleted");
+}
