@@ -44,6 +44,8 @@ enum Command {
     Check(commands::check::CheckArgs),
     /// Fetch one URL and show what a callback extracts from it.
     Parse(commands::parse::ParseArgs),
+    /// Run CSS/XPath selectors over local HTML files (one JSON line per file).
+    Select(commands::select::SelectArgs),
     /// Run the control plane: a Scrapyd-compatible server with SQLite and files.
     Serve(commands::serve::ServeArgs),
     /// Serve the bundled example shop site on loopback.
@@ -151,6 +153,7 @@ fn run_cli(cli: Cli, spiders: SpiderRegistry) -> ExitCode {
             Command::Crawl(args) => commands::crawl::run(args, log, &spiders).await,
             Command::Check(args) => commands::check::run(args, log, &spiders).await,
             Command::Parse(args) => commands::parse::run(args, log, &spiders).await,
+            Command::Select(args) => Ok(commands::select::run(args)),
             Command::Serve(args) => commands::serve::run(args, log, &spiders).await,
             Command::DemoSite(args) => commands::demo::serve_site(args, log).await,
             Command::Demo(args) => commands::demo::run(args, log).await,

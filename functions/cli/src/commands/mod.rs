@@ -5,4 +5,5 @@ pub mod client;
 pub mod crawl;
 pub mod demo;
 pub mod parse;
+pub mod select;
 pub mod serve;

@@ -1,0 +1,112 @@
+//! `trawl select`: CSS and XPath selectors over local HTML files, as the engine applies
+//! them to responses — parsel's `Selector(text).css(…).getall()` from the command line,
+//! and the Trawl side of the selector parity harness (`tests/selectors/`).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+use trawl_engine::encoding::decode_html;
+use trawl_engine::select::{Page, Query};
+
+use super::crawl::EXIT_INVALID;
+
+/// `trawl select` arguments.
+#[derive(clap::Args)]
+pub struct SelectArgs {
+    /// HTML files to query.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// A CSS selector (repeatable; `::text` and `::attr(name)` as in parsel).
+    #[arg(long)]
+    pub css: Vec<String>,
+    /// An XPath 1.0 expression (repeatable).
+    #[arg(long)]
+    pub xpath: Vec<String>,
+    /// A JSON file of selectors: `[{"css": "…"}, {"xpath": "…"}, …]`.
+    #[arg(long)]
+    pub selectors: Option<PathBuf>,
+}
+
+/// One selector of a `--selectors` file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SelectorSpec {
+    css: Option<String>,
+    xpath: Option<String>,
+}
+
+/// The selectors to run, as `(key, query)`; keys are `css:EXPR` or `xpath:EXPR`.
+fn queries(args: &SelectArgs) -> Result<Vec<(String, Result<Query, String>)>, String> {
+    let mut specs: Vec<(bool, String)> = Vec::new();
+    if let Some(path) = &args.selectors {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let list: Vec<SelectorSpec> = serde_json::from_str(&text)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        for s in list {
+            match (s.css, s.xpath) {
+                (Some(c), None) => specs.push((false, c)),
+                (None, Some(x)) => specs.push((true, x)),
+                _ => return Err(format!("{}: each selector has css or xpath", path.display())),
+            }
+        }
+    }
+    specs.extend(args.css.iter().map(|c| (false, c.clone())));
+    specs.extend(args.xpath.iter().map(|x| (true, x.clone())));
+    if specs.is_empty() {
+        return Err("give at least one --css, --xpath or --selectors".into());
+    }
+    Ok(specs
+        .into_iter()
+        .map(|(is_xpath, expr)| {
+            let (key, q) = if is_xpath {
+                (format!("xpath:{expr}"), Query::xpath(&expr))
+            } else {
+                (format!("css:{expr}"), Query::css(&expr))
+            };
+            (key, q.map_err(|e| e.to_string()))
+        })
+        .collect())
+}
+
+/// `trawl select`: one JSON line per file, `{"file": …, "results": {key: [values] |
+/// {"error": …}}}`.
+pub fn run(args: SelectArgs) -> ExitCode {
+    let queries = match queries(&args) {
+        Ok(q) => q,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let mut failed = false;
+    for file in &args.files {
+        let bytes = match std::fs::read(file) {
+            Ok(b) => b,
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", file.display());
+                failed = true;
+                continue;
+            }
+        };
+        let (text, _) = decode_html(&bytes, None);
+        let page = Page::parse(&text);
+        let mut results = Map::new();
+        for (key, query) in &queries {
+            let v = match query {
+                Ok(q) => json!(page.select(q).getall()),
+                Err(e) => json!({ "error": e }),
+            };
+            results.insert(key.clone(), v);
+        }
+        let line = json!({ "file": file.display().to_string(), "results": Value::Object(results) });
+        println!("{line}");
+    }
+    if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
