@@ -237,12 +237,14 @@ impl CrawlBuilder {
                 .then(|| parking_lot::Mutex::new(Default::default())),
             outbox: parking_lot::Mutex::new(Vec::new()),
         });
+        let checkpoint_every = checkpointer.as_ref().and_then(|c| c.every);
         Ok(Crawl {
             shared,
             scheduler,
             control,
             cfg,
-            checkpointer,
+            checkpoint_every,
+            checkpointer: checkpointer.map(|c| Arc::new(tokio::sync::Mutex::new(c))),
             resumed,
             next_task: 0,
             starts_consumed: 0,

@@ -17,6 +17,7 @@ use super::{peak_rss_bytes, sleep_until_opt, timestamp};
 use crate::checkpoint::{CheckpointError, Checkpointer, Snapshot};
 use crate::fingerprint::{fingerprint, Fingerprint};
 use crate::finish::FinishReason;
+use crate::pipeline::PositionFuture;
 use crate::request::Request;
 use crate::scheduler::{QueueOrder, Rejected, Scheduler};
 use crate::spider::StartRequests;
@@ -27,10 +28,55 @@ pub struct Crawl {
     pub(super) scheduler: Scheduler,
     pub(super) control: Arc<Control>,
     pub(super) cfg: EngineConfig,
-    pub(super) checkpointer: Option<Checkpointer>,
+    pub(super) checkpointer: Option<Arc<tokio::sync::Mutex<Checkpointer>>>,
+    pub(super) checkpoint_every: Option<Duration>,
     pub(super) resumed: Option<Resumed>,
     pub(super) next_task: TaskId,
     pub(super) starts_consumed: u64,
+}
+
+/// A checkpoint captured with emission paused, to be written.
+struct Capture {
+    snapshot: Snapshot,
+    new_seen: Vec<Fingerprint>,
+    positions: Vec<PositionFuture>,
+}
+
+/// Waits for the sinks' positions and commits the checkpoint; returns whether the crawl
+/// had nothing left to do.
+async fn write_checkpoint(
+    writer: &mut Checkpointer,
+    capture: Capture,
+    stats: &crate::stats::Stats,
+) -> Result<bool, CheckpointError> {
+    let t0 = Instant::now();
+    let Capture {
+        mut snapshot,
+        new_seen,
+        positions,
+    } = capture;
+    let (pending, finished) = (snapshot.pending.len(), snapshot.finished);
+    for p in positions {
+        match p.await {
+            Ok(v) => snapshot.sinks.push(v),
+            Err(source) => {
+                // The fingerprints go out with the next checkpoint.
+                writer.carry.extend(new_seen);
+                return Err(CheckpointError::Store {
+                    store: "item sink".into(),
+                    source,
+                });
+            }
+        }
+    }
+    writer.commit(snapshot, new_seen).await?;
+    stats.inc("checkpoint/count", 1);
+    tracing::debug!(
+        "Checkpoint {} written in {:.1} ms ({pending} request(s) pending)",
+        writer.seq,
+        t0.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(finished)
 }
 
 /// Where a resumed crawl picks up.
@@ -101,9 +147,7 @@ impl Crawl {
             .close_timeout
             .map(|d| started + d.saturating_sub(before));
         let ck_every = self
-            .checkpointer
-            .as_ref()
-            .and_then(|c| c.every)
+            .checkpoint_every
             .unwrap_or(Duration::from_secs(3600 * 24 * 365));
         let mut ck_tick = tokio::time::interval_at(started + ck_every, ck_every);
         ck_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -197,12 +241,8 @@ impl Crawl {
                 _ = logstats.tick() => {
                     last_log = self.log_stats(last_log);
                 }
-                _ = ck_tick.tick(), if closing.is_none() && self.checkpointer.is_some() => {
-                    let done = starts.is_none();
-                    if let Err(e) = self.checkpoint(done, before + started.elapsed()).await {
-                        tracing::error!("checkpoint failed (the crawl goes on): {e}");
-                        stats.inc("checkpoint/failed_count", 1);
-                    }
+                _ = ck_tick.tick(), if closing.is_none() && self.checkpoint_every.is_some() => {
+                    self.checkpoint_in_background(starts.is_none(), before + started.elapsed());
                 }
             }
         }
@@ -225,87 +265,93 @@ impl Crawl {
         it
     }
 
-    /// Writes a checkpoint: with emission paused, the queued, in-flight and handed-over
-    /// requests, the stats and every sink's position; then, emission going on, waits for
-    /// the sinks to store their data and commits.
-    /// Returns whether the crawl had nothing left to do.
+    /// Captures a checkpoint with emission paused (see [`Crawl::capture`]) and writes
+    /// it in the background while the crawl goes on; skipped while the previous one is
+    /// still being written.
+    fn checkpoint_in_background(&mut self, starts_done: bool, elapsed: Duration) {
+        let Some(ck) = self.checkpointer.clone() else {
+            return;
+        };
+        let Ok(mut writer) = ck.try_lock_owned() else {
+            tracing::debug!("the previous checkpoint is still being written: skipped");
+            return;
+        };
+        let capture = self.capture(starts_done, elapsed);
+        let stats = self.shared.stats.clone();
+        tokio::spawn(
+            async move {
+                if let Err(e) = write_checkpoint(&mut writer, capture, &stats).await {
+                    tracing::error!("checkpoint failed (the crawl goes on): {e}");
+                    stats.inc("checkpoint/failed_count", 1);
+                }
+            }
+            .instrument(tracing::Span::current()),
+        );
+    }
+
+    /// Captures and writes a checkpoint, after any still being written; returns whether
+    /// the crawl had nothing left to do.
     async fn checkpoint(
         &mut self,
         starts_done: bool,
         elapsed: Duration,
     ) -> Result<bool, CheckpointError> {
-        let Some(mut ck) = self.checkpointer.take() else {
+        let Some(ck) = self.checkpointer.clone() else {
             return Ok(false);
         };
-        let t0 = Instant::now();
-        let (snapshot, new_seen, positions) = {
-            let shared = self.shared.clone();
-            let _paused = shared.gate.write();
-            self.absorb();
-            let mut pending: Vec<Request> = Vec::new();
-            if let Some(inflight) = &shared.inflight {
-                let inflight = inflight.lock();
-                let mut ids: Vec<&TaskId> = inflight.keys().collect();
-                ids.sort_unstable();
-                pending.extend(ids.into_iter().map(|id| inflight[id].clone()));
-            }
-            pending.extend(self.scheduler.pending());
-            let positions: Vec<_> = shared.sinks.iter().map(|s| s.position()).collect();
-            let finished = starts_done && pending.is_empty();
-            let snapshot = Snapshot {
-                format: crate::checkpoint::FORMAT,
-                seq: 0,
-                written_at: timestamp(),
-                spider: shared.spider.name().to_string(),
-                finished,
-                order: self.scheduler.order(),
-                pending,
-                seen_segments: 0,
-                seen_count: 0,
-                starts_consumed: self.starts_consumed,
-                starts_done,
-                stats: shared.stats.snapshot(),
-                pages: shared.pages.load(Ordering::Relaxed),
-                items: shared.items.load(Ordering::Relaxed),
-                errors: shared.errors.load(Ordering::Relaxed),
-                elapsed_secs: elapsed.as_secs_f64(),
-                sinks: Vec::new(),
-                middlewares: shared
-                    .downloader
-                    .middlewares()
-                    .iter()
-                    .filter_map(|m| Some((m.name().to_string(), m.checkpoint_state()?)))
-                    .collect(),
-                labels: Default::default(),
-            };
-            (snapshot, self.scheduler.take_new_seen(), positions)
+        let mut writer = ck.lock_owned().await;
+        let capture = self.capture(starts_done, elapsed);
+        write_checkpoint(&mut writer, capture, &self.shared.stats).await
+    }
+
+    /// With emission paused ([`Shared::gate`] held exclusively): the queued, in-flight
+    /// and handed-over requests, the new fingerprints, the stats, the middlewares'
+    /// state and every sink's position (whose futures resolve once stored).
+    fn capture(&mut self, starts_done: bool, elapsed: Duration) -> Capture {
+        let shared = self.shared.clone();
+        let _paused = shared.gate.write();
+        self.absorb();
+        let mut pending: Vec<Request> = Vec::new();
+        if let Some(inflight) = &shared.inflight {
+            let inflight = inflight.lock();
+            let mut ids: Vec<&TaskId> = inflight.keys().collect();
+            ids.sort_unstable();
+            pending.extend(ids.into_iter().map(|id| inflight[id].clone()));
+        }
+        pending.extend(self.scheduler.pending());
+        let positions: Vec<PositionFuture> = shared.sinks.iter().map(|s| s.position()).collect();
+        let finished = starts_done && pending.is_empty();
+        let snapshot = Snapshot {
+            format: crate::checkpoint::FORMAT,
+            seq: 0,
+            written_at: timestamp(),
+            spider: shared.spider.name().to_string(),
+            finished,
+            order: self.scheduler.order(),
+            pending,
+            seen_segments: 0,
+            seen_count: 0,
+            starts_consumed: self.starts_consumed,
+            starts_done,
+            stats: shared.stats.snapshot(),
+            pages: shared.pages.load(Ordering::Relaxed),
+            items: shared.items.load(Ordering::Relaxed),
+            errors: shared.errors.load(Ordering::Relaxed),
+            elapsed_secs: elapsed.as_secs_f64(),
+            sinks: Vec::new(),
+            middlewares: shared
+                .downloader
+                .middlewares()
+                .iter()
+                .filter_map(|m| Some((m.name().to_string(), m.checkpoint_state()?)))
+                .collect(),
+            labels: Default::default(),
         };
-        let pending = snapshot.pending.len();
-        let finished = snapshot.finished;
-        let result = async {
-            let mut snapshot = snapshot;
-            for p in positions {
-                snapshot
-                    .sinks
-                    .push(p.await.map_err(|e| CheckpointError::Store {
-                        store: "item sink".into(),
-                        source: e,
-                    })?);
-            }
-            ck.commit(snapshot, new_seen).await
+        Capture {
+            snapshot,
+            new_seen: self.scheduler.take_new_seen(),
+            positions,
         }
-        .await;
-        let stats = &self.shared.stats;
-        if result.is_ok() {
-            stats.inc("checkpoint/count", 1);
-            tracing::debug!(
-                "Checkpoint {} written in {:.1} ms ({pending} request(s) pending)",
-                ck.seq,
-                t0.elapsed().as_secs_f64() * 1000.0
-            );
-        }
-        self.checkpointer = Some(ck);
-        result.map(|()| finished)
     }
 
     fn pull_start_requests(&mut self, starts: &mut Option<StartRequests>) {

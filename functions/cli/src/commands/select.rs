@@ -43,13 +43,18 @@ fn queries(args: &SelectArgs) -> Result<Vec<(String, Result<Query, String>)>, St
     if let Some(path) = &args.selectors {
         let text = std::fs::read_to_string(path)
             .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let list: Vec<SelectorSpec> = serde_json::from_str(&text)
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+        let list: Vec<SelectorSpec> =
+            serde_json::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
         for s in list {
             match (s.css, s.xpath) {
                 (Some(c), None) => specs.push((false, c)),
                 (None, Some(x)) => specs.push((true, x)),
-                _ => return Err(format!("{}: each selector has css or xpath", path.display())),
+                _ => {
+                    return Err(format!(
+                        "{}: each selector has css or xpath",
+                        path.display()
+                    ))
+                }
             }
         }
     }
