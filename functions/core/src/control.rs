@@ -393,6 +393,12 @@ impl Control {
         Ok(self.spider_names(&version))
     }
 
+    /// The job store's generation (see [`crate::ports::JobStore::generation`]): equal values mean no
+    /// job changed in between.
+    pub fn jobs_generation(&self) -> Option<u64> {
+        self.stores.jobs.generation()
+    }
+
     /// `listjobs.json` (an unknown project is Scrapyd's `project '...' not found`).
     pub async fn list_jobs(&self, project: Option<&str>) -> ApiResult<JobLists> {
         if let Some(p) = project {

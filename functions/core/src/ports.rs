@@ -125,6 +125,11 @@ pub trait JobStore: Send + Sync {
     }
     /// Counts by state.
     async fn count_jobs(&self) -> StoreResult<JobCounts>;
+    /// A number that changes whenever the store changes (it may change more often), for
+    /// answers cached while nothing changed; `None` when the store cannot tell.
+    fn generation(&self) -> Option<u64> {
+        None
+    }
     /// pending → running: sets `started_at`, `runner`, `heartbeat_at`, `attempt + 1`.
     /// `None` if the job was not pending (someone else started or removed it).
     async fn start_job(

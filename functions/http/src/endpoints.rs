@@ -6,8 +6,9 @@ use axum::extract::State;
 use axum::response::Response;
 use serde_json::{json, Value};
 
-use super::envelope::{opt_time, Fields};
+use super::envelope::{ok_text, opt_time, text_response, Fields};
 use super::{App, Params};
+use http::StatusCode;
 use trawl_core::control::{ApiError, ApiResult, ScheduleRequest};
 use trawl_core::model::{CancelLevel, Job};
 
@@ -120,19 +121,39 @@ pub(super) async fn list_spiders(State(app): State<Arc<App>>, p: Params) -> Resp
     app.reply(r.await)
 }
 
-/// `listjobs.json`: optional `project`.
+/// `listjobs.json`: optional `project`. Answers are cached while the job store is
+/// unchanged (see [`crate::listcache`]).
 pub(super) async fn list_jobs(State(app): State<Arc<App>>, p: Params) -> Response {
-    let r = async {
-        let project = p.opt("project");
-        let lists = app.control.list_jobs(project.as_deref()).await?;
-        let base = &app.base;
-        Ok(fields! {
-            "pending" => lists.pending.iter().map(pending_entry).collect::<Vec<_>>(),
-            "running" => lists.running.iter().map(|j| running_entry(j, base)).collect::<Vec<_>>(),
-            "finished" => lists.finished.iter().map(|j| finished_entry(j, base)).collect::<Vec<_>>(),
-        })
+    let project = p.opt("project");
+    let Some(generation) = app.control.jobs_generation() else {
+        return app.reply(job_lists(&app, project.as_deref()).await);
     };
-    app.reply(r.await)
+    if let Some(body) = app.lists.get(&project, generation) {
+        return text_response(StatusCode::OK, body);
+    }
+    let _one_at_a_time = app.lists.computing.lock().await;
+    let generation = app.control.jobs_generation().unwrap_or(generation);
+    if let Some(body) = app.lists.get(&project, generation) {
+        return text_response(StatusCode::OK, body);
+    }
+    match job_lists(&app, project.as_deref()).await {
+        Ok(fields) => {
+            let body = ok_text(app.node_name(), fields);
+            app.lists.put(project, generation, body.clone());
+            text_response(StatusCode::OK, body)
+        }
+        Err(e) => app.error(e),
+    }
+}
+
+async fn job_lists(app: &App, project: Option<&str>) -> ApiResult<Fields> {
+    let lists = app.control.list_jobs(project).await?;
+    let base = &app.base;
+    Ok(fields! {
+        "pending" => lists.pending.iter().map(pending_entry).collect::<Vec<_>>(),
+        "running" => lists.running.iter().map(|j| running_entry(j, base)).collect::<Vec<_>>(),
+        "finished" => lists.finished.iter().map(|j| finished_entry(j, base)).collect::<Vec<_>>(),
+    })
 }
 
 /// `delversion.json`: `project`, `version`.

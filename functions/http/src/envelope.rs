@@ -17,6 +17,11 @@ pub type Fields = Map<String, Value>;
 pub fn json_response(status: StatusCode, body: &Value) -> Response {
     let mut text = serde_json::to_string(body).unwrap_or_else(|_| "{}".into());
     text.push('\n');
+    text_response(status, text)
+}
+
+/// A JSON answer whose text is already serialised.
+pub fn text_response(status: StatusCode, text: String) -> Response {
     let mut res = (status, text).into_response();
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
@@ -25,11 +30,18 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 
 /// `{"node_name", "status": "ok", ...fields}`.
 pub fn ok(node_name: &str, fields: Fields) -> Response {
+    text_response(StatusCode::OK, ok_text(node_name, fields))
+}
+
+/// The text of [`ok`]'s answer.
+pub fn ok_text(node_name: &str, fields: Fields) -> String {
     let mut body = Map::new();
     body.insert("node_name".into(), node_name.into());
     body.insert("status".into(), "ok".into());
     body.extend(fields);
-    json_response(StatusCode::OK, &Value::Object(body))
+    let mut text = serde_json::to_string(&Value::Object(body)).unwrap_or_else(|_| "{}".into());
+    text.push('\n');
+    text
 }
 
 /// `{"node_name", "status": "error", "message"}` with `status` (200 for API errors).

@@ -24,6 +24,7 @@ pub mod cors;
 mod endpoints;
 pub mod envelope;
 mod files;
+mod listcache;
 mod listing;
 pub mod logstats;
 mod pages;
@@ -75,6 +76,8 @@ pub(crate) struct App {
     /// `opts.base_path` normalized: `""` or `/prefix` without a trailing slash.
     pub(crate) base: String,
     pub(crate) auth: Option<auth::Credentials>,
+    /// `listjobs.json` answers while the job store is unchanged.
+    pub(crate) lists: listcache::ListCache,
 }
 
 impl App {
@@ -104,6 +107,7 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
         opts,
         base: base.clone(),
         auth,
+        lists: Default::default(),
     });
     use endpoints as e;
     use listing as l;

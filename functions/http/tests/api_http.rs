@@ -487,3 +487,49 @@ async fn job_lifecycle() {
     assert!(html.contains("<tr><td>shopping</td><td>shop</td><td>job1</td><td></td><td>2026-03-01 12:00:00</td><td>0:05:00</td><td>2026-03-01 12:05:00</td><td><a href=\"/logs/shopping/shop/job1.log\">Log</a></td>"));
     assert!(html.find(">next<").unwrap() < html.find(">job1<").unwrap());
 }
+
+/// listjobs.json answers are shared while nothing changes, and every change shows at
+/// once: concurrent callers all see the same listing, and a job scheduled between two
+/// calls is in the second.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listjobs_answers_follow_every_change() {
+    let s = std::sync::Arc::new(Server::start(ApiOptions::default()).await);
+    ok(&s.deploy("shopping", "1").await);
+    for i in 0..3 {
+        let id = format!("j{i}");
+        ok(&s
+            .post(
+                "/schedule.json",
+                &[
+                    ("project", "shopping"),
+                    ("spider", "shop"),
+                    ("jobid", &id),
+                    ("site", "http://127.0.0.1:1"),
+                ],
+            )
+            .await);
+        let calls: Vec<_> = (0..8)
+            .map(|_| {
+                let s = s.clone();
+                tokio::spawn(async move { s.get("/listjobs.json?project=shopping").await })
+            })
+            .collect();
+        for c in calls {
+            let v = c.await.unwrap();
+            ok(&v);
+            assert_eq!(v["pending"].as_array().unwrap().len(), i + 1, "{v}");
+        }
+        ok(&s
+            .post("/cancel.json", &[("project", "shopping"), ("job", "nope")])
+            .await);
+    }
+    ok(&s
+        .post("/cancel.json", &[("project", "shopping"), ("job", "j0")])
+        .await);
+    let v = s.get("/listjobs.json").await;
+    assert_eq!(v["pending"].as_array().unwrap().len(), 2, "{v}");
+    err(
+        &s.get("/listjobs.json?project=nope").await,
+        "project 'nope' not found",
+    );
+}

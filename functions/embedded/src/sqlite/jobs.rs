@@ -208,6 +208,10 @@ impl JobStore for SqliteStore {
         .await
     }
 
+    fn generation(&self) -> Option<u64> {
+        Some(SqliteStore::generation(self))
+    }
+
     async fn count_jobs(&self) -> StoreResult<JobCounts> {
         self.run(|c| {
             // One indexed count per state: cheaper than grouping the whole table.

@@ -105,6 +105,9 @@ const SCHEDULE_COLS: &str = "id, project, spider, cron, timezone, args, settings
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
+    /// The connection's total changes after the last call (the job store's
+    /// generation: every write through the one connection moves it).
+    changes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for SqliteStore {
@@ -157,7 +160,13 @@ impl SqliteStore {
         migrate(&mut conn)?;
         Ok(SqliteStore {
             conn: Arc::new(Mutex::new(conn)),
+            changes: Arc::default(),
         })
+    }
+
+    /// Rows changed through this store so far (the job store's generation).
+    pub fn generation(&self) -> u64 {
+        self.changes.load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Runs `f` on the connection on the blocking thread pool.
@@ -166,10 +175,15 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> StoreResult<T> + Send + 'static,
     {
-        let conn = self.conn.clone();
-        tokio::task::spawn_blocking(move || f(&mut conn.lock()))
-            .await
-            .map_err(StoreError::backend)?
+        let (conn, changes) = (self.conn.clone(), self.changes.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut conn = conn.lock();
+            let out = f(&mut conn);
+            changes.store(conn.total_changes(), std::sync::atomic::Ordering::Release);
+            out
+        })
+        .await
+        .map_err(StoreError::backend)?
     }
 }
 
