@@ -138,7 +138,7 @@ pub(super) async fn list_jobs(State(app): State<Arc<App>>, p: Params) -> Respons
     }
     match job_lists(&app, project.as_deref()).await {
         Ok(fields) => {
-            let body = ok_text(app.node_name(), fields);
+            let body = bytes::Bytes::from(ok_text(app.node_name(), fields));
             app.lists.put(project, generation, body.clone());
             text_response(StatusCode::OK, body)
         }

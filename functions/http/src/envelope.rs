@@ -21,8 +21,8 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 }
 
 /// A JSON answer whose text is already serialised.
-pub fn text_response(status: StatusCode, text: String) -> Response {
-    let mut res = (status, text).into_response();
+pub fn text_response(status: StatusCode, text: impl Into<axum::body::Body>) -> Response {
+    let mut res = (status, axum::body::Body::from(text.into())).into_response();
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res

@@ -11,6 +11,8 @@ use std::collections::HashMap;
 
 use std::sync::Mutex;
 
+use bytes::Bytes;
+
 /// Projects whose listing is kept at most (all are dropped when a new one would
 /// exceed it: the bound holds whatever callers ask).
 const MAX_ENTRIES: usize = 64;
@@ -18,21 +20,21 @@ const MAX_ENTRIES: usize = 64;
 /// Cached answers by project (`None`: all projects).
 #[derive(Default)]
 pub(crate) struct ListCache {
-    entries: Mutex<HashMap<Option<String>, (u64, String)>>,
+    entries: Mutex<HashMap<Option<String>, (u64, Bytes)>>,
     /// Held while an answer is computed: one computation at a time.
     pub(crate) computing: tokio::sync::Mutex<()>,
 }
 
 impl ListCache {
     /// The answer for `project` computed at `generation`, if cached.
-    pub(crate) fn get(&self, project: &Option<String>, generation: u64) -> Option<String> {
+    pub(crate) fn get(&self, project: &Option<String>, generation: u64) -> Option<Bytes> {
         let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let (g, body) = entries.get(project)?;
         (*g == generation).then(|| body.clone())
     }
 
     /// Keeps `body` as the answer for `project` at `generation`.
-    pub(crate) fn put(&self, project: Option<String>, generation: u64, body: String) {
+    pub(crate) fn put(&self, project: Option<String>, generation: u64, body: Bytes) {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(&project) {
             entries.clear();
