@@ -141,7 +141,8 @@ fn xpath_basics() {
     );
     assert_eq!(
         page.xpath("count(//a)").unwrap().get().as_deref(),
-        Some("4")
+        Some("4.0"),
+        "numbers as parsel prints them"
     );
     assert_eq!(
         page.xpath("normalize-space(//h1)")

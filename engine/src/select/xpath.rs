@@ -129,12 +129,48 @@ pub(crate) fn eval<'p>(
             for item in items.iter() {
                 match item {
                     XpathItem::Node(n) => out.push(XOut::Node(n)),
-                    XpathItem::AnyAtomicType(v) => out.push(XOut::Value(v.to_string())),
+                    XpathItem::AnyAtomicType(v) => out.push(XOut::Value(atomic_text(v))),
                     XpathItem::Function(f) => out.push(XOut::Value(f.to_string())),
                 }
             }
         }
         Err(e) => tracing::warn!(error = %e, "XPath evaluation failed"),
+    }
+}
+
+/// An atomic XPath result as parsel gives it: XPath 1.0 numbers are doubles, shown as
+/// Python shows floats (`count(//a)` → `3.0`); booleans are `1` and `0`.
+fn atomic_text(v: &skyscraper::xpath::grammar::data_model::AnyAtomicType) -> String {
+    use skyscraper::xpath::grammar::data_model::AnyAtomicType as A;
+    match v {
+        A::Integer(i) => py_float(*i as f64),
+        A::Double(d) => py_float(d.0),
+        A::Float(f) => py_float(f64::from(f.0)),
+        A::Boolean(b) => if *b { "1" } else { "0" }.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// Python's `str(float)`: `3.0`, `2.5`, `1e+16`, `nan`, `inf`.
+pub(crate) fn py_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
+    }
+    if f == f.trunc() {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
     }
 }
 
@@ -144,4 +180,26 @@ pub(crate) fn elements(tree: &XpathItemTree) -> Vec<&XpathItemTreeNode> {
         .descendants(tree)
         .filter(|n| matches!(n, XpathItemTreeNode::ElementNode(_)))
         .collect()
+}
+
+#[cfg(test)]
+mod py_float_tests {
+    use super::py_float;
+
+    #[test]
+    fn numbers_print_as_python_floats() {
+        for (f, s) in [
+            (3.0, "3.0"),
+            (0.0, "0.0"),
+            (-2.0, "-2.0"),
+            (2.5, "2.5"),
+            (0.1, "0.1"),
+            (1e16, "1e+16"),
+            (1.5e-7, "1.5e-07"),
+            (f64::NAN, "nan"),
+            (f64::NEG_INFINITY, "-inf"),
+        ] {
+            assert_eq!(py_float(f), s);
+        }
+    }
 }

@@ -144,7 +144,15 @@ fn convert(v: &str, kind: FieldType) -> Option<Value> {
                 .chars()
                 .filter(|c| !matches!(c, ',' | '_' | ' '))
                 .collect();
-            cleaned.trim().parse::<i64>().ok().map(Value::from)
+            let t = cleaned.trim();
+            // `3.0` too: XPath numbers (count(), sum()) are doubles.
+            t.parse::<i64>()
+                .ok()
+                .or_else(|| {
+                    let f = t.parse::<f64>().ok()?;
+                    (f.is_finite() && f == f.trunc() && f.abs() < 9.0e15).then_some(f as i64)
+                })
+                .map(Value::from)
         }
         FieldType::Float => {
             let cleaned: String = v

@@ -22,7 +22,8 @@ pub fn json_response(status: StatusCode, body: &Value) -> Response {
 
 /// A JSON answer whose text is already serialised.
 pub fn text_response(status: StatusCode, text: impl Into<axum::body::Body>) -> Response {
-    let mut res = (status, axum::body::Body::from(text.into())).into_response();
+    let body: axum::body::Body = text.into();
+    let mut res = (status, body).into_response();
     res.headers_mut()
         .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
     res

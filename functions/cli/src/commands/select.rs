@@ -37,8 +37,12 @@ struct SelectorSpec {
     xpath: Option<String>,
 }
 
-/// The selectors to run, as `(key, query)`; keys are `css:EXPR` or `xpath:EXPR`.
-fn queries(args: &SelectArgs) -> Result<Vec<(String, Result<Query, String>)>, String> {
+/// A selector to run: its key (`css:EXPR` or `xpath:EXPR`) and the compiled query, or
+/// why it does not compile.
+type Keyed = (String, Result<Query, String>);
+
+/// The selectors to run.
+fn queries(args: &SelectArgs) -> Result<Vec<Keyed>, String> {
     let mut specs: Vec<(bool, String)> = Vec::new();
     if let Some(path) = &args.selectors {
         let text = std::fs::read_to_string(path)
