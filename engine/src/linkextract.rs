@@ -24,7 +24,7 @@ use crate::select::{Page, Query, SelectError};
 
 pub use crate::canonical::canonicalize_url;
 
-/// File extensions whose links are ignored by default (Scrapy's `IGNORED_EXTENSIONS`).
+/// File extensions whose links are ignored by default (Scrapy 2.18's `IGNORED_EXTENSIONS`).
 pub const IGNORED_EXTENSIONS: &[&str] = &[
     // archives
     "7z", "7zip", "bz2", "rar", "tar", "tar.gz", "xz", "zip", // images
@@ -35,7 +35,8 @@ pub const IGNORED_EXTENSIONS: &[&str] = &[
     "webm", // office suites
     "xls", "xlsm", "xlsx", "xltm", "xltx", "potm", "potx", "ppt", "pptm", "pptx", "pps", "doc",
     "docb", "docm", "docx", "dotm", "dotx", "odt", "ods", "odg", "odp", // other
-    "css", "pdf", "exe", "bin", "rss", "dmg", "iso", "apk",
+    "css", "pdf", "exe", "bin", "rss", "dmg", "iso", "apk", "jar", "sh", "rb", "js", "hta", "bat",
+    "cpl", "msi", "msp", "py",
 ];
 
 /// Link extractor settings, as Scrapy's `LinkExtractor(...)` arguments. Every field is

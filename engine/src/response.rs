@@ -67,6 +67,38 @@ impl Response {
         self.headers.get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// Whether Scrapy would make this an `HtmlResponse` (its `responsetypes`): by the
+    /// `Content-Type` (`text/html`, XHTML); when that says nothing (absent, or a generic
+    /// binary type), by the URL's extension; then by the body (no binary control bytes
+    /// in its first 5,000, and `<html>` in them). CrawlSpider rules follow links only
+    /// from HTML responses.
+    pub fn is_html(&self) -> bool {
+        let mime = self
+            .header("content-type")
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default();
+        match mime.as_str() {
+            "text/html" | "application/xhtml+xml" | "application/vnd.wap.xhtml+xml" => return true,
+            "" | "application/octet-stream" | "binary/octet-stream" | "application/unknown" => {}
+            _ => return false,
+        }
+        let path = self.url.path().to_ascii_lowercase();
+        if path.ends_with(".html") || path.ends_with(".htm") || path.ends_with(".xhtml") {
+            return true;
+        }
+        let chunk = &self.body[..self.body.len().min(5000)];
+        let binary = chunk
+            .iter()
+            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c));
+        !binary && chunk.windows(6).any(|w| w.eq_ignore_ascii_case(b"<html>"))
+    }
+
     /// The body decoded to text: charset from the `Content-Type` header, then a BOM or a
     /// `<meta charset>`, then UTF-8.
     pub fn text(&self) -> &str {
@@ -100,5 +132,59 @@ impl Response {
         let mut req = Request::get(url);
         req.depth = self.request.depth + 1;
         Some(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(url: &str, content_type: Option<&str>, body: &'static [u8]) -> Response {
+        let mut headers = HeaderMap::new();
+        if let Some(ct) = content_type {
+            headers.insert("content-type", ct.parse().unwrap());
+        }
+        let url = Url::parse(url).unwrap();
+        Response::new(
+            Request::get(url.clone()),
+            url,
+            200,
+            headers,
+            Bytes::from_static(body),
+        )
+    }
+
+    #[test]
+    fn html_as_scrapy_tells_it() {
+        let page = b"<!DOCTYPE html><html><body><a href='/x'>x</a></body></html>";
+        for (url, ct, body, html) in [
+            (
+                "http://h/a",
+                Some("text/html; charset=utf-8"),
+                &b"anything"[..],
+                true,
+            ),
+            ("http://h/a", Some("application/xhtml+xml"), b"", true),
+            ("http://h/a.html", Some("text/plain"), page, false),
+            ("http://h/a", Some("application/json"), page, false),
+            ("http://h/a", Some("text/xml"), page, false),
+            ("http://h/a.html", None, b"plain", true),
+            (
+                "http://h/a.html",
+                Some("application/octet-stream"),
+                b"",
+                true,
+            ),
+            ("http://h/a", None, page, true),
+            (
+                "http://h/a",
+                None,
+                b"just text, <b>no</b> html element",
+                false,
+            ),
+            ("http://h/a.gz", None, b"\x1f\x8b\x08\x00<html>", false),
+        ] {
+            assert_eq!(response(url, ct, body).is_html(), html, "{url} {ct:?}");
+        }
     }
 }

@@ -425,3 +425,52 @@ answer = {{ value = 42 }}
         1
     );
 }
+
+/// As Scrapy's CrawlSpider: rules follow links only from HTML responses (a text file
+/// that holds markup yields none), and links to IGNORED_EXTENSIONS (scripts, archives)
+/// are not followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_follow_links_only_from_html() {
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async {
+                Html(
+                    r#"<a href="/notes.txt">notes</a> <a href="/page">page</a>
+                       <a href="/tool.sh">sh</a> <a href="/app.js">js</a> <a href="/lib.py">py</a>"#,
+                )
+            }),
+        )
+        .route(
+            "/notes.txt",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "text/plain")],
+                    r#"<html><a href="/from-text">hidden</a></html>"#,
+                )
+            }),
+        )
+        .route("/page", get(|| async { Html("<h1>page</h1>") }))
+        .route("/from-text", get(|| async { Html("<h1>never</h1>") }));
+    let base = serve_router(app).await;
+    let spec = format!(
+        "name = \"html-only\"\nstart_urls = [\"{base}/\"]\n\
+         [[rules]]\ncallback = \"page\"\nfollow = true\n\
+         [callbacks.page.fields]\nurl = {{ value = \"{{url}}\" }}\n"
+    );
+    let (outcome, items) = crawl_spec(&spec, &[], &[]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    let mut urls: Vec<String> = items
+        .iter()
+        .map(|i| {
+            i["url"]
+                .as_str()
+                .unwrap()
+                .trim_start_matches(&base)
+                .to_string()
+        })
+        .collect();
+    urls.sort_unstable();
+    assert_eq!(urls, ["/notes.txt", "/page"]);
+    assert_eq!(stat(&outcome, "response_received_count"), 3);
+}

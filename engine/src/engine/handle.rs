@@ -68,12 +68,21 @@ impl CrawlHandle {
     /// downloaded again when it resumes — and one without stops as [`stop`](Self::stop)
     /// does. A second call stops at once in both cases.
     pub fn pause(&self) {
-        let already = self.control.stop_tx.borrow().is_some();
-        self.control.stop_tx.send_replace(Some(StopRequest {
-            reason: FinishReason::Shutdown,
-            force: already,
-            pause: true,
-        }));
+        let current = self.control.stop_tx.borrow().clone();
+        // A crawl already stopping (a cancel) keeps its reason and stops at once.
+        let request = match current {
+            Some(r) => StopRequest {
+                reason: r.reason,
+                force: true,
+                pause: r.pause,
+            },
+            None => StopRequest {
+                reason: FinishReason::Shutdown,
+                force: false,
+                pause: true,
+            },
+        };
+        self.control.stop_tx.send_replace(Some(request));
     }
 
     /// Forced stop: in-flight requests are abandoned; feeds still close.

@@ -140,7 +140,12 @@ impl SpecSpider {
     }
 
     /// CrawlSpider: every rule extracts links; each link is requested once per page.
+    /// Only HTML responses are followed, as in Scrapy (a text or binary file yields no
+    /// links).
     fn apply_rules(&self, page: &Page<'_>, response: &Response, out: &mut Output) {
+        if !response.is_html() {
+            return;
+        }
         let base = page.effective_base(&response.url);
         let mut seen = HashSet::new();
         for (i, rule) in self.spec.rules.iter().enumerate() {
