@@ -43,7 +43,7 @@ pub struct Progress {
     pub pages: u64,
     /// Items scraped.
     pub items: u64,
-    /// Download errors plus spider errors.
+    /// Download errors (not requests a middleware dropped on purpose) plus spider errors.
     pub errors: u64,
     /// Requests waiting in the scheduler.
     pub queued: usize,
@@ -110,8 +110,9 @@ impl CrawlHandle {
         Progress {
             pages: s.get_i64("response_received_count") as u64,
             items: s.get_i64("item_scraped_count") as u64,
-            errors: (s.get_i64("downloader/exception_count") + s.get_i64("spider_exceptions/count"))
-                as u64,
+            errors: (s.get_i64("downloader/exception_count")
+                - s.get_i64("downloader/exception_type_count/IgnoreRequest")
+                + s.get_i64("spider_exceptions/count")) as u64,
             queued: self.control.queued.load(Ordering::Relaxed),
             in_flight: self.control.in_flight.load(Ordering::Relaxed),
         }
