@@ -8,6 +8,8 @@ import json
 import os
 import re
 import signal
+from datetime import datetime
+from pathlib import Path
 
 from conftest import s3_text, wait_until
 from test_failures import crawler_pids
@@ -27,6 +29,21 @@ def log_text(aws, stack, project: str, job: str) -> str:
 
 def attempts(log: str) -> list[int]:
     return [int(n) for n in re.findall(r"Starting job \S+ \(attempt (\d+)\)", log)]
+
+
+def record_continuation_gaps(log: str) -> None:
+    """Writes how long each continuation took (a segment's pause to the next segment's
+    start, whole seconds as the log has them) to target/e2e-continuations.json, for
+    docs/PERFORMANCE.md. Not an assertion: tests never time things."""
+    times = []
+    for line in log.splitlines():
+        m = re.match(r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) .*?(pausing at a checkpoint|Starting job \S+ \(attempt (\d+)\))", line)
+        if m:
+            times.append((datetime.strptime(m.group(1), "%Y-%m-%d %H:%M:%S"), "pause" if m.group(3) is None else "start"))
+    gaps = [(b[0] - a[0]).total_seconds() for a, b in zip(times, times[1:]) if a[1] == "pause" and b[1] == "start"]
+    out = Path(__file__).resolve().parents[2] / "target" / "e2e-continuations.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"continuations_s": gaps}))
 
 
 def test_a_job_spans_segments_and_survives_a_killed_crawler(api, aws, stack, site, project):
@@ -59,6 +76,7 @@ def test_a_job_spans_segments_and_survives_a_killed_crawler(api, aws, stack, sit
     seen = attempts(log)
     assert len(seen) >= 4 and seen == sorted(seen), seen
     assert seen == list(range(1, len(seen) + 1)), f"one log across segments: {seen}"
+    record_continuation_gaps(log)
     # The checkpoint of a finished job is deleted.
     listed = aws["s3"].list_objects_v2(Bucket=stack["BucketName"], Prefix=f"checkpoints/{project}/")
     assert listed.get("KeyCount", 0) == 0, listed.get("Contents")

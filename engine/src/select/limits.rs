@@ -17,6 +17,15 @@ pub const MAX_SELECTOR_LEN: usize = 4096;
 /// of those nests the parser once more.
 pub const MAX_SELECTOR_NESTING: usize = 32;
 
+/// The deepest nesting of XPath predicates (`[...]` within `[...]`) accepted: the
+/// parser backtracks through nested predicates that hold paths in time exponential in
+/// their depth (twelve levels take seconds), while real expressions nest two or three.
+pub const MAX_XPATH_PREDICATE_NESTING: usize = 8;
+
+/// How long the XPath parser may take before an expression is refused as too complex
+/// (a bound for structures the nesting limits do not catch).
+pub(crate) const XPATH_PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The stack of the thread that parses XPath expressions.
 pub(crate) const XPATH_PARSE_STACK: usize = 64 << 20;
 
@@ -32,7 +41,8 @@ pub(crate) fn check(kind: &'static str, expr: &str) -> Result<(), SelectError> {
             max: MAX_SELECTOR_LEN,
         });
     }
-    let depth = nesting(expr, kind == "XPath");
+    let xpath = kind == "XPath";
+    let depth = nesting(expr, xpath);
     if depth > MAX_SELECTOR_NESTING {
         return Err(SelectError::TooDeep {
             kind,
@@ -40,7 +50,37 @@ pub(crate) fn check(kind: &'static str, expr: &str) -> Result<(), SelectError> {
             max: MAX_SELECTOR_NESTING,
         });
     }
+    if xpath {
+        let predicates = bracket_nesting(expr, b'[', b']');
+        if predicates > MAX_XPATH_PREDICATE_NESTING {
+            return Err(SelectError::TooDeep {
+                kind: "XPath predicate",
+                depth: predicates,
+                max: MAX_XPATH_PREDICATE_NESTING,
+            });
+        }
+    }
     Ok(())
+}
+
+/// The deepest nesting of one kind of bracket in an XPath expression, outside string
+/// literals (unclosed brackets count as open to the end).
+pub(crate) fn bracket_nesting(expr: &str, open: u8, close: u8) -> usize {
+    let (mut depth, mut max, mut quote) = (0usize, 0usize, None::<u8>);
+    for &c in expr.as_bytes() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == b'"' || c == b'\'' => quote = Some(c),
+            None if c == open => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            None if c == close => depth = depth.saturating_sub(1),
+            None => {}
+        }
+    }
+    max
 }
 
 /// The deepest nesting in `expr`: brackets outside string literals, plus (when
@@ -124,5 +164,22 @@ mod tests {
         );
         let ok = format!("{}1{}", "(".repeat(32), ")".repeat(32));
         assert!(check("XPath", &ok).is_ok());
+    }
+
+    #[test]
+    fn xpath_predicates_nest_a_few_levels_at_most() {
+        let nested =
+            |n: usize| format!("//div{}{}", "//text()[@class='p'".repeat(n), "]".repeat(n));
+        assert!(check("XPath", &nested(MAX_XPATH_PREDICATE_NESTING)).is_ok());
+        assert_eq!(
+            check("XPath", &nested(MAX_XPATH_PREDICATE_NESTING + 1)),
+            Err(SelectError::TooDeep {
+                kind: "XPath predicate",
+                depth: MAX_XPATH_PREDICATE_NESTING + 1,
+                max: MAX_XPATH_PREDICATE_NESTING
+            })
+        );
+        assert_eq!(bracket_nesting("//a[@x='[[[['][b[c]]", b'[', b']'), 2);
+        assert!(check("CSS", "a[x] b[y]").is_ok());
     }
 }

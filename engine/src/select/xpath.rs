@@ -47,23 +47,34 @@ pub(crate) fn compile(expr: &str) -> Result<XPathQuery, SelectError> {
         return Err(SelectError::Empty { kind: "XPath" });
     }
     super::limits::check("XPath", trimmed)?;
-    let xpath = std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("xpath-parse".into())
-            .stack_size(super::limits::XPATH_PARSE_STACK)
-            .spawn_scoped(s, || parse_and_probe(expr, trimmed))
-            .map_err(|e| SelectError::XPathSyntax {
-                expr: expr.to_string(),
-                reason: format!("cannot start the parser thread: {e}"),
-            })?
-            .join()
-            .unwrap_or_else(|_| {
-                Err(SelectError::XPathSyntax {
-                    expr: expr.to_string(),
-                    reason: "the XPath parser failed on this expression".into(),
-                })
-            })
-    })?;
+    let failed = |reason: String| SelectError::XPathSyntax {
+        expr: expr.to_string(),
+        reason,
+    };
+    // The parser runs on a thread of its own (a large stack) and is waited for at most
+    // XPATH_PARSE_TIMEOUT: an expression it cannot finish in time is refused (the thread
+    // ends on its own; the nesting limits keep its work finite).
+    let (tx, rx) = std::sync::mpsc::channel();
+    let (owned, owned_trimmed) = (expr.to_string(), trimmed.to_string());
+    std::thread::Builder::new()
+        .name("xpath-parse".into())
+        .stack_size(super::limits::XPATH_PARSE_STACK)
+        .spawn(move || {
+            let _ = tx.send(parse_and_probe(&owned, &owned_trimmed));
+        })
+        .map_err(|e| failed(format!("cannot start the parser thread: {e}")))?;
+    let xpath = match rx.recv_timeout(super::limits::XPATH_PARSE_TIMEOUT) {
+        Ok(parsed) => parsed?,
+        Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+            return Err(failed(format!(
+                "too complex: parsing took over {} s",
+                super::limits::XPATH_PARSE_TIMEOUT.as_secs()
+            )))
+        }
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+            return Err(failed("the XPath parser failed on this expression".into()))
+        }
+    };
     Ok(XPathQuery {
         xpath: Arc::new(xpath),
         absolute: trimmed.starts_with('/'),
