@@ -3,7 +3,9 @@
 //! compiled on a thread with a 2 MiB stack, the size of a tokio worker's, as `trawl
 //! serve` does when a spec is uploaded.
 
-use trawl_engine::select::{Query, SelectError, MAX_SELECTOR_LEN, MAX_SELECTOR_NESTING};
+use trawl_engine::select::{
+    Query, SelectError, MAX_SELECTOR_LEN, MAX_SELECTOR_NESTING, MAX_XPATH_PREDICATE_NESTING,
+};
 use trawl_engine::spec::limits::{
     MAX_CALLBACKS, MAX_FIELDS_PER_CALLBACK, MAX_PATTERN_LEN, MAX_RULES, MAX_SPEC_BYTES,
     MAX_SPEC_NESTING, MAX_START_URLS,
@@ -89,7 +91,8 @@ fn xpath_if_chains_count_as_nesting() {
 fn the_deepest_xpath_accepted_compiles_and_runs_on_a_worker_stack() {
     let n = MAX_SELECTOR_NESTING;
     let parens = format!("{}//h1{}", "(".repeat(n), ")".repeat(n));
-    let preds = format!("//h1{}{}", "[not(b".repeat(n / 2), ")]".repeat(n / 2));
+    let p = MAX_XPATH_PREDICATE_NESTING;
+    let preds = format!("//h1{}{}", "[not(b".repeat(p), ")]".repeat(p));
     for x in [parens, preds] {
         let n = on_worker_stack(move || {
             let q = Query::xpath(&x).expect("the deepest accepted expression compiles");

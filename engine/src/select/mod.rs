@@ -23,7 +23,7 @@ mod limits;
 mod xpath;
 
 pub use html::MAX_HTML_DEPTH;
-pub use limits::{MAX_SELECTOR_LEN, MAX_SELECTOR_NESTING};
+pub use limits::{MAX_SELECTOR_LEN, MAX_SELECTOR_NESTING, MAX_XPATH_PREDICATE_NESTING};
 
 use std::cell::OnceCell;
 use std::collections::HashMap;
