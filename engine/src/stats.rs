@@ -5,6 +5,14 @@ use std::collections::BTreeMap;
 use parking_lot::Mutex;
 use serde_json::{Map, Value};
 
+/// A crawl's errors as its progress line and summary report them: download errors
+/// (not requests a middleware dropped on purpose: offsite, robots.txt) plus spider
+/// errors, from `get` (a stat by name, 0 when absent).
+pub fn error_count(get: impl Fn(&str) -> i64) -> i64 {
+    get("downloader/exception_count") - get("downloader/exception_type_count/IgnoreRequest")
+        + get("spider_exceptions/count")
+}
+
 /// A thread-safe stats collector, as Scrapy's `MemoryStatsCollector`.
 #[derive(Debug, Default)]
 pub struct Stats {

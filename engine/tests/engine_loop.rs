@@ -138,36 +138,26 @@ async fn graceful_stop_then_forced_stop() {
     let pages = outcome.stats["response_received_count"].as_i64().unwrap();
     assert_eq!(sink.items().len() as i64, pages, "in-flight pages finished");
 
-    let base = serve(10_000, Duration::from_secs(30)).await;
-    let crawl = CrawlBuilder::new(Arc::new(TreeSpider { base }), settings(&[]))
-        .build()
-        .unwrap();
-    let handle = crawl.handle();
-    let run = tokio::spawn(crawl.run());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    handle.stop(trawl_engine::FinishReason::Cancelled);
-    handle.stop(trawl_engine::FinishReason::Cancelled);
-    let outcome = tokio::time::timeout(Duration::from_secs(5), run)
-        .await
-        .expect("a second stop ends the crawl at once")
-        .unwrap();
-    assert_eq!(outcome.finish_reason, "cancelled");
-    assert!(outcome.stats.get("response_received_count").is_none());
-
-    // A pause after a graceful cancel forces it, and the crawl stays cancelled.
-    let base = serve(10_000, Duration::from_secs(30)).await;
-    let crawl = CrawlBuilder::new(Arc::new(TreeSpider { base }), settings(&[]))
-        .build()
-        .unwrap();
-    let handle = crawl.handle();
-    let run = tokio::spawn(crawl.run());
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    handle.stop(trawl_engine::FinishReason::Cancelled);
-    handle.pause();
-    let outcome = tokio::time::timeout(Duration::from_secs(5), run)
-        .await
-        .expect("a pause after a stop ends the crawl at once")
-        .unwrap();
-    assert_eq!(outcome.finish_reason, "cancelled");
-    assert!(!outcome.resumable);
+    // On a site whose pages take 30 s, a second stop, or a pause after a stop, ends
+    // the crawl at once, and the crawl stays cancelled.
+    let second_stop = |h: &trawl_engine::CrawlHandle| h.stop(trawl_engine::FinishReason::Cancelled);
+    let pause = |h: &trawl_engine::CrawlHandle| h.pause();
+    for then in [&second_stop as &dyn Fn(&trawl_engine::CrawlHandle), &pause] {
+        let base = serve(10_000, Duration::from_secs(30)).await;
+        let crawl = CrawlBuilder::new(Arc::new(TreeSpider { base }), settings(&[]))
+            .build()
+            .unwrap();
+        let handle = crawl.handle();
+        let run = tokio::spawn(crawl.run());
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        handle.stop(trawl_engine::FinishReason::Cancelled);
+        then(&handle);
+        let outcome = tokio::time::timeout(Duration::from_secs(5), run)
+            .await
+            .expect("the second request ends the crawl at once")
+            .unwrap();
+        assert_eq!(outcome.finish_reason, "cancelled");
+        assert!(outcome.stats.get("response_received_count").is_none());
+        assert!(!outcome.resumable);
+    }
 }

@@ -198,7 +198,6 @@ impl CheckpointConfig {
 /// engine keeps one per crawl; public for tools that write checkpoints themselves).
 pub struct Checkpointer {
     pub(crate) store: std::sync::Arc<dyn CheckpointStore>,
-    pub(crate) every: Option<Duration>,
     pub(crate) seq: u64,
     pub(crate) segments: u32,
     pub(crate) seen_count: u64,
@@ -212,7 +211,6 @@ impl Checkpointer {
     pub fn new(store: std::sync::Arc<dyn CheckpointStore>) -> Self {
         Checkpointer {
             store,
-            every: None,
             seq: 0,
             segments: 0,
             seen_count: 0,

@@ -167,7 +167,6 @@ impl CrawlBuilder {
         let mut resumed = None;
         let mut checkpointer = self.checkpoints.map(|store| Checkpointer {
             store,
-            every: ck_cfg.every,
             seq: 0,
             segments: 0,
             seen_count: 0,
@@ -237,7 +236,7 @@ impl CrawlBuilder {
                 .then(|| parking_lot::Mutex::new(Default::default())),
             outbox: parking_lot::Mutex::new(Vec::new()),
         });
-        let checkpoint_every = checkpointer.as_ref().and_then(|c| c.every);
+        let checkpoint_every = checkpointer.as_ref().and(ck_cfg.every);
         Ok(Crawl {
             shared,
             scheduler,

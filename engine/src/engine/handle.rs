@@ -110,9 +110,7 @@ impl CrawlHandle {
         Progress {
             pages: s.get_i64("response_received_count") as u64,
             items: s.get_i64("item_scraped_count") as u64,
-            errors: (s.get_i64("downloader/exception_count")
-                - s.get_i64("downloader/exception_type_count/IgnoreRequest")
-                + s.get_i64("spider_exceptions/count")) as u64,
+            errors: crate::stats::error_count(|k| s.get_i64(k)) as u64,
             queued: self.control.queued.load(Ordering::Relaxed),
             in_flight: self.control.in_flight.load(Ordering::Relaxed),
         }

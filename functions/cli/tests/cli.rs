@@ -1,16 +1,14 @@
 //! The real `trawl` binary: check, crawl, parse and demo, against a demo site served on
 //! loopback by the test process.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
-use std::sync::Arc;
 
 use serde_json::Value;
-use trawl_demo::{serve, Site, SiteServer, SiteSpec};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
+
+use support::{demo_site, workspace};
 
 /// Runs `trawl args…` from the workspace root, off the async runtime.
 async fn trawl(args: &[&str]) -> Output {
@@ -30,14 +28,6 @@ async fn trawl(args: &[&str]) -> Output {
 
 fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-async fn demo_site(products: usize) -> (Arc<Site>, SiteServer) {
-    let site = Arc::new(Site::generate(SiteSpec::new(products, 5)));
-    let server = serve(site.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    (site, server)
 }
 
 fn jsonl(path: &Path) -> Vec<Value> {

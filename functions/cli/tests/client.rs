@@ -3,12 +3,11 @@
 //! Tests that need no server run always; the ones against a real `trawl serve` are
 //! ignored until that command exists (see `start_server`).
 
-use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
+
+use support::workspace;
 
 /// Runs `trawl args…` from the workspace root with no client settings inherited.
 fn trawl(args: &[&str]) -> Output {
@@ -141,39 +140,12 @@ impl Drop for Server {
 
 /// Starts `trawl serve --port 0` and reads its URL from the `Trawl listening on` line.
 fn start_server(auth: Option<(&str, &str)>) -> Server {
-    use std::io::BufRead;
     let data = tempfile::tempdir().unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_trawl"));
-    cmd.args(["serve", "--port", "0", "--data-dir"])
-        .arg(data.path())
-        .current_dir(workspace())
-        .env("TRAWL_POLL_INTERVAL", "0.2")
-        .env("TRAWL_ALLOWED_DESTINATIONS", "127.0.0.0/8")
-        .env("TRAWL_LOG_LEVEL", "INFO")
-        .env_remove("SCRAPYD_USERNAME")
-        .env_remove("SCRAPYD_PASSWORD")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null());
+    let mut cmd = support::serve_command(data.path());
     if let Some((u, p)) = auth {
         cmd.env("SCRAPYD_USERNAME", u).env("SCRAPYD_PASSWORD", p);
     }
-    let mut child = cmd.spawn().expect("start trawl serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(rest) = line.split("http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                let _ = tx.send(format!("http://{addr}"));
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(std::time::Duration::from_secs(30))
-        .expect("trawl serve printed its URL");
+    let (child, url) = support::spawn_serve(cmd);
     Server {
         child,
         url,

@@ -2,25 +2,15 @@
 //! paused with SIGINT, then resumed, writes every item exactly once.
 
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use trawl_demo::{serve, Site, SiteServer, SiteSpec};
 
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod support;
 
-async fn demo_site(products: usize) -> (Arc<Site>, SiteServer) {
-    let site = Arc::new(Site::generate(SiteSpec::new(products, 5)));
-    let server = serve(site.clone(), "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    (site, server)
-}
+use support::{demo_site, workspace};
 
 /// The checkpoint's item count, once `state.json` exists and parses.
 fn checkpointed_items(jobdir: &Path) -> Option<u64> {
@@ -138,37 +128,7 @@ async fn jobdir_crawl_killed_twice_and_paused_once_writes_every_item_once() {
 
 /// A `trawl serve` child on a free port over `data`; its URL.
 fn trawl_serve(data: &Path) -> (Child, String) {
-    use std::io::BufRead;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_trawl"))
-        .args(["serve", "--port", "0", "--data-dir"])
-        .arg(data)
-        .current_dir(workspace())
-        .env("TRAWL_POLL_INTERVAL", "0.2")
-        .env("TRAWL_ALLOWED_DESTINATIONS", "127.0.0.0/8")
-        .env("TRAWL_LOG_LEVEL", "INFO")
-        .env_remove("SCRAPYD_USERNAME")
-        .env_remove("SCRAPYD_PASSWORD")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start trawl serve");
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if let Some(rest) = line.split("http://").nth(1) {
-                let addr = rest.split_whitespace().next().unwrap_or_default();
-                let _ = tx.send(format!("http://{addr}"));
-            }
-        }
-    });
-    let url = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("trawl serve printed its URL");
-    (child, url)
+    support::spawn_serve(support::serve_command(data))
 }
 
 /// `trawl ARGS --url URL`, which must succeed; its stdout.

@@ -43,7 +43,11 @@ impl BlobCheckpoints {
         };
         let v: Value = match serde_json::from_slice(&raw) {
             Ok(v) => v,
-            Err(_) => return Ok(None),
+            Err(e) => {
+                // Not resumable: the job is then failed or requeued, not resumed blind.
+                tracing::error!(checkpoint = %self.prefix, "unreadable checkpoint, ignored: {e}");
+                return Ok(None);
+            }
         };
         Ok(v.get("labels").and_then(Value::as_object).cloned())
     }

@@ -227,9 +227,7 @@ pub fn print_summary(run: &CrawlRun) {
         pages,
         n("item_scraped_count"),
         n("item_dropped_count"),
-        // Requests a middleware dropped on purpose (offsite, robots.txt) are no errors.
-        n("downloader/exception_count") - n("downloader/exception_type_count/IgnoreRequest")
-            + n("spider_exceptions/count"),
+        trawl_engine::stats::error_count(n),
         secs,
         if secs > 0.0 { pages as f64 / secs } else { 0.0 },
         n("memusage/max") / (1024 * 1024),
