@@ -3,8 +3,10 @@
 //! 1. a byte-order mark (UTF-8, UTF-16LE, UTF-16BE);
 //! 2. the `charset` parameter of the `Content-Type` header;
 //! 3. a `<meta charset>` or `<meta http-equiv="Content-Type" content="...; charset=...">`
-//!    within the first [`META_SNIFF_LIMIT`] bytes;
-//! 4. UTF-8 when the body is valid UTF-8, else windows-1252 (what browsers assume).
+//!    within the first [`META_SNIFF_LIMIT`] bytes, or an XML declaration's `encoding`;
+//! 4. UTF-8 when the body is valid UTF-8, else the encoding detected from the bytes
+//!    (`chardetng`, Firefox's detector for undeclared legacy content: Shift_JIS, GBK,
+//!    EUC-KR, windows-125x, ...).
 //!
 //! Labels are resolved by [`encoding_rs::Encoding::for_label`] (WHATWG labels, so
 //! `latin1`, `iso-8859-1` and `ascii` all mean windows-1252, `gbk`, `shift_jis`, ...).
@@ -12,7 +14,7 @@
 
 use std::borrow::Cow;
 
-use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
+use encoding_rs::{Encoding, UTF_8};
 
 /// How many leading bytes are scanned for a `<meta>` charset declaration.
 pub const META_SNIFF_LIMIT: usize = 4096;
@@ -20,7 +22,7 @@ pub const META_SNIFF_LIMIT: usize = 4096;
 /// Decodes `body` to text and reports the encoding used.
 ///
 /// Order: BOM, `charset` from `content_type`, `<meta>` declaration in the first 4 KB,
-/// then UTF-8 (windows-1252 if the body is not valid UTF-8). Malformed sequences are
+/// then UTF-8, else the detected encoding (see the module notes). Malformed sequences are
 /// replaced by U+FFFD; the result borrows `body` when no conversion is needed.
 pub fn decode_html<'a>(
     body: &'a [u8],
@@ -38,9 +40,24 @@ pub fn decode_html<'a>(
         Some(enc) => (decode_with(enc, body), enc),
         None => match std::str::from_utf8(body) {
             Ok(s) => (Cow::Borrowed(s), UTF_8),
-            Err(_) => (decode_with(WINDOWS_1252, body), WINDOWS_1252),
+            Err(_) => {
+                let enc = detect(body);
+                (decode_with(enc, body), enc)
+            }
         },
     }
+}
+
+/// The most bytes given to the detector: enough for a confident guess, and a bound
+/// on its cost for huge bodies.
+const DETECT_LIMIT: usize = 64 * 1024;
+
+/// Guesses the legacy encoding of a body that is not valid UTF-8.
+fn detect(body: &[u8]) -> &'static Encoding {
+    let sample = &body[..body.len().min(DETECT_LIMIT)];
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(sample, sample.len() == body.len());
+    detector.guess(None, chardetng::Utf8Detection::Deny)
 }
 
 /// Decodes `bytes` (with no BOM) using `enc`, borrowing when possible.
@@ -85,6 +102,9 @@ pub fn charset_from_content_type(content_type: &str) -> Option<&str> {
 /// Finds a charset declared by a `<meta>` tag in the first [`META_SNIFF_LIMIT`] bytes.
 fn sniff_meta_charset(body: &[u8]) -> Option<&'static Encoding> {
     let head = &body[..body.len().min(META_SNIFF_LIMIT)];
+    if let Some(enc) = xml_declaration_encoding(head) {
+        return Some(enc);
+    }
     let mut i = 0;
     while let Some(off) = find_ci(&head[i..], b"<meta") {
         let start = i + off + 5;
@@ -106,6 +126,19 @@ fn sniff_meta_charset(body: &[u8]) -> Option<&'static Encoding> {
         i = end;
     }
     None
+}
+
+/// The `encoding` of an XML declaration (`<?xml version="1.0" encoding="..."?>`) at the
+/// start of the body (after optional whitespace), as w3lib reads it.
+fn xml_declaration_encoding(head: &[u8]) -> Option<&'static Encoding> {
+    let start = head.iter().position(|c| !c.is_ascii_whitespace())?;
+    let rest = head[start..].strip_prefix(b"<?xml")?;
+    let end = rest.windows(2).position(|w| w == b"?>")?;
+    let attrs = parse_attrs(&rest[..end]);
+    let (_, label) = attrs
+        .into_iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(b"encoding"))?;
+    label_to_encoding(std::str::from_utf8(label).ok()?)
 }
 
 /// Inspects the attributes of one `<meta ...>` tag.
@@ -200,6 +233,7 @@ fn find_ci(hay: &[u8], needle: &[u8]) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use encoding_rs::WINDOWS_1252;
 
     #[test]
     fn valid_utf8_without_declaration_is_borrowed() {
@@ -281,11 +315,29 @@ mod tests {
     }
 
     #[test]
-    fn invalid_utf8_without_declaration_falls_back_to_windows_1252() {
-        let body = b"<p>na\xefve</p>";
+    fn invalid_utf8_without_declaration_is_detected() {
+        let body = b"<p>Une na\xefve id\xe9e, d\xe9j\xe0 vue \xe0 l'\xe9t\xe9.</p>";
         let (text, enc) = decode_html(body, None);
         assert_eq!(enc, WINDOWS_1252);
-        assert_eq!(text, "<p>naïve</p>");
+        assert_eq!(text, "<p>Une naïve idée, déjà vue à l'été.</p>");
+    }
+
+    #[test]
+    fn undeclared_shift_jis_served_as_text_plain_is_detected() {
+        let source = "日本語のテキストです。これはシフトJISで書かれた文書で、文字コードの宣言がありません。";
+        let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(source);
+        let (text, enc) = decode_html(&bytes, Some("text/plain"));
+        assert_eq!(enc, encoding_rs::SHIFT_JIS);
+        assert_eq!(text, source);
+    }
+
+    #[test]
+    fn xml_declaration_names_the_encoding() {
+        let (bytes, _, _) = encoding_rs::EUC_JP
+            .encode("<?xml version='1.0' encoding='EUC-JP'?><rss><title>日本</title></rss>");
+        let (text, enc) = decode_html(&bytes, None);
+        assert_eq!(enc, encoding_rs::EUC_JP);
+        assert!(text.contains("日本"));
     }
 
     #[test]
