@@ -377,3 +377,54 @@ fn toml_and_json_forms_compile_to_the_same_spec() {
     assert_eq!(t.settings, j.settings);
     assert_eq!(t.args, j.args);
 }
+
+#[test]
+fn every_error_of_a_spec_is_reported_at_once() {
+    let text = r#"
+name = "bad name!"
+start_urls = ["ftp://example.com/", "http://127.0.0.1:1/ok"]
+allowed_domains = ["https://example.com"]
+
+[[rules]]
+allow = ['(unclosed']
+callback = "missing"
+
+[callbacks.product]
+items = { css = "div[" }
+
+[callbacks.product.fields]
+title = { xpath = "//h1/text(" }
+price = { css = "span::price" , re = "(" }
+count = { xpath = "frobnicate(//a)" }
+"#;
+    let e = toml_err(text);
+    let all: Vec<(&str, &str)> = e.all().collect();
+    let paths: Vec<&str> = all.iter().map(|(p, _)| *p).collect();
+    for want in [
+        "name",
+        "start_urls[0]",
+        "allowed_domains[0]",
+        "callbacks.product.items.css",
+        "callbacks.product.fields.title.xpath",
+        "callbacks.product.fields.price.css",
+        "callbacks.product.fields.price.re",
+        "callbacks.product.fields.count.xpath",
+        "rules[0].allow",
+    ] {
+        assert!(paths.contains(&want), "no error for {want} in {paths:?}");
+    }
+    assert_eq!(e.count(), all.len());
+    // Each error starts a line of the message.
+    let shown = e.to_string();
+    for (path, _) in &all {
+        assert!(
+            shown.lines().any(|l| l.starts_with(&format!("{path}: "))),
+            "{path} not shown in {shown}"
+        );
+    }
+    let count = all
+        .iter()
+        .find(|(p, _)| *p == "callbacks.product.fields.count.xpath")
+        .unwrap();
+    assert!(count.1.contains("frobnicate"), "{}", count.1);
+}

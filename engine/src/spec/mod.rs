@@ -27,14 +27,16 @@ use crate::linkextract::{LinkExtractor, LinkExtractorConfig, LinkExtractorError}
 use crate::select::Query;
 
 /// A spec error: where (a dotted path such as `callbacks.product.fields.price.re`) and
-/// what is wrong.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{path}: {message}")]
+/// what is wrong. A spec with several errors reports them all: the first here, the
+/// others in [`SpecError::more`]; it displays one error per line.
+#[derive(Debug, Clone, PartialEq)]
 pub struct SpecError {
     /// The field at fault (`spec` for the document as a whole).
     pub path: String,
     /// What is wrong with it.
     pub message: String,
+    /// The spec's other errors, in the order they were found.
+    pub more: Vec<SpecError>,
 }
 
 impl SpecError {
@@ -42,6 +44,74 @@ impl SpecError {
         SpecError {
             path: path.into(),
             message: message.into(),
+            more: Vec::new(),
+        }
+    }
+
+    /// Every error, this one first: `(path, message)`.
+    pub fn all(&self) -> impl Iterator<Item = (&str, &str)> {
+        std::iter::once((self.path.as_str(), self.message.as_str())).chain(
+            self.more
+                .iter()
+                .map(|e| (e.path.as_str(), e.message.as_str())),
+        )
+    }
+
+    /// How many errors this holds.
+    pub fn count(&self) -> usize {
+        1 + self.more.len()
+    }
+
+    fn into_list(self) -> Vec<SpecError> {
+        let mut first = self;
+        let more = std::mem::take(&mut first.more);
+        std::iter::once(first).chain(more).collect()
+    }
+}
+
+impl std::fmt::Display for SpecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (path, message)) in self.all().enumerate() {
+            if i > 0 {
+                f.write_str("\n")?;
+            }
+            write!(f, "{path}: {message}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Collects the errors of independent checks, so a spec reports all of them at once.
+#[derive(Default)]
+struct Errors(Vec<SpecError>);
+
+impl Errors {
+    /// The value of `r`, or None after recording its error(s).
+    fn take<T>(&mut self, r: Result<T, SpecError>) -> Option<T> {
+        match r {
+            Ok(v) => Some(v),
+            Err(e) => {
+                self.0.extend(e.into_list());
+                None
+            }
+        }
+    }
+
+    fn push(&mut self, e: SpecError) {
+        self.0.extend(e.into_list());
+    }
+
+    /// Ok when nothing was recorded, else every error as one [`SpecError`].
+    fn check(self) -> Result<(), SpecError> {
+        let mut it = self.0.into_iter();
+        match it.next() {
+            None => Ok(()),
+            Some(mut first) => {
+                first.more = it.collect();
+                Err(first)
+            }
         }
     }
 }
@@ -241,8 +311,9 @@ fn start_url(path: &str, text: &str, known: &HashSet<String>) -> Result<Template
 }
 
 fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
+    let mut errs = Errors::default();
     if !is_valid_name(&file.name) {
-        return Err(SpecError::new(
+        errs.push(SpecError::new(
             "name",
             format!(
                 "invalid spider name {:?}: use 1-100 letters, digits, '_', '-' or '.'",
@@ -257,57 +328,64 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         .chain(known_args.iter().map(|s| s.to_string()))
         .collect();
     if file.start_urls.is_empty() && file.sitemap_urls.is_empty() {
-        return Err(SpecError::new(
+        errs.push(SpecError::new(
             "start_urls",
             "a spider needs start_urls or sitemap_urls",
         ));
     }
-    limits::check_count(
-        "start_urls",
-        "start URLs",
-        file.start_urls.len(),
-        limits::MAX_START_URLS,
-    )?;
-    limits::check_count(
-        "sitemap_urls",
-        "sitemap URLs",
-        file.sitemap_urls.len(),
-        limits::MAX_START_URLS,
-    )?;
-    limits::check_count("rules", "rules", file.rules.len(), limits::MAX_RULES)?;
-    limits::check_count(
-        "callbacks",
-        "callbacks",
-        file.callbacks.len(),
-        limits::MAX_CALLBACKS,
-    )?;
-    limits::check_count(
-        "sitemap_rules",
-        "sitemap rules",
-        file.sitemap_rules.len(),
-        limits::MAX_SITEMAP_RULES,
-    )?;
-    limits::check_count(
-        "sitemap_follow",
-        "sitemap_follow patterns",
-        file.sitemap_follow.len(),
-        limits::MAX_SITEMAP_RULES,
-    )?;
-    let start_urls = file
+    for (path, what, n, max) in [
+        (
+            "start_urls",
+            "start URLs",
+            file.start_urls.len(),
+            limits::MAX_START_URLS,
+        ),
+        (
+            "sitemap_urls",
+            "sitemap URLs",
+            file.sitemap_urls.len(),
+            limits::MAX_START_URLS,
+        ),
+        ("rules", "rules", file.rules.len(), limits::MAX_RULES),
+        (
+            "callbacks",
+            "callbacks",
+            file.callbacks.len(),
+            limits::MAX_CALLBACKS,
+        ),
+        (
+            "sitemap_rules",
+            "sitemap rules",
+            file.sitemap_rules.len(),
+            limits::MAX_SITEMAP_RULES,
+        ),
+        (
+            "sitemap_follow",
+            "sitemap_follow patterns",
+            file.sitemap_follow.len(),
+            limits::MAX_SITEMAP_RULES,
+        ),
+    ] {
+        errs.take(limits::check_count(path, what, n, max));
+    }
+    // Lists over their limit were reported above; entries past it are not checked.
+    let start_urls: Vec<Template> = file
         .start_urls
         .iter()
+        .take(limits::MAX_START_URLS)
         .enumerate()
-        .map(|(i, u)| start_url(&format!("start_urls[{i}]"), u, &known))
-        .collect::<Result<Vec<_>, _>>()?;
-    let sitemap_urls = file
+        .filter_map(|(i, u)| errs.take(start_url(&format!("start_urls[{i}]"), u, &known)))
+        .collect();
+    let sitemap_urls: Vec<Template> = file
         .sitemap_urls
         .iter()
+        .take(limits::MAX_START_URLS)
         .enumerate()
-        .map(|(i, u)| start_url(&format!("sitemap_urls[{i}]"), u, &known))
-        .collect::<Result<Vec<_>, _>>()?;
+        .filter_map(|(i, u)| errs.take(start_url(&format!("sitemap_urls[{i}]"), u, &known)))
+        .collect();
     for (i, d) in file.allowed_domains.iter().enumerate() {
         if d.is_empty() || d.contains('/') || d.contains(':') {
-            return Err(SpecError::new(
+            errs.push(SpecError::new(
                 format!("allowed_domains[{i}]"),
                 format!("{d:?} is not a domain name (no scheme, port or path)"),
             ));
@@ -315,15 +393,19 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
     }
 
     let mut callbacks = IndexMap::new();
-    for (name, cb) in &file.callbacks {
+    for (name, cb) in file.callbacks.iter().take(limits::MAX_CALLBACKS) {
         let path = format!("callbacks.{name}");
-        callbacks.insert(name.clone(), compile_callback(&path, name, cb, &known)?);
+        if let Some(cb) = errs.take(compile_callback(&path, name, cb, &known)) {
+            callbacks.insert(name.clone(), cb);
+        }
     }
+    // References are checked against every callback the spec defines, compiled or not
+    // (one with errors of its own is not also "unknown").
     let check_callback = |path: &str, name: &str| -> Result<(), SpecError> {
-        if callbacks.contains_key(name) {
+        if file.callbacks.contains_key(name) {
             Ok(())
         } else {
-            let defined: Vec<&String> = callbacks.keys().collect();
+            let defined: Vec<&String> = file.callbacks.keys().collect();
             Err(SpecError::new(
                 path,
                 format!("unknown callback {name:?} (defined: {defined:?})"),
@@ -331,89 +413,56 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         }
     };
     if let Some(cb) = &file.start_callback {
-        check_callback("start_callback", cb)?;
+        errs.take(check_callback("start_callback", cb));
     }
     for (name, cb) in &callbacks {
         for (i, f) in cb.follow.iter().enumerate() {
-            check_callback(
+            errs.take(check_callback(
                 &format!("callbacks.{name}.follow[{i}].callback"),
                 &f.callback,
-            )?;
+            ));
         }
     }
 
     let mut rules = Vec::new();
-    for (i, table) in file.rules.iter().enumerate() {
+    for (i, table) in file.rules.iter().take(limits::MAX_RULES).enumerate() {
         let path = format!("rules[{i}]");
-        let (opts, extractor): (Map<String, Value>, Map<String, Value>) = table
-            .clone()
-            .into_iter()
-            .partition(|(k, _)| schema::RULE_OPTION_KEYS.contains(&k.as_str()));
-        let opts: schema::RuleOptions = serde_path_to_error::deserialize(Value::Object(opts))
-            .map_err(|e| {
-                let p = e.path().to_string();
-                let p = if p == "." {
-                    path.clone()
-                } else {
-                    format!("{path}.{p}")
-                };
-                SpecError::new(p, e.into_inner().to_string())
-            })?;
-        let cfg: LinkExtractorConfig = serde_path_to_error::deserialize(Value::Object(extractor))
-            .map_err(|e| {
-            let p = e.path().to_string();
-            let p = if p == "." {
-                path.clone()
-            } else {
-                format!("{path}.{p}")
-            };
-            SpecError::new(p, e.into_inner().to_string())
-        })?;
-        let extractor = LinkExtractor::new(cfg).map_err(|e| {
-            let field = match &e {
-                LinkExtractorError::Regex { field, .. }
-                | LinkExtractorError::Selector { field, .. }
-                | LinkExtractorError::EmptyEntry { field } => field,
-            };
-            SpecError::new(format!("{path}.{field}"), e.to_string())
-        })?;
-        if let Some(cb) = &opts.callback {
-            check_callback(&format!("{path}.callback"), cb)?;
+        if let Some(rule) = errs.take(compile_rule(&path, table)) {
+            if let Some(cb) = &rule.callback {
+                errs.take(check_callback(&format!("{path}.callback"), cb));
+            }
+            rules.push(rule);
         }
-        rules.push(Rule {
-            extractor,
-            follow: opts.follow.unwrap_or(opts.callback.is_none()),
-            callback: opts.callback,
-            priority: opts.priority,
-        });
     }
 
     let mut sitemap_rules = Vec::new();
-    for (i, r) in file.sitemap_rules.iter().enumerate() {
+    for (i, r) in file
+        .sitemap_rules
+        .iter()
+        .take(limits::MAX_SITEMAP_RULES)
+        .enumerate()
+    {
         let path = format!("sitemap_rules[{i}]");
-        check_callback(&format!("{path}.callback"), &r.callback)?;
-        sitemap_rules.push((
-            regex(&format!("{path}.pattern"), &r.pattern)?,
-            r.callback.clone(),
-        ));
+        errs.take(check_callback(&format!("{path}.callback"), &r.callback));
+        if let Some(re) = errs.take(regex(&format!("{path}.pattern"), &r.pattern)) {
+            sitemap_rules.push((re, r.callback.clone()));
+        }
     }
-    if !file.sitemap_urls.is_empty() && sitemap_rules.is_empty() {
-        return Err(SpecError::new(
+    if !file.sitemap_urls.is_empty() && file.sitemap_rules.is_empty() {
+        errs.push(SpecError::new(
             "sitemap_rules",
             "sitemap_urls need at least one sitemap rule (pattern + callback)",
         ));
     }
-    let sitemap_follow = file
+    let sitemap_follow: Vec<Regex> = file
         .sitemap_follow
         .iter()
+        .take(limits::MAX_SITEMAP_RULES)
         .enumerate()
-        .map(|(i, p)| regex(&format!("sitemap_follow[{i}]"), p))
-        .collect::<Result<Vec<_>, _>>()?;
-    if file.start_urls.is_empty() && file.rules.is_empty() && file.start_callback.is_none() {
-        // A sitemap-only spider: fine.
-    } else if file.rules.is_empty() && file.start_callback.is_none() && !file.start_urls.is_empty()
-    {
-        return Err(SpecError::new(
+        .filter_map(|(i, p)| errs.take(regex(&format!("sitemap_follow[{i}]"), p)))
+        .collect();
+    if file.rules.is_empty() && file.start_callback.is_none() && !file.start_urls.is_empty() {
+        errs.push(SpecError::new(
             "rules",
             "start_urls need rules or a start_callback, or no page would be processed",
         ));
@@ -429,12 +478,13 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
                     | "ITEM_PIPELINES"
             )
         {
-            return Err(SpecError::new(
+            errs.push(SpecError::new(
                 format!("settings.{k}"),
                 "expected a value, not a table",
             ));
         }
     }
+    errs.check()?;
 
     Ok(Spec {
         name: file.name,
@@ -453,61 +503,104 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
     })
 }
 
+/// Compiles one CrawlSpider rule: its options and its link extractor.
+fn compile_rule(path: &str, table: &Map<String, Value>) -> Result<Rule, SpecError> {
+    let deser_err = |e: serde_path_to_error::Error<serde_json::Error>| {
+        let p = e.path().to_string();
+        let p = if p == "." {
+            path.to_string()
+        } else {
+            format!("{path}.{p}")
+        };
+        SpecError::new(p, e.into_inner().to_string())
+    };
+    let (opts, extractor): (Map<String, Value>, Map<String, Value>) = table
+        .clone()
+        .into_iter()
+        .partition(|(k, _)| schema::RULE_OPTION_KEYS.contains(&k.as_str()));
+    let opts: schema::RuleOptions =
+        serde_path_to_error::deserialize(Value::Object(opts)).map_err(deser_err)?;
+    let cfg: LinkExtractorConfig =
+        serde_path_to_error::deserialize(Value::Object(extractor)).map_err(deser_err)?;
+    let extractor = LinkExtractor::new(cfg).map_err(|e| {
+        let field = match &e {
+            LinkExtractorError::Regex { field, .. }
+            | LinkExtractorError::Selector { field, .. }
+            | LinkExtractorError::EmptyEntry { field } => field,
+        };
+        SpecError::new(format!("{path}.{field}"), e.to_string())
+    })?;
+    Ok(Rule {
+        extractor,
+        follow: opts.follow.unwrap_or(opts.callback.is_none()),
+        callback: opts.callback,
+        priority: opts.priority,
+    })
+}
+
 fn compile_callback(
     path: &str,
     name: &str,
     cb: &CallbackSpec,
     known: &HashSet<String>,
 ) -> Result<Callback, SpecError> {
+    let mut errs = Errors::default();
     let items = match &cb.items {
         Some(s) => {
-            let q = one_selector(
-                &format!("{path}.items"),
-                s.css.as_deref(),
-                s.xpath.as_deref(),
-            )?;
-            Some(q.ok_or_else(|| SpecError::new(format!("{path}.items"), "needs css or xpath"))?)
+            let ipath = format!("{path}.items");
+            match errs.take(one_selector(&ipath, s.css.as_deref(), s.xpath.as_deref())) {
+                Some(Some(q)) => Some(q),
+                Some(None) => {
+                    errs.push(SpecError::new(ipath, "needs css or xpath"));
+                    None
+                }
+                None => None,
+            }
         }
         None => None,
     };
-    limits::check_count(
+    errs.take(limits::check_count(
         &format!("{path}.fields"),
         "fields",
         cb.fields.len(),
         limits::MAX_FIELDS_PER_CALLBACK,
-    )?;
-    limits::check_count(
+    ));
+    errs.take(limits::check_count(
         &format!("{path}.follow"),
         "follow entries",
         cb.follow.len(),
         limits::MAX_FOLLOWS_PER_CALLBACK,
-    )?;
+    ));
     let mut fields = Vec::new();
-    for (fname, f) in &cb.fields {
-        fields.push(compile_field(
-            &format!("{path}.fields.{fname}"),
-            fname,
-            f,
-            known,
-        )?);
+    for (fname, f) in cb.fields.iter().take(limits::MAX_FIELDS_PER_CALLBACK) {
+        let fpath = format!("{path}.fields.{fname}");
+        fields.extend(errs.take(compile_field(&fpath, fname, f, known)));
     }
     let mut follow = Vec::new();
-    for (i, f) in cb.follow.iter().enumerate() {
+    for (i, f) in cb
+        .follow
+        .iter()
+        .take(limits::MAX_FOLLOWS_PER_CALLBACK)
+        .enumerate()
+    {
         let fpath = format!("{path}.follow[{i}]");
-        let query = one_selector(&fpath, f.css.as_deref(), f.xpath.as_deref())?
-            .ok_or_else(|| SpecError::new(&fpath, "needs css or xpath"))?;
-        follow.push(Follow {
-            query,
-            callback: f.callback.clone().unwrap_or_else(|| name.to_string()),
-            priority: f.priority,
-        });
+        match errs.take(one_selector(&fpath, f.css.as_deref(), f.xpath.as_deref())) {
+            Some(Some(query)) => follow.push(Follow {
+                query,
+                callback: f.callback.clone().unwrap_or_else(|| name.to_string()),
+                priority: f.priority,
+            }),
+            Some(None) => errs.push(SpecError::new(&fpath, "needs css or xpath")),
+            None => {}
+        }
     }
-    if fields.is_empty() && follow.is_empty() {
-        return Err(SpecError::new(
+    if cb.fields.is_empty() && cb.follow.is_empty() {
+        errs.push(SpecError::new(
             path,
             "a callback needs fields or follow entries",
         ));
     }
+    errs.check()?;
     Ok(Callback {
         items,
         fields,
@@ -521,25 +614,32 @@ fn compile_field(
     f: &FieldSpec,
     known: &HashSet<String>,
 ) -> Result<Field, SpecError> {
-    let query = one_selector(path, f.css.as_deref(), f.xpath.as_deref())?;
+    let mut errs = Errors::default();
+    let query = one_selector(path, f.css.as_deref(), f.xpath.as_deref());
     let source = match (query, &f.value) {
-        (Some(_), Some(_)) => {
-            return Err(SpecError::new(
-                path,
-                "give either a selector (css/xpath) or a value, not both",
-            ))
+        (Ok(Some(_)), Some(_)) => Err(SpecError::new(
+            path,
+            "give either a selector (css/xpath) or a value, not both",
+        )),
+        (Ok(Some(q)), None) => Ok(Source::Select(q)),
+        (Err(e), _) => Err(e),
+        (Ok(None), Some(Value::String(s))) => {
+            template(&format!("{path}.value"), s, known).map(Source::Template)
         }
-        (Some(q), None) => Source::Select(q),
-        (None, Some(Value::String(s))) => {
-            Source::Template(template(&format!("{path}.value"), s, known)?)
-        }
-        (None, Some(v)) => Source::Constant(v.clone()),
-        (None, None) => return Err(SpecError::new(path, "needs one of css, xpath or value")),
+        (Ok(None), Some(v)) => Ok(Source::Constant(v.clone())),
+        (Ok(None), None) => Err(SpecError::new(path, "needs one of css, xpath or value")),
     };
-    let re =
+    let source = errs.take(source);
+    let re = errs.take(
         f.re.as_deref()
             .map(|p| regex(&format!("{path}.re"), p))
-            .transpose()?;
+            .transpose(),
+    );
+    let (source, re) = match (source, re, errs.check()) {
+        (Some(source), Some(re), Ok(())) => (source, re),
+        (_, _, Err(e)) => return Err(e),
+        _ => return Err(SpecError::new(path, "invalid field")),
+    };
     let all = f.all.unwrap_or(false);
     if f.first == Some(true) && all {
         return Err(SpecError::new(path, "first and all exclude each other"));

@@ -45,8 +45,9 @@ pub enum BundleError {
     #[error("{0}")]
     Invalid(String),
     /// A spec in the bundle is invalid: the file, then the field and what is wrong
-    /// (`shop.toml: callbacks.product.fields.price.re: invalid regex ...`).
-    #[error("{file}: {error}")]
+    /// (`shop.toml: callbacks.product.fields.price.re: invalid regex ...`), one line
+    /// per error when there are several.
+    #[error("{}", spec_errors(file, error))]
     Spec {
         /// The file in the bundle.
         file: String,
@@ -378,6 +379,15 @@ fn read_tar_entries(reader: impl Read) -> Result<(Vec<SpecText>, bool, bool), Bu
         }
     }
     Ok((specs, python, egg_info))
+}
+
+/// Every error of a spec, each on its own line and prefixed with the file's name.
+fn spec_errors(file: &str, error: &SpecError) -> String {
+    error
+        .all()
+        .map(|(path, message)| format!("{file}: {path}: {message}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 #[cfg(test)]
