@@ -241,6 +241,11 @@ impl<'h> Page<'h> {
         SelectionList { page, items }
     }
 
+    /// Runs `query` on the whole document, reporting a failure.
+    pub fn try_select<'p>(&'p self, query: &Query) -> Result<SelectionList<'p>, SelectError> {
+        Ok(self.select(query))
+    }
+
     /// Compiles `expr` as CSS and runs it (prefer a precompiled [`Query`] in hot code).
     pub fn css<'p>(&'p self, expr: &str) -> Result<SelectionList<'p>, SelectError> {
         Ok(self.select(&Query::css(expr)?))
@@ -470,6 +475,11 @@ impl<'p> Selection<'p> {
             page: self.page,
             items,
         }
+    }
+
+    /// Runs `query` relative to this result, reporting a failure.
+    pub fn try_select(&self, query: &Query) -> Result<SelectionList<'p>, SelectError> {
+        Ok(self.select(query))
     }
 
     /// Compiles and runs a CSS query relative to this result.

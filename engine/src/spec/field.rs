@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use super::schema::FieldType;
 use super::template::Template;
-use crate::select::{Page, Query, Selection, SelectionList};
+use crate::select::{Page, Query, SelectError, Selection, SelectionList};
 
 /// Where a field's selector runs: the whole page, or one node of a callback's `items`.
 #[derive(Clone, Copy)]
@@ -20,10 +20,10 @@ pub enum Scope<'a, 'p> {
 
 impl<'a> Scope<'a, '_> {
     /// Runs `query` in this scope.
-    pub fn select(&self, query: &Query) -> SelectionList<'a> {
+    pub fn select(&self, query: &Query) -> Result<SelectionList<'a>, SelectError> {
         match self {
-            Scope::Page(p) => p.select(query),
-            Scope::Node(n) => n.select(query),
+            Scope::Page(p) => p.try_select(query),
+            Scope::Node(n) => n.try_select(query),
         }
     }
 }
@@ -73,16 +73,17 @@ pub enum Extracted {
 }
 
 impl Field {
-    /// Extracts this field in `scope`; `vars` resolves template placeholders.
+    /// Extracts this field in `scope`; `vars` resolves template placeholders. A
+    /// selector that fails on this page is an error (the caller reports it).
     pub fn extract<'v>(
         &self,
         scope: Scope<'_, '_>,
         vars: &dyn Fn(&str) -> Option<Cow<'v, str>>,
-    ) -> Extracted {
+    ) -> Result<Extracted, SelectError> {
         let mut values: Vec<String> = match &self.source {
-            Source::Constant(v) => return Extracted::Value(v.clone()),
+            Source::Constant(v) => return Ok(Extracted::Value(v.clone())),
             Source::Template(t) => vec![t.render(vars)],
-            Source::Select(q) => scope.select(q).getall(),
+            Source::Select(q) => scope.select(q)?.getall(),
         };
         if self.strip {
             values = values
@@ -116,12 +117,12 @@ impl Field {
         } else {
             converted.next()
         };
-        match (value, &self.default) {
+        Ok(match (value, &self.default) {
             (Some(v), _) => Extracted::Value(v),
             (None, Some(d)) => Extracted::Value(d.clone()),
             (None, None) if self.required => Extracted::MissingRequired,
             (None, None) => Extracted::Missing,
-        }
+        })
     }
 }
 

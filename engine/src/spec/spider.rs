@@ -2,15 +2,17 @@
 //! sitemaps, and field extraction.
 
 use std::borrow::Cow;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use parking_lot::Mutex;
 
 use anyhow::{anyhow, Context};
 use serde_json::{Map, Value};
 use url::Url;
 
 use super::{Callback, Extracted, Scope, Spec, SpecError};
-use crate::select::Page;
+use crate::select::{Page, SelectError, SelectionList};
 use crate::sitemap::{self, Sitemap};
 use crate::spider::{Output, StartRequests};
 use crate::{Item, Request, Response, Spider};
@@ -25,6 +27,8 @@ const SITEMAP_MAX_BYTES: usize = 64 << 20;
 pub struct SpecSpider {
     spec: Arc<Spec>,
     args: Map<String, Value>,
+    /// How often each selector (by its path in the spec) failed at crawl time.
+    failures: Mutex<HashMap<String, u64>>,
 }
 
 impl SpecSpider {
@@ -35,7 +39,11 @@ impl SpecSpider {
         for (k, v) in args {
             all.insert(k.clone(), Value::String(v.clone()));
         }
-        let spider = SpecSpider { spec, args: all };
+        let spider = SpecSpider {
+            spec,
+            args: all,
+            failures: Mutex::new(HashMap::new()),
+        };
         for (i, t) in spider.spec.start_urls.iter().enumerate() {
             let path = format!("start_urls[{i}]");
             spider
@@ -65,6 +73,40 @@ impl SpecSpider {
         Url::parse(&text).with_context(|| format!("invalid start URL {text:?}"))
     }
 
+    /// Reports a selector that failed on a page (a bad regex in `re:test()`, the
+    /// evaluation budget exceeded): logged with the selector's path in the spec and the
+    /// URL the first time, then again at the 10th, 100th, ... failure with the count,
+    /// so a selector failing on every page neither floods the log nor goes unseen.
+    fn selector_failed(&self, path: &str, url: &Url, error: &SelectError) {
+        let n = {
+            let mut failures = self.failures.lock();
+            let n = failures.entry(path.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        if n == 1 {
+            tracing::warn!(selector = %path, %url, %error, "selector failed; the value is left out");
+        } else if n == 10u64.pow(n.ilog10()) {
+            tracing::warn!(selector = %path, failures = n, last_url = %url, %error, "selector failed again");
+        }
+    }
+
+    /// Runs a callback's `items` or `follow` selector, reporting a failure.
+    fn select_or_report<'p>(
+        &self,
+        path: impl FnOnce() -> String,
+        result: Result<SelectionList<'p>, SelectError>,
+        url: &Url,
+    ) -> Option<SelectionList<'p>> {
+        match result {
+            Ok(list) => Some(list),
+            Err(e) => {
+                self.selector_failed(&path(), url, &e);
+                None
+            }
+        }
+    }
+
     /// Runs callback `name` on a parsed page.
     fn run_callback(&self, name: &str, page: &Page<'_>, response: &Response, out: &mut Output) {
         let Some(cb) = self.spec.callbacks.get(name) else {
@@ -84,15 +126,27 @@ impl SpecSpider {
         if !cb.fields.is_empty() {
             match &cb.items {
                 Some(q) => {
-                    for node in page.select(q).iter() {
-                        self.emit_item(cb, Scope::Node(&node), &vars, out);
+                    let nodes = self.select_or_report(
+                        || format!("callbacks.{name}.items"),
+                        page.try_select(q),
+                        &response.url,
+                    );
+                    for node in nodes.iter().flat_map(|l| l.iter()) {
+                        self.emit_item(name, cb, Scope::Node(&node), &vars, response, out);
                     }
                 }
-                None => self.emit_item(cb, Scope::Page(page), &vars, out),
+                None => self.emit_item(name, cb, Scope::Page(page), &vars, response, out),
             }
         }
-        for f in &cb.follow {
-            for sel in page.select(&f.query).iter() {
+        for (i, f) in cb.follow.iter().enumerate() {
+            let Some(found) = self.select_or_report(
+                || format!("callbacks.{name}.follow[{i}]"),
+                page.try_select(&f.query),
+                &response.url,
+            ) else {
+                continue;
+            };
+            for sel in found.iter() {
                 let href = if sel.is_element() {
                     sel.attr("href")
                         .or_else(|| sel.attr("src"))
@@ -118,14 +172,28 @@ impl SpecSpider {
 
     fn emit_item<'v>(
         &self,
+        name: &str,
         cb: &Callback,
         scope: Scope<'_, '_>,
         vars: &dyn Fn(&str) -> Option<Cow<'v, str>>,
+        response: &Response,
         out: &mut Output,
     ) {
         let mut item = Item::new();
         for field in &cb.fields {
-            match field.extract(scope, vars) {
+            let extracted = field.extract(scope, vars).unwrap_or_else(|e| {
+                let path = format!("callbacks.{name}.fields.{}", field.name);
+                self.selector_failed(&path, &response.url, &e);
+                if field.required && field.default.is_none() {
+                    Extracted::MissingRequired
+                } else {
+                    field
+                        .default
+                        .clone()
+                        .map_or(Extracted::Missing, Extracted::Value)
+                }
+            });
+            match extracted {
                 Extracted::Value(v) => {
                     item.insert(field.name.clone(), v);
                 }
