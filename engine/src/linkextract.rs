@@ -20,6 +20,7 @@ use regex::{Regex, RegexSet};
 use serde::{Deserialize, Deserializer};
 use url::Url;
 
+use crate::select::dom::NodeId;
 use crate::select::{Page, Query, SelectError};
 
 pub use crate::canonical::canonicalize_url;
@@ -208,39 +209,39 @@ impl LinkExtractor {
         let base = page.effective_base(base);
         let mut links = Vec::new();
         let mut seen: HashSet<Url> = HashSet::new();
-        let mut visit = |el: scraper::ElementRef<'_>| {
-            let v = el.value();
-            if !self.tags.iter().any(|t| t == v.name()) {
+        let doc = page.document();
+        let mut visit = |id: NodeId| {
+            let Some(el) = doc.element(id) else { return };
+            if !self.tags.iter().any(|t| **t == *el.name) {
                 return;
             }
             for attr in &self.attrs {
-                let Some(raw) = v.attr(attr) else { continue };
+                let Some(raw) = el.attr(attr) else { continue };
                 let Some(url) = self.accept(&base, raw) else {
                     continue;
                 };
                 if self.unique && !seen.insert(url.clone()) {
                     continue;
                 }
-                let nofollow = v.attr("rel").is_some_and(|rel| {
+                let nofollow = el.attr("rel").is_some_and(|rel| {
                     rel.split_ascii_whitespace()
                         .any(|t| t.eq_ignore_ascii_case("nofollow"))
                 });
                 links.push(Link {
                     url,
-                    text: el.text().collect(),
+                    text: doc.text_content(id),
                     nofollow,
                 });
             }
         };
         if self.restrict.is_empty() {
-            page.html()
-                .root_element()
-                .descendent_elements()
-                .for_each(&mut visit);
+            doc.elements().for_each(|(id, _)| visit(id));
         } else {
+            // Each region and its descendants, as Scrapy iterates `region.iter()`.
             for q in &self.restrict {
-                for region in page.select(q).element_refs() {
-                    region.descendent_elements().for_each(&mut visit);
+                for region in page.select(q).element_ids() {
+                    visit(region);
+                    doc.descendants(region).for_each(&mut visit);
                 }
             }
         }

@@ -25,7 +25,11 @@ def pages(paths: list[str], limit: int) -> list[Path]:
             out.extend(sorted(q for q in p.rglob("*.html") if q.is_file()))
         elif p.is_file():
             out.append(p)
-    return out[:limit] if limit else out
+    if limit and len(out) > limit:
+        # An even sample across every corpus, not the first pages of the first one.
+        step = len(out) / limit
+        out = [out[int(i * step)] for i in range(limit)]
+    return out
 
 
 def decode(body: bytes) -> str:
@@ -34,7 +38,8 @@ def decode(body: bytes) -> str:
 
 
 def parsel_results(text: str, selectors: list[dict]) -> dict:
-    sel = Selector(text=text)
+    # Scrapy's HtmlResponse selects with type="html" (an XHTML page with `<?xml` too).
+    sel = Selector(text=text, type="html")
     out = {}
     for s in selectors:
         kind, expr = next(iter(s.items()))
@@ -58,6 +63,13 @@ def trawl_results(trawl: str, selectors_file: str, files: list[Path]) -> dict[st
             v = json.loads(line)
             out[v["file"]] = v["results"]
     return out
+
+
+def shorten(v):
+    """At most 5 results of at most 300 characters each, for the report."""
+    if isinstance(v, list):
+        return [x if len(x) <= 300 else x[:300] + "…" for x in v[:5]]
+    return v
 
 
 def same(a, b) -> bool:
@@ -92,8 +104,7 @@ def main() -> int:
             if same(want, got):
                 per[key][0] += 1
             elif len(examples[key]) < 3:
-                examples[key].append({"page": str(f), "parsel": want[:5] if isinstance(want, list) else want,
-                                      "trawl": got[:5] if isinstance(got, list) else got})
+                examples[key].append({"page": str(f), "parsel": shorten(want), "trawl": shorten(got)})
     total_same = sum(s for s, _ in per.values())
     total = sum(n for _, n in per.values())
     share = total_same / total

@@ -49,14 +49,23 @@ limit=600
 if [ -n "$full" ]; then
   limit=0
   if ! ls -d /usr/share/doc/python3*/html >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get install -y -q python3-doc >/dev/null
+    apt-get install -y -q python3-doc postgresql-doc-15 git-doc debian-reference >/dev/null
   fi
 fi
-# The Python documentation, once (Debian links it from several packages' folders).
-docs=$(realpath -e /usr/share/doc/python3/html 2>/dev/null || true)
-if [ -n "$docs" ]; then corpus+=("$docs"); fi
+# Real documentation sites from Debian packages, each from another HTML generator:
+# Python (Sphinx), PostgreSQL (DocBook XSL, XHTML with an XML declaration), Git
+# (AsciiDoc), the Debian Reference (DocBook, a dozen languages). The Python
+# documentation is linked from several packages' folders: take it once.
+for d in /usr/share/doc/python3/html /usr/share/doc/postgresql-doc-15/html \
+         /usr/share/doc/git-doc /usr/share/debian-reference; do
+  docs=$(realpath -e "$d" 2>/dev/null || true)
+  if [ -n "$docs" ]; then corpus+=("$docs"); fi
+done
 
 mkdir -p target
+# CSS → XPath: every selector of the list translated exactly as parsel translates it.
+"$venv/bin/python" tests/selectors/css2xpath_parity.py --min-share 1.0 -- "$trawl" select --css-to-xpath \
+  | tail -n 1
 "$venv/bin/python" tests/selectors/parity.py --trawl "$trawl" \
   --selectors tests/selectors/selectors.json --limit "$limit" \
   --min-share "${TRAWL_SELECTOR_FLOOR:-0}" --report target/selector-parity.json "${corpus[@]}" "$@"

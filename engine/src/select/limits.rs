@@ -1,11 +1,10 @@
 //! Limits on selector expressions, checked before an expression reaches a parser.
 //!
-//! skyscraper's XPath parser recurses once per nesting level with large stack frames
-//! (tens of KiB in release builds, more in debug ones), so a hostile expression with a
-//! few dozen nested parentheses would overflow a 2 MiB thread stack and abort the
-//! process. Expressions are therefore measured first — length, then nesting — and the
-//! XPath parser runs on a thread of its own with [`XPATH_PARSE_STACK`] bytes of stack,
-//! enough for [`MAX_SELECTOR_NESTING`] levels in any build.
+//! Both parsers recurse once per nesting level (and limit it themselves); measuring
+//! the expression first — length, then nesting — gives one clear error for both
+//! kinds and bounds the work of compiling and evaluating a hostile expression:
+//! evaluation cost grows with the nesting of predicates, which real selectors keep to
+//! two or three levels. Evaluation itself runs under a work budget (see `xpath1`).
 
 use super::SelectError;
 
@@ -13,24 +12,13 @@ use super::SelectError;
 pub const MAX_SELECTOR_LEN: usize = 4096;
 
 /// The deepest nesting accepted in a CSS or XPath expression: parentheses, brackets and
-/// braces, plus (XPath) each `if`, `for`, `let`, `some` and `every` keyword, since each
-/// of those nests the parser once more.
+/// braces outside string literals.
 pub const MAX_SELECTOR_NESTING: usize = 32;
 
-/// The deepest nesting of XPath predicates (`[...]` within `[...]`) accepted: the
-/// parser backtracks through nested predicates that hold paths in time exponential in
-/// their depth (twelve levels take seconds), while real expressions nest two or three.
+/// The deepest nesting of XPath predicates (`[...]` within `[...]`) accepted: each
+/// level can multiply the work of evaluating the one around it, while real expressions
+/// nest two or three.
 pub const MAX_XPATH_PREDICATE_NESTING: usize = 8;
-
-/// How long the XPath parser may take before an expression is refused as too complex
-/// (a bound for structures the nesting limits do not catch).
-pub(crate) const XPATH_PARSE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// The stack of the thread that parses XPath expressions.
-pub(crate) const XPATH_PARSE_STACK: usize = 64 << 20;
-
-/// XPath keywords that open a nested expression without a bracket.
-const XPATH_NESTING_KEYWORDS: &[&str] = &["if", "for", "let", "some", "every"];
 
 /// Checks the length and nesting of `expr`, a `kind` (`"CSS"` or `"XPath"`) expression.
 pub(crate) fn check(kind: &'static str, expr: &str) -> Result<(), SelectError> {
@@ -83,52 +71,30 @@ pub(crate) fn bracket_nesting(expr: &str, open: u8, close: u8) -> usize {
     max
 }
 
-/// The deepest nesting in `expr`: brackets outside string literals, plus (when
-/// `keywords`) every nesting keyword seen so far. Unbalanced closing brackets do not
-/// lower the depth below zero.
-pub(crate) fn nesting(expr: &str, keywords: bool) -> usize {
+/// The deepest nesting of brackets in `expr` outside string literals. XPath doubles a
+/// quote to escape it; CSS (`xpath` false) also escapes with a backslash. Unbalanced
+/// closing brackets do not lower the depth below zero.
+pub(crate) fn nesting(expr: &str, xpath: bool) -> usize {
     let b = expr.as_bytes();
-    let mut depth = 0usize;
-    let mut kw = 0usize;
-    let mut max = 0usize;
-    let mut quote: Option<u8> = None;
+    let (mut depth, mut max, mut quote) = (0usize, 0usize, None::<u8>);
     let mut i = 0;
     while i < b.len() {
         let c = b[i];
-        if let Some(q) = quote {
-            // XPath doubles a quote to escape it; CSS uses a backslash. Both keep the
-            // literal open, which is all that matters here.
-            if c == b'\\' && !keywords {
-                i += 1;
-            } else if c == q {
-                quote = None;
-            }
-            i += 1;
-            continue;
-        }
-        match c {
-            b'"' | b'\'' => quote = Some(c),
-            b'\\' if !keywords => i += 1,
-            b'(' | b'[' | b'{' => depth += 1,
-            b')' | b']' | b'}' => depth = depth.saturating_sub(1),
-            c if keywords && c.is_ascii_alphabetic() => {
-                let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || matches!(b[i], b'-' | b'_')) {
-                    i += 1;
+        match quote {
+            Some(_) if c == b'\\' && !xpath => i += 1,
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None => match c {
+                b'"' | b'\'' => quote = Some(c),
+                b'\\' if !xpath => i += 1,
+                b'(' | b'[' | b'{' => {
+                    depth += 1;
+                    max = max.max(depth);
                 }
-                let word = &expr[start..i];
-                let after_name_char = start > 0
-                    && (b[start - 1].is_ascii_alphanumeric()
-                        || matches!(b[start - 1], b'-' | b'_' | b':' | b'@' | b'$'));
-                if !after_name_char && XPATH_NESTING_KEYWORDS.contains(&word) {
-                    kw += 1;
-                }
-                max = max.max(depth + kw);
-                continue;
-            }
-            _ => {}
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            },
         }
-        max = max.max(depth + kw);
         i += 1;
     }
     max
@@ -139,12 +105,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn nesting_counts_brackets_outside_strings_and_xpath_keywords() {
+    fn nesting_counts_brackets_outside_strings() {
         assert_eq!(nesting("//a[@x='((((']", true), 1);
         assert_eq!(nesting("(((1)))", true), 3);
-        assert_eq!(nesting("if (1) then 2 else if (3) then 4 else 5", true), 3);
-        assert_eq!(nesting("//for/let", true), 2);
-        assert_eq!(nesting("//a[@data-if]", true), 1);
+        assert_eq!(nesting("//for/let[if]", true), 1);
         assert_eq!(nesting(":not(:is(a)) b", false), 2);
         assert_eq!(nesting(r"a[title='\'((']", false), 1);
         assert_eq!(nesting(")))(", false), 1);

@@ -11,34 +11,31 @@
 //! assert_eq!(page.xpath("//h1//text()").unwrap().getall(), vec!["Hi ", "there"]);
 //! ```
 //!
-//! CSS runs on `scraper` (html5ever). XPath runs on `skyscraper` (see the [`xpath`]
-//! module notes for why); its document is parsed only when a page is first queried
-//! with XPath, so CSS-only callbacks pay for one parse. Element results of one engine
-//! can be queried with the other: elements are matched across the two trees by their
-//! position in document order.
+//! A page is parsed once ([`tree`]: libxml2's HTML tree, as lxml builds it for parsel
+//! and Scrapy) into one arena ([`dom`]). XPath runs on it with an XPath 1.0 engine
+//! ([`xpath1`], with parsel's EXSLT `re:` and `set:` functions and `has-class()`); CSS is
+//! translated to XPath exactly as parsel translates it ([`css2xpath`], cssselect's
+//! rules), so both kinds of selectors see the same tree and give parsel's results.
 
-mod css;
-mod html;
+mod css2xpath;
+pub mod dom;
 mod limits;
-mod xpath;
+pub mod tree;
+pub mod xpath1;
 
-pub use html::MAX_HTML_DEPTH;
 pub use limits::{MAX_SELECTOR_LEN, MAX_SELECTOR_NESTING, MAX_XPATH_PREDICATE_NESTING};
+pub use tree::MAX_HTML_DEPTH;
 
-use std::cell::OnceCell;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use regex::Regex;
-use scraper::{ElementRef, Html};
-use skyscraper::xpath::grammar::{DisplayFormatting, XpathItemTreeNode};
-use skyscraper::xpath::XpathItemTree;
 use url::Url;
 
-use css::{CssQuery, Pseudo};
-use xpath::{XOut, XPathQuery};
+use dom::{Document, NodeData, NodeId};
+use xpath1::{Value, XNode, XPath};
 
-/// Why a CSS or XPath expression was rejected. Every message quotes the expression.
+/// Why a CSS or XPath expression was rejected, or failed on a page. Every message
+/// quotes the expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SelectError {
     /// The expression is empty or only whitespace.
@@ -47,17 +44,9 @@ pub enum SelectError {
         /// `"CSS"` or `"XPath"`.
         kind: &'static str,
     },
-    /// The CSS selector does not parse.
+    /// The CSS selector does not parse, or uses what parsel does not support.
     #[error("invalid CSS selector {expr:?}: {reason}")]
     Css {
-        /// The expression as given.
-        expr: String,
-        /// What is wrong.
-        reason: String,
-    },
-    /// A pseudo-element other than `::text` / `::attr(name)`, or one misplaced.
-    #[error("invalid pseudo-element in CSS selector {expr:?}: {reason}")]
-    CssPseudo {
         /// The expression as given.
         expr: String,
         /// What is wrong.
@@ -83,7 +72,8 @@ pub enum SelectError {
         /// The limit.
         max: usize,
     },
-    /// The XPath expression does not parse.
+    /// The XPath expression does not compile: syntax, unknown function, wrong arity,
+    /// unknown namespace prefix.
     #[error("invalid XPath expression {expr:?}: {reason}")]
     XPathSyntax {
         /// The expression as given.
@@ -91,45 +81,63 @@ pub enum SelectError {
         /// What is wrong, with the offset where parsing stopped when known.
         reason: String,
     },
-    /// The XPath expression parses but cannot run (unknown function, wrong arity, ...).
-    #[error("invalid XPath expression {expr:?}: {reason}")]
-    XPathEval {
+    /// The expression compiled but failed on a page (a bad regex in `re:test()`, the
+    /// evaluation budget exceeded, ...).
+    #[error("{kind} expression {expr:?} failed: {reason}")]
+    Eval {
+        /// `"CSS"` or `"XPath"`.
+        kind: &'static str,
         /// The expression as given.
         expr: String,
-        /// What is wrong.
+        /// What went wrong.
         reason: String,
     },
-}
-
-#[derive(Debug, Clone)]
-enum QueryKind {
-    Css(Arc<CssQuery>),
-    XPath(XPathQuery),
 }
 
 /// A compiled CSS or XPath selector; compile once, run on many pages.
 #[derive(Debug, Clone)]
 pub struct Query {
     expr: Arc<str>,
-    kind: QueryKind,
+    xpath: Arc<XPath>,
+    is_xpath: bool,
 }
 
 impl Query {
-    /// Compiles a CSS selector. A trailing `::text` selects direct text children,
-    /// ` ::text` (after a space) all descendant text, `::attr(name)` an attribute.
+    /// Compiles a CSS selector as parsel does: translated to XPath by cssselect's rules,
+    /// with `::text` (text children; ` ::text` all descendant text) and `::attr(name)`.
     pub fn css(expr: &str) -> Result<Query, SelectError> {
+        if expr.trim().is_empty() {
+            return Err(SelectError::Empty { kind: "CSS" });
+        }
+        limits::check("CSS", expr)?;
+        let translated = css_to_xpath(expr)?;
+        let xpath = xpath1::compile(&translated).map_err(|e| SelectError::Css {
+            expr: expr.to_string(),
+            reason: format!("its XPath translation {translated:?} does not compile: {e}"),
+        })?;
         Ok(Query {
             expr: expr.into(),
-            kind: QueryKind::Css(Arc::new(css::compile(expr)?)),
+            xpath: Arc::new(xpath),
+            is_xpath: false,
         })
     }
 
-    /// Compiles an XPath expression; syntax errors, unknown functions and wrong
+    /// Compiles an XPath 1.0 expression; syntax errors, unknown functions and wrong
     /// argument counts are reported here rather than when a page is queried.
     pub fn xpath(expr: &str) -> Result<Query, SelectError> {
+        let trimmed = expr.trim();
+        if trimmed.is_empty() {
+            return Err(SelectError::Empty { kind: "XPath" });
+        }
+        limits::check("XPath", trimmed)?;
+        let xpath = xpath1::compile(trimmed).map_err(|e| SelectError::XPathSyntax {
+            expr: expr.to_string(),
+            reason: e.to_string(),
+        })?;
         Ok(Query {
             expr: expr.into(),
-            kind: QueryKind::XPath(xpath::compile(expr)?),
+            xpath: Arc::new(xpath),
+            is_xpath: true,
         })
     }
 
@@ -140,7 +148,15 @@ impl Query {
 
     /// Whether this is an XPath query.
     pub fn is_xpath(&self) -> bool {
-        matches!(self.kind, QueryKind::XPath(_))
+        self.is_xpath
+    }
+
+    fn kind(&self) -> &'static str {
+        if self.is_xpath {
+            "XPath"
+        } else {
+            "CSS"
+        }
     }
 }
 
@@ -153,37 +169,34 @@ impl std::fmt::Display for Query {
 /// A parsed HTML document, queried with [`Query`]s. Lives in one synchronous callback.
 pub struct Page<'h> {
     source: &'h str,
-    html: Html,
+    doc: Document,
     base_href: Option<String>,
     base_url: Option<Url>,
-    xtree: OnceCell<Option<XpathItemTree>>,
-    /// Start tags were dropped to cap the tree's depth (see [`MAX_HTML_DEPTH`]).
-    capped: bool,
 }
 
 impl std::fmt::Debug for Page<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Page")
             .field("len", &self.source.len())
+            .field("nodes", &self.doc.len())
             .field("base_url", &self.base_url)
             .finish_non_exhaustive()
     }
 }
 
 impl<'h> Page<'h> {
-    /// Parses `html` (malformed HTML is repaired the way browsers do; elements nested
-    /// deeper than [`MAX_HTML_DEPTH`] are flattened into the deepest one kept).
+    /// Parses `html` as lxml's HTML parser does (malformed HTML is repaired its way;
+    /// elements nested deeper than [`MAX_HTML_DEPTH`] are flattened into the deepest
+    /// one kept).
     pub fn parse(html: &'h str) -> Page<'h> {
-        let (doc, capped) = html::parse_document(html);
+        let doc = tree::parse_html(html).doc;
         let base_href = find_base_href(&doc);
         let base_url = base_href.as_deref().and_then(|h| Url::parse(h).ok());
         Page {
             source: html,
-            html: doc,
+            doc,
             base_href,
             base_url,
-            xtree: OnceCell::new(),
-            capped,
         }
     }
 
@@ -221,282 +234,192 @@ impl<'h> Page<'h> {
         self.source
     }
 
-    /// The underlying `scraper` document (for anything these helpers lack).
-    pub fn html(&self) -> &Html {
-        &self.html
+    /// The parsed tree.
+    pub fn document(&self) -> &Document {
+        &self.doc
     }
 
-    /// Runs `query` on the whole document.
+    /// The root element (`<html>`), where parsel evaluates page-level queries from.
+    pub fn root_element(&self) -> NodeId {
+        self.doc
+            .children(NodeId::ROOT)
+            .find(|&c| self.doc.element(c).is_some())
+            .unwrap_or(NodeId::ROOT)
+    }
+
+    /// Runs `query` on the whole document; a query that fails on this page (see
+    /// [`Page::try_select`]) is logged and yields nothing.
     pub fn select<'p>(&'p self, query: &Query) -> SelectionList<'p> {
-        let page: &'p Page<'p> = self;
-        let mut items = Vec::new();
-        match &query.kind {
-            QueryKind::Css(cq) => css_apply(page, None, cq, &mut items),
-            QueryKind::XPath(xq) => {
-                if let Some(tree) = page.xtree() {
-                    xpath_collect(tree, xq, None, &mut items);
-                }
+        self.try_select(query).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "selector failed");
+            SelectionList {
+                page: self,
+                items: Vec::new(),
             }
-        }
-        SelectionList { page, items }
+        })
     }
 
-    /// Runs `query` on the whole document, reporting a failure.
+    /// Runs `query` on the whole document, reporting a failure (a bad regex in
+    /// `re:test()`, the evaluation budget exceeded).
     pub fn try_select<'p>(&'p self, query: &Query) -> Result<SelectionList<'p>, SelectError> {
-        Ok(self.select(query))
+        let mut items = Vec::new();
+        run(self, query, XNode::Node(self.root_element()), &mut items)?;
+        Ok(SelectionList { page: self, items })
     }
 
     /// Compiles `expr` as CSS and runs it (prefer a precompiled [`Query`] in hot code).
     pub fn css<'p>(&'p self, expr: &str) -> Result<SelectionList<'p>, SelectError> {
-        Ok(self.select(&Query::css(expr)?))
+        self.try_select(&Query::css(expr)?)
     }
 
     /// Compiles `expr` as XPath and runs it (prefer a precompiled [`Query`] in hot code).
     pub fn xpath<'p>(&'p self, expr: &str) -> Result<SelectionList<'p>, SelectError> {
-        Ok(self.select(&Query::xpath(expr)?))
+        self.try_select(&Query::xpath(expr)?)
     }
-
-    /// The XPath document, parsed on first use. skyscraper's parser has no depth cap,
-    /// so a page that needed one is given to it as the capped tree, serialised.
-    fn xtree(&self) -> Option<&XpathItemTree> {
-        self.xtree
-            .get_or_init(|| {
-                let parsed = if self.capped {
-                    skyscraper::html::parse(&self.html.html())
-                } else {
-                    skyscraper::html::parse(self.source)
-                };
-                match parsed {
-                    Ok(t) => Some(t),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot build XPath document");
-                        None
-                    }
-                }
-            })
-            .as_ref()
-    }
-
-    /// Maps `scraper` elements to the XPath tree's elements (by document order).
-    fn css_to_x<'p>(&'p self, els: &[ElementRef<'p>]) -> Vec<Option<&'p XpathItemTreeNode>> {
-        let Some(tree) = self.xtree() else {
-            return Vec::new();
-        };
-        let xs = xpath::elements(tree);
-        let index: HashMap<_, usize> = self
-            .html
-            .root_element()
-            .descendent_elements()
-            .enumerate()
-            .map(|(i, e)| (e.id(), i))
-            .collect();
-        els.iter()
-            .map(|e| {
-                let x = *xs.get(*index.get(&e.id())?)?;
-                same_name(e, x).then_some(x)
-            })
-            .collect()
-    }
-
-    /// Maps XPath-tree elements to `scraper` elements (by document order).
-    fn x_to_css<'p>(&'p self, xs: &[&'p XpathItemTreeNode]) -> Vec<Option<ElementRef<'p>>> {
-        let Some(tree) = self.xtree() else {
-            return Vec::new();
-        };
-        let index: HashMap<usize, usize> = xpath::elements(tree)
-            .into_iter()
-            .enumerate()
-            .map(|(i, x)| (std::ptr::from_ref(x) as usize, i))
-            .collect();
-        let els: Vec<ElementRef<'p>> = self.html.root_element().descendent_elements().collect();
-        xs.iter()
-            .map(|x| {
-                let e = *els.get(*index.get(&(std::ptr::from_ref(*x) as usize))?)?;
-                same_name(&e, x).then_some(e)
-            })
-            .collect()
-    }
-}
-
-fn same_name(e: &ElementRef<'_>, x: &XpathItemTreeNode) -> bool {
-    matches!(x, XpathItemTreeNode::ElementNode(n) if n.name.eq_ignore_ascii_case(e.value().name()))
 }
 
 /// The `href` of the first `<base>` element in `<head>`.
-fn find_base_href(doc: &Html) -> Option<String> {
-    let root = doc.root_element();
-    let head = root.child_elements().find(|e| e.value().name() == "head")?;
-    head.child_elements()
-        .filter(|e| e.value().name() == "base")
+fn find_base_href(doc: &Document) -> Option<String> {
+    let html = doc
+        .children(NodeId::ROOT)
+        .find(|&c| doc.element(c).is_some_and(|e| &*e.name == "html"))?;
+    let head = doc
+        .children(html)
+        .find(|&c| doc.element(c).is_some_and(|e| &*e.name == "head"))?;
+    doc.children(head)
+        .filter_map(|c| doc.element(c).filter(|e| &*e.name == "base"))
         .find_map(|e| e.attr("href"))
         .map(|h| h.trim().to_string())
 }
 
+/// One result: a node of the page (element, text, attribute, ...) or a computed value.
 #[derive(Clone)]
-enum Item<'p> {
-    El(ElementRef<'p>),
-    Str(&'p str),
-    XNode(&'p XpathItemTreeNode),
-    Owned(String),
+enum Item {
+    Node(XNode),
+    Value(Arc<str>),
 }
 
-fn css_apply<'p>(
-    page: &'p Page<'p>,
-    ctx: Option<ElementRef<'p>>,
-    cq: &CssQuery,
-    out: &mut Vec<Item<'p>>,
-) {
-    let matched: Vec<ElementRef<'p>> = match (&cq.selector, ctx) {
-        (None, Some(el)) => vec![el],
-        (None, None) => vec![page.html.root_element()],
-        (Some(sel), None) => page.html.select(sel).collect(),
-        (Some(sel), Some(el)) => {
-            let mut v = Vec::new();
-            css::matches_in(el, sel, &mut v);
-            v
-        }
-    };
-    match &cq.pseudo {
-        Pseudo::Element => out.extend(matched.into_iter().map(Item::El)),
-        Pseudo::Text { descendant: false } => {
-            for m in matched {
-                out.extend(
-                    m.children()
-                        .filter_map(|c| c.value().as_text().map(|t| Item::Str(t))),
-                );
-            }
-        }
-        Pseudo::Text { descendant: true } => {
-            for m in css::outermost(matched) {
-                out.extend(
-                    m.descendants()
-                        .filter_map(|c| c.value().as_text().map(|t| Item::Str(t))),
-                );
-            }
-        }
-        Pseudo::Attr {
-            name,
-            descendant: false,
-        } => out.extend(
-            matched
+/// Evaluates `query` from `ctx` and appends its results to `out`.
+fn run(page: &Page<'_>, query: &Query, ctx: XNode, out: &mut Vec<Item>) -> Result<(), SelectError> {
+    let value = query
+        .xpath
+        .evaluate(&page.doc, ctx)
+        .map_err(|e| SelectError::Eval {
+            kind: query.kind(),
+            expr: query.expr.to_string(),
+            reason: e.to_string(),
+        })?;
+    match value {
+        // parsel never returns the document node itself (`xpath("/")` is empty).
+        Value::Nodes(nodes) => out.extend(
+            nodes
                 .into_iter()
-                .filter_map(|m| m.attr(name).map(Item::Str)),
+                .filter(|n| *n != XNode::Node(NodeId::ROOT))
+                .map(Item::Node),
         ),
-        Pseudo::Attr {
-            name,
-            descendant: true,
-        } => {
-            for m in css::outermost(matched) {
-                out.extend(
-                    m.descendent_elements()
-                        .filter_map(|e| e.attr(name).map(Item::Str)),
-                );
-            }
-        }
+        // `re:match()` makes `<match>` elements outside the page, shown as lxml does.
+        Value::Matches(found) => out.extend(
+            found
+                .iter()
+                .map(|m| Item::Value(format!("<match>{}</match>", escape_text(m)).into())),
+        ),
+        Value::String(s) => out.push(Item::Value(s.into())),
+        Value::Number(n) => out.push(Item::Value(py_float(n).into())),
+        Value::Boolean(b) => out.push(Item::Value(if b { "1" } else { "0" }.into())),
     }
-}
-
-fn xpath_collect<'p>(
-    tree: &'p XpathItemTree,
-    xq: &XPathQuery,
-    ctx: Option<&'p XpathItemTreeNode>,
-    out: &mut Vec<Item<'p>>,
-) {
-    let mut raw = Vec::new();
-    xpath::eval(xq, tree, ctx, &mut raw);
-    out.extend(raw.into_iter().map(|r| match r {
-        XOut::Node(XpathItemTreeNode::TextNode(t)) => Item::Str(&t.content),
-        XOut::Node(XpathItemTreeNode::AttributeNode(a)) => Item::Str(&a.value),
-        XOut::Node(n) => Item::XNode(n),
-        XOut::Value(v) => Item::Owned(v),
-    }));
+    Ok(())
 }
 
 /// One selector result: an element, a text node, an attribute value or an XPath value.
 #[derive(Clone)]
 pub struct Selection<'p> {
     page: &'p Page<'p>,
-    item: Item<'p>,
+    item: Item,
 }
 
 impl<'p> Selection<'p> {
-    /// The result as a string: outer HTML for elements, the text for text and
-    /// attribute results (Scrapy's `Selector.get()`).
+    /// The result as a string, as parsel's `Selector.get()`: outer HTML for elements
+    /// (lxml's serialisation), the text for text and attribute results.
     pub fn get(&self) -> String {
         match &self.item {
-            Item::El(e) => e.html(),
-            Item::Str(s) => (*s).to_string(),
-            Item::Owned(s) => s.clone(),
-            Item::XNode(n) => match self.page.xtree() {
-                Some(tree) => n.display(tree, DisplayFormatting::Raw, 0),
-                None => String::new(),
+            Item::Node(n) => match self.as_str() {
+                Some(s) => s.to_string(),
+                None => match n {
+                    XNode::Node(id) => tree::outer_html(&self.page.doc, *id),
+                    XNode::Attr(..) => String::new(),
+                },
             },
+            Item::Value(v) => v.to_string(),
         }
     }
 
-    /// The result as a borrowed string when it is text or an attribute value.
+    /// The result as a borrowed string when it is text, a comment's text or an
+    /// attribute value.
     pub fn as_str(&self) -> Option<&'p str> {
+        let doc = &self.page.doc;
         match &self.item {
-            Item::Str(s) => Some(s),
+            Item::Node(XNode::Attr(id, i)) => doc
+                .element(*id)
+                .and_then(|e| e.attrs.get(*i as usize))
+                .map(|a| &*a.value),
+            Item::Node(XNode::Node(id)) => match &doc.node(*id).data {
+                NodeData::Text(t) => Some(t),
+                _ => None,
+            },
+            Item::Value(_) => None,
+        }
+    }
+
+    /// The element this result is, if it is one.
+    pub fn element_id(&self) -> Option<NodeId> {
+        match &self.item {
+            Item::Node(XNode::Node(id)) if self.page.doc.element(*id).is_some() => Some(*id),
             _ => None,
         }
     }
 
     /// Whether this result is an element.
     pub fn is_element(&self) -> bool {
-        matches!(
-            &self.item,
-            Item::El(_) | Item::XNode(XpathItemTreeNode::ElementNode(_))
-        )
+        self.element_id().is_some()
     }
 
     /// An attribute of an element result (`None` for other results).
     pub fn attr(&self, name: &str) -> Option<&'p str> {
-        match &self.item {
-            Item::El(e) => e.attr(name),
-            Item::XNode(XpathItemTreeNode::ElementNode(el)) => {
-                let tree = self.page.xtree()?;
-                el.get_attribute(tree, name)
-            }
-            _ => None,
-        }
+        let id = self.element_id()?;
+        self.page.doc.element(id)?.attr(name)
     }
 
-    /// Runs `query` relative to this result; non-element results yield nothing.
+    /// Runs `query` relative to this result; results that are not nodes yield nothing.
     pub fn select(&self, query: &Query) -> SelectionList<'p> {
-        let mut items = Vec::new();
-        select_from(
-            self.page,
-            std::slice::from_ref(&self.item),
-            query,
-            &mut items,
-        );
-        SelectionList {
-            page: self.page,
-            items,
-        }
+        self.try_select(query).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "selector failed");
+            SelectionList {
+                page: self.page,
+                items: Vec::new(),
+            }
+        })
     }
 
     /// Runs `query` relative to this result, reporting a failure.
     pub fn try_select(&self, query: &Query) -> Result<SelectionList<'p>, SelectError> {
-        Ok(self.select(query))
+        let mut items = Vec::new();
+        if let Item::Node(n) = &self.item {
+            run(self.page, query, *n, &mut items)?;
+        }
+        Ok(SelectionList {
+            page: self.page,
+            items,
+        })
     }
 
     /// Compiles and runs a CSS query relative to this result.
     pub fn css(&self, expr: &str) -> Result<SelectionList<'p>, SelectError> {
-        Ok(self.select(&Query::css(expr)?))
+        self.try_select(&Query::css(expr)?)
     }
 
     /// Compiles and runs an XPath query relative to this result.
     pub fn xpath(&self, expr: &str) -> Result<SelectionList<'p>, SelectError> {
-        Ok(self.select(&Query::xpath(expr)?))
-    }
-
-    pub(crate) fn element_ref(&self) -> Option<ElementRef<'p>> {
-        match &self.item {
-            Item::El(e) => Some(*e),
-            _ => None,
-        }
+        self.try_select(&Query::xpath(expr)?)
     }
 }
 
@@ -506,69 +429,11 @@ impl std::fmt::Debug for Selection<'_> {
     }
 }
 
-fn select_from<'p>(page: &'p Page<'p>, ctx: &[Item<'p>], query: &Query, out: &mut Vec<Item<'p>>) {
-    match &query.kind {
-        QueryKind::Css(cq) => {
-            let xs: Vec<&'p XpathItemTreeNode> = ctx
-                .iter()
-                .filter_map(|i| match i {
-                    Item::XNode(n @ XpathItemTreeNode::ElementNode(_)) => Some(*n),
-                    _ => None,
-                })
-                .collect();
-            let mapped = if xs.is_empty() {
-                Vec::new()
-            } else {
-                page.x_to_css(&xs)
-            };
-            let mut mapped = mapped.into_iter();
-            for i in ctx {
-                match i {
-                    Item::El(e) => css_apply(page, Some(*e), cq, out),
-                    Item::XNode(XpathItemTreeNode::ElementNode(_)) => {
-                        if let Some(Some(e)) = mapped.next() {
-                            css_apply(page, Some(e), cq, out);
-                        }
-                    }
-                    _ => {}
-                }
-            }
-        }
-        QueryKind::XPath(xq) => {
-            let Some(tree) = page.xtree() else { return };
-            let els: Vec<ElementRef<'p>> = ctx
-                .iter()
-                .filter_map(|i| match i {
-                    Item::El(e) => Some(*e),
-                    _ => None,
-                })
-                .collect();
-            let mapped = if els.is_empty() {
-                Vec::new()
-            } else {
-                page.css_to_x(&els)
-            };
-            let mut mapped = mapped.into_iter();
-            for i in ctx {
-                match i {
-                    Item::El(_) => {
-                        if let Some(Some(x)) = mapped.next() {
-                            xpath_collect(tree, xq, Some(x), out);
-                        }
-                    }
-                    Item::XNode(n) => xpath_collect(tree, xq, Some(n), out),
-                    _ => {}
-                }
-            }
-        }
-    }
-}
-
 /// Results of a query, as Scrapy's `SelectorList`.
 #[derive(Clone)]
 pub struct SelectionList<'p> {
     page: &'p Page<'p>,
-    items: Vec<Item<'p>>,
+    items: Vec<Item>,
 }
 
 impl<'p> SelectionList<'p> {
@@ -608,6 +473,11 @@ impl<'p> SelectionList<'p> {
         })
     }
 
+    /// The elements among the results.
+    pub fn element_ids(&self) -> Vec<NodeId> {
+        self.iter().filter_map(|s| s.element_id()).collect()
+    }
+
     /// Regex matches over every result's string, as Scrapy's `.re()`: with a group
     /// named `extract`, that group; with other groups, every group of every match;
     /// without groups, the whole matches.
@@ -631,48 +501,40 @@ impl<'p> SelectionList<'p> {
         None
     }
 
-    /// Runs `query` relative to each element result and concatenates the results.
+    /// Runs `query` relative to each result and concatenates the results (parsel's
+    /// `SelectorList.xpath()` / `.css()`); a failure is logged and yields nothing.
     pub fn select(&self, query: &Query) -> SelectionList<'p> {
+        self.try_select(query).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "selector failed");
+            SelectionList {
+                page: self.page,
+                items: Vec::new(),
+            }
+        })
+    }
+
+    /// Runs `query` relative to each result, reporting a failure.
+    pub fn try_select(&self, query: &Query) -> Result<SelectionList<'p>, SelectError> {
         let mut items = Vec::new();
-        select_from(self.page, &self.items, query, &mut items);
-        SelectionList {
+        for i in &self.items {
+            if let Item::Node(n) = i {
+                run(self.page, query, *n, &mut items)?;
+            }
+        }
+        Ok(SelectionList {
             page: self.page,
             items,
-        }
+        })
     }
 
-    /// Compiles and runs a CSS query relative to each element result.
+    /// Compiles and runs a CSS query relative to each result.
     pub fn css(&self, expr: &str) -> Result<SelectionList<'p>, SelectError> {
-        Ok(self.select(&Query::css(expr)?))
+        self.try_select(&Query::css(expr)?)
     }
 
-    /// Compiles and runs an XPath query relative to each element result.
+    /// Compiles and runs an XPath query relative to each result.
     pub fn xpath(&self, expr: &str) -> Result<SelectionList<'p>, SelectError> {
-        Ok(self.select(&Query::xpath(expr)?))
-    }
-
-    /// The `scraper` elements among the results, mapping XPath elements across.
-    pub(crate) fn element_refs(&self) -> Vec<ElementRef<'p>> {
-        let xs: Vec<&'p XpathItemTreeNode> = self
-            .items
-            .iter()
-            .filter_map(|i| match i {
-                Item::XNode(n @ XpathItemTreeNode::ElementNode(_)) => Some(*n),
-                _ => None,
-            })
-            .collect();
-        if xs.is_empty() {
-            return self.iter().filter_map(|s| s.element_ref()).collect();
-        }
-        let mut mapped = self.page.x_to_css(&xs).into_iter();
-        self.items
-            .iter()
-            .filter_map(|i| match i {
-                Item::El(e) => Some(*e),
-                Item::XNode(XpathItemTreeNode::ElementNode(_)) => mapped.next().flatten(),
-                _ => None,
-            })
-            .collect()
+        self.try_select(&Query::xpath(expr)?)
     }
 }
 
@@ -706,6 +568,49 @@ fn extract_regex(re: &Regex, text: &str, out: &mut Vec<String>, first_only: bool
         if first_only || named.is_some() {
             return;
         }
+    }
+}
+
+/// Escapes text as lxml serialises it inside an element.
+fn escape_text(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// The XPath parsel runs for a CSS selector (`descendant-or-self::` prefixed, with
+/// `::text` and `::attr(name)` translated), or why it is refused.
+pub fn css_to_xpath(expr: &str) -> Result<String, SelectError> {
+    css2xpath::css_to_xpath(expr).map_err(|e| SelectError::Css {
+        expr: expr.to_string(),
+        reason: match e.kind {
+            css2xpath::CssErrorKind::Syntax => e.message,
+            css2xpath::CssErrorKind::Expression => format!("unsupported: {}", e.message),
+        },
+    })
+}
+
+/// Python's `str(float)`, which is how parsel shows an XPath number: `3.0`, `2.5`,
+/// `1e+16`, `nan`, `inf`.
+pub(crate) fn py_float(f: f64) -> String {
+    if f.is_nan() {
+        return "nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "inf" } else { "-inf" }.into();
+    }
+    let a = f.abs();
+    if a != 0.0 && !(1e-4..1e16).contains(&a) {
+        let s = format!("{f:e}");
+        let (mantissa, exp) = s.split_once('e').unwrap_or((&s, "0"));
+        let exp: i32 = exp.parse().unwrap_or(0);
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{mantissa}e{sign}{:02}", exp.abs());
+    }
+    if f == f.trunc() {
+        format!("{f:.1}")
+    } else {
+        format!("{f}")
     }
 }
 

@@ -54,7 +54,7 @@ impl XPathExpr {
             Some((p, l)) => (p, Some(l)),
             None => (self.element.as_str(), None),
         };
-        let node_test = is_safe_name(prefix) && local.map_or(true, |l| l == "*" || is_safe_name(l));
+        let node_test = is_safe_name(prefix) && local.is_none_or(|l| l == "*" || is_safe_name(l));
         let cond = if node_test {
             format!("self::{}", self.element)
         } else {

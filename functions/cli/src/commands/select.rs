@@ -16,8 +16,12 @@ use super::crawl::EXIT_INVALID;
 #[derive(clap::Args)]
 pub struct SelectArgs {
     /// HTML files to query.
-    #[arg(required = true)]
+    #[arg(required_unless_present = "css_to_xpath")]
     pub files: Vec<PathBuf>,
+    /// Read CSS selectors from standard input, one per line, and print the XPath each
+    /// becomes (`{"xpath": …}` or `{"error": …}` per line), as parsel translates them.
+    #[arg(long, conflicts_with_all = ["css", "xpath", "selectors"])]
+    pub css_to_xpath: bool,
     /// A CSS selector (repeatable; `::text` and `::attr(name)` as in parsel).
     #[arg(long)]
     pub css: Vec<String>,
@@ -83,6 +87,9 @@ fn queries(args: &SelectArgs) -> Result<Vec<Keyed>, String> {
 /// `trawl select`: one JSON line per file, `{"file": …, "results": {key: [values] |
 /// {"error": …}}}`.
 pub fn run(args: SelectArgs) -> ExitCode {
+    if args.css_to_xpath {
+        return translate_stdin();
+    }
     let queries = match queries(&args) {
         Ok(q) => q,
         Err(e) => {
@@ -105,7 +112,10 @@ pub fn run(args: SelectArgs) -> ExitCode {
         let mut results = Map::new();
         for (key, query) in &queries {
             let v = match query {
-                Ok(q) => json!(page.select(q).getall()),
+                Ok(q) => match page.try_select(q) {
+                    Ok(found) => json!(found.getall()),
+                    Err(e) => json!({ "error": e.to_string() }),
+                },
                 Err(e) => json!({ "error": e }),
             };
             results.insert(key.clone(), v);
@@ -118,4 +128,22 @@ pub fn run(args: SelectArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `--css-to-xpath`: one JSON line per selector line read.
+fn translate_stdin() -> ExitCode {
+    use std::io::BufRead;
+    let stdin = std::io::stdin();
+    for line in stdin.lock().lines() {
+        let Ok(line) = line else {
+            eprintln!("error: standard input is not UTF-8 text");
+            return ExitCode::FAILURE;
+        };
+        let out = match trawl_engine::select::css_to_xpath(&line) {
+            Ok(x) => json!({ "xpath": x }),
+            Err(e) => json!({ "error": e.to_string() }),
+        };
+        println!("{out}");
+    }
+    ExitCode::SUCCESS
 }
