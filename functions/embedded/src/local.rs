@@ -156,7 +156,8 @@ impl LocalNode {
             projects: db.clone(),
             jobs: db.clone(),
             schedules: db.clone(),
-            history: db,
+            history: db.clone(),
+            events: db,
             blobs,
             clock,
         };
