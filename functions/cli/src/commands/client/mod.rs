@@ -13,6 +13,7 @@ pub mod logs;
 pub mod schedule;
 pub mod schedules;
 pub mod status;
+pub mod webhooks;
 mod table;
 
 use serde_json::Value;
