@@ -324,7 +324,8 @@ mod tests {
 
     #[test]
     fn undeclared_shift_jis_served_as_text_plain_is_detected() {
-        let source = "日本語のテキストです。これはシフトJISで書かれた文書で、文字コードの宣言がありません。";
+        let source =
+            "日本語のテキストです。これはシフトJISで書かれた文書で、文字コードの宣言がありません。";
         let (bytes, _, _) = encoding_rs::SHIFT_JIS.encode(source);
         let (text, enc) = decode_html(&bytes, Some("text/plain"));
         assert_eq!(enc, encoding_rs::SHIFT_JIS);

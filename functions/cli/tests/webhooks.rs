@@ -42,7 +42,10 @@ async fn wait<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
         if let Some(v) = f() {
             return v;
         }
-        assert!(t0.elapsed() < Duration::from_secs(60), "timed out waiting for {what}");
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -53,7 +56,11 @@ fn trawl(args: &[&str]) -> String {
         .current_dir(workspace())
         .output()
         .expect("run trawl");
-    assert!(out.status.success(), "trawl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "trawl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -75,15 +82,34 @@ async fn a_delivery_cut_by_kill_9_arrives_after_the_restart() {
         spawn_serve(cmd)
     };
     let (mut server, url) = start();
-    trawl(&["deploy", "examples/shop.toml", "--project", "demo", "--url", &url]);
-    let added = trawl(&["webhooks", "add", "demo", &hook_url, "--events", "job.finished", "--url", &url]);
+    trawl(&[
+        "deploy",
+        "examples/shop.toml",
+        "--project",
+        "demo",
+        "--url",
+        &url,
+    ]);
+    let added = trawl(&[
+        "webhooks",
+        "add",
+        "demo",
+        &hook_url,
+        "--events",
+        "job.finished",
+        "--url",
+        &url,
+    ]);
     let secret = added
         .lines()
         .find_map(|l| l.strip_prefix("Secret (shown only now): "))
         .expect("the secret is printed")
         .to_string();
     let listed = trawl(&["webhooks", "list", "demo", "--url", &url]);
-    assert!(listed.contains(&hook_url) && listed.contains("job.finished"), "{listed}");
+    assert!(
+        listed.contains(&hook_url) && listed.contains("job.finished"),
+        "{listed}"
+    );
     assert!(!listed.contains(&secret), "never the secret: {listed}");
 
     let http = reqwest::Client::new();
@@ -104,7 +130,11 @@ async fn a_delivery_cut_by_kill_9_arrives_after_the_restart() {
 
     // The job finished and its delivery is in flight: kill the server.
     let first_id = wait("the first delivery", || {
-        receiver.got.lock().first().map(|(h, _)| h["trawl-event-id"].clone())
+        receiver
+            .got
+            .lock()
+            .first()
+            .map(|(h, _)| h["trawl-event-id"].clone())
     })
     .await;
     server.kill().unwrap();
@@ -115,17 +145,33 @@ async fn a_delivery_cut_by_kill_9_arrives_after_the_restart() {
         receiver.got.lock().get(1).cloned()
     })
     .await;
-    assert_eq!(headers["trawl-event-id"], first_id, "the same idempotency key");
+    assert_eq!(
+        headers["trawl-event-id"], first_id,
+        "the same idempotency key"
+    );
     let event: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(event["type"], "job.finished");
     assert_eq!(event["job"]["id"], job.as_str());
     assert_eq!(event["job"]["items"], 20, "{event}");
     let signature = headers["trawl-signature"].to_str().unwrap();
-    assert!(sign::verify(&secret, signature, &body, chrono::Utc::now().timestamp(), 300));
+    assert!(sign::verify(
+        &secret,
+        signature,
+        &body,
+        chrono::Utc::now().timestamp(),
+        300
+    ));
 
     // The delivery is recorded; then the webhook goes.
     let listed = trawl(&["webhooks", "list", "demo", "--url", &url]);
-    let id = listed.lines().nth(1).unwrap().split_whitespace().next().unwrap().to_string();
+    let id = listed
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     assert!(listed.contains("ok 200"), "{listed}");
     trawl(&["webhooks", "del", "demo", &id, "--url", &url]);
     let listed = trawl(&["webhooks", "list", "demo", "--url", &url, "--json"]);

@@ -221,7 +221,11 @@ async fn deliver_loop(deliverer: Deliverer) {
     loop {
         match deliverer.drain().await {
             Ok(r) if r.delivered + r.failed > 0 => {
-                tracing::debug!(delivered = r.delivered, failed = r.failed, "events delivered");
+                tracing::debug!(
+                    delivered = r.delivered,
+                    failed = r.failed,
+                    "events delivered"
+                );
             }
             Ok(_) => {}
             Err(e) => tracing::error!("delivering events failed: {e}"),

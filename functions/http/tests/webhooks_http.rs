@@ -233,7 +233,13 @@ async fn a_job_life_is_delivered_signed_and_in_order() {
             sign::verify(&secret, &r.header("trawl-signature"), &r.body, now, 300),
             "signature of {body}"
         );
-        assert!(!sign::verify("whsec_wrong", &r.header("trawl-signature"), &r.body, now, 300));
+        assert!(!sign::verify(
+            "whsec_wrong",
+            &r.header("trawl-signature"),
+            &r.body,
+            now,
+            300
+        ));
         assert_eq!(r.header("trawl-event-id"), body["id"].as_str().unwrap());
         assert_eq!(r.header("trawl-event-type"), body["type"].as_str().unwrap());
         assert_eq!(r.header("content-type"), "application/json");
@@ -281,7 +287,10 @@ async fn a_receiver_failing_twice_gets_the_event_once_more_after_the_retries() {
     let got_later = receiver.got();
     assert_eq!(got_later.len(), 3, "delivered once after two failures");
     let ids: Vec<String> = got.iter().map(|r| r.header("trawl-event-id")).collect();
-    assert!(ids.iter().all(|i| *i == ids[0]), "one event, one idempotency key: {ids:?}");
+    assert!(
+        ids.iter().all(|i| *i == ids[0]),
+        "one event, one idempotency key: {ids:?}"
+    );
     assert!(got.iter().all(|r| r.json()["type"] == "job.finished"));
     let list = api.get("/listwebhooks.json?project=shop").await;
     let hooks = list["webhooks"].as_array().unwrap();
@@ -312,13 +321,13 @@ async fn private_addresses_and_redirects_are_refused() {
         "http://10.1.2.3/",
     ] {
         let v = api
-            .post(
-                "/addwebhook.json",
-                &[("project", "shop"), ("url", url)],
-            )
+            .post("/addwebhook.json", &[("project", "shop"), ("url", url)])
             .await;
         assert_eq!(v["status"], "error", "{url}: {v}");
-        assert!(v["message"].as_str().unwrap().starts_with("url is invalid"), "{v}");
+        assert!(
+            v["message"].as_str().unwrap().starts_with("url is invalid"),
+            "{v}"
+        );
     }
     // A name resolving to loopback passes registration; its deliveries are refused
     // when they resolve (as a DNS-rebound name would be).
@@ -329,10 +338,16 @@ async fn private_addresses_and_redirects_are_refused() {
     let t0 = Instant::now();
     let error = loop {
         let list = api.get("/listwebhooks.json?project=shop").await;
-        if let Some(d) = list["webhooks"][0]["deliveries"].as_array().and_then(|d| d.first()) {
+        if let Some(d) = list["webhooks"][0]["deliveries"]
+            .as_array()
+            .and_then(|d| d.first())
+        {
             break d["error"].as_str().unwrap().to_string();
         }
-        assert!(t0.elapsed() < Duration::from_secs(20), "no delivery attempt");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no delivery attempt"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(error.contains("loopback"), "{error}");
@@ -344,7 +359,9 @@ async fn private_addresses_and_redirects_are_refused() {
     let (redirector, hook) = Receiver::start(&[302]).await;
     let added = api.add_webhook(&hook, "job.pending").await;
     api.schedule("http://127.0.0.1:1").await;
-    redirector.wait_for("the first attempt", |g| !g.is_empty()).await;
+    redirector
+        .wait_for("the first attempt", |g| !g.is_empty())
+        .await;
     let t0 = Instant::now();
     loop {
         let list = api.get("/listwebhooks.json?project=shop").await;
@@ -355,7 +372,10 @@ async fn private_addresses_and_redirects_are_refused() {
             assert_eq!(d["ok"], false);
             break;
         }
-        assert!(t0.elapsed() < Duration::from_secs(20), "no delivery recorded");
+        assert!(
+            t0.elapsed() < Duration::from_secs(20),
+            "no delivery recorded"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     node.shutdown().await;
@@ -366,20 +386,52 @@ async fn hostile_webhook_parameters_are_refused() {
     let (api, node, _dir) = start(true).await;
     let cases: &[(&[(&str, &str)], &str)] = &[
         (&[("project", "shop")], "'url' parameter is required"),
-        (&[("project", "shop"), ("url", "ftp://x/")], "url is invalid"),
-        (&[("project", "shop"), ("url", "http://u:p@x.example/")], "url is invalid"),
-        (&[("project", "shop"), ("url", "http://x.example/"), ("events", "job.exploded")], "events is invalid"),
-        (&[("project", "shop"), ("url", "http://x.example/"), ("secret", "short")], "secret is invalid"),
-        (&[("project", "nope"), ("url", "http://x.example/")], "project 'nope' not found"),
-        (&[("project", "../etc"), ("url", "http://x.example/")], "project '../etc' not found"),
+        (
+            &[("project", "shop"), ("url", "ftp://x/")],
+            "url is invalid",
+        ),
+        (
+            &[("project", "shop"), ("url", "http://u:p@x.example/")],
+            "url is invalid",
+        ),
+        (
+            &[
+                ("project", "shop"),
+                ("url", "http://x.example/"),
+                ("events", "job.exploded"),
+            ],
+            "events is invalid",
+        ),
+        (
+            &[
+                ("project", "shop"),
+                ("url", "http://x.example/"),
+                ("secret", "short"),
+            ],
+            "secret is invalid",
+        ),
+        (
+            &[("project", "nope"), ("url", "http://x.example/")],
+            "project 'nope' not found",
+        ),
+        (
+            &[("project", "../etc"), ("url", "http://x.example/")],
+            "project '../etc' not found",
+        ),
     ];
     for (form, message) in cases {
         let v = api.post("/addwebhook.json", form).await;
         assert_eq!(v["status"], "error", "{form:?}: {v}");
-        assert!(v["message"].as_str().unwrap().starts_with(message), "{form:?}: {v}");
+        assert!(
+            v["message"].as_str().unwrap().starts_with(message),
+            "{form:?}: {v}"
+        );
     }
     let v = api
-        .post("/delwebhook.json", &[("project", "shop"), ("id", "wh_missing")])
+        .post(
+            "/delwebhook.json",
+            &[("project", "shop"), ("id", "wh_missing")],
+        )
         .await;
     assert_eq!(v["status"], "error", "{v}");
     let long = format!("http://x.example/{}", "a".repeat(5000));
@@ -392,11 +444,17 @@ async fn hostile_webhook_parameters_are_refused() {
         ids.push(api.add_webhook("http://x.example/", "*").await["id"].clone());
     }
     let v = api
-        .post("/addwebhook.json", &[("project", "shop"), ("url", "http://x.example/")])
+        .post(
+            "/addwebhook.json",
+            &[("project", "shop"), ("url", "http://x.example/")],
+        )
         .await;
     assert_eq!(v["status"], "error", "the cap holds: {v}");
     let v = api
-        .post("/delwebhook.json", &[("project", "shop"), ("id", ids[0].as_str().unwrap())])
+        .post(
+            "/delwebhook.json",
+            &[("project", "shop"), ("id", ids[0].as_str().unwrap())],
+        )
         .await;
     assert_eq!(v["status"], "ok", "{v}");
     let list = api.get("/listwebhooks.json?project=shop").await;

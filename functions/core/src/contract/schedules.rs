@@ -182,7 +182,13 @@ pub async fn advance_schedule_fires_once(store: &dyn ScheduleStore) {
     let fired_at = due + Duration::microseconds(1_500);
     assert!(
         store
-            .advance_schedule(&later.id, due, Some(next), Some((fired_at, "job-1".into())), None)
+            .advance_schedule(
+                &later.id,
+                due,
+                Some(next),
+                Some((fired_at, "job-1".into())),
+                None
+            )
             .await
             .unwrap(),
         "advance from the due time returns true"
@@ -200,7 +206,13 @@ pub async fn advance_schedule_fires_once(store: &dyn ScheduleStore) {
     );
     assert!(
         !store
-            .advance_schedule(&later.id, due, Some(next), Some((fired_at, "job-2".into())), None)
+            .advance_schedule(
+                &later.id,
+                due,
+                Some(next),
+                Some((fired_at, "job-2".into())),
+                None
+            )
             .await
             .unwrap(),
         "a second advance from the same due time returns false"
@@ -222,7 +234,13 @@ pub async fn advance_without_firing_keeps_last_run(store: &dyn ScheduleStore) {
     let (next, next2) = (due + secs(300), due + secs(600));
     let fired_at = due + Duration::microseconds(1_500);
     assert!(store
-        .advance_schedule(&later.id, due, Some(next), Some((fired_at, "job-1".into())), None)
+        .advance_schedule(
+            &later.id,
+            due,
+            Some(next),
+            Some((fired_at, "job-1".into())),
+            None
+        )
         .await
         .unwrap());
     assert!(

@@ -127,8 +127,8 @@ impl Deliverer {
         let mut delivered = entry.delivered.clone();
         let attempt = entry.attempts + 1;
         let now = self.clock.now();
-        let horizon = chrono::Duration::from_std(self.cfg.retry_horizon)
-            .unwrap_or(chrono::Duration::MAX);
+        let horizon =
+            chrono::Duration::from_std(self.cfg.retry_horizon).unwrap_or(chrono::Duration::MAX);
         let next_at = now
             + chrono::Duration::from_std(backoff(self.cfg.retry_base, attempt))
                 .unwrap_or(chrono::Duration::MAX);
@@ -209,7 +209,10 @@ impl Deliverer {
             (EVENT_ID_HEADER, entry.event.id.clone()),
             (EVENT_TYPE_HEADER, entry.event.kind.as_str().to_string()),
         ];
-        let answer = self.client.post(&hook.url, &headers, body.to_string()).await;
+        let answer = self
+            .client
+            .post(&hook.url, &headers, body.to_string())
+            .await;
         (answer, started.elapsed())
     }
 }

@@ -6,6 +6,7 @@
 mod deliver;
 mod guard;
 mod kind;
+mod none;
 pub mod sign;
 mod webhook;
 
@@ -18,6 +19,7 @@ use crate::model::{Job, JobBlob, JobState, Schedule, Version};
 pub use deliver::{backoff, Deliverer, DrainReport, EventsConfig};
 pub use guard::{WebhookClient, WebhookUrlError};
 pub use kind::{EventFilter, EventKind, UnknownEventKind};
+pub use none::NoOutbox;
 pub use webhook::{
     new_secret, secret_hint, Delivery, Webhook, WebhookError, DELIVERIES_KEPT,
     MAX_WEBHOOKS_PER_PROJECT,

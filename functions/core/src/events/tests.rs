@@ -35,12 +35,19 @@ fn a_finished_job_event_has_the_documented_shape() {
     assert_eq!(job["finish_reason"], "failed");
     assert_eq!(job["error"], "boom");
     assert_eq!(job["items"], 7);
-    assert_eq!(job["stats"], json!({"item_scraped_count": 7}), "main stats only");
+    assert_eq!(
+        job["stats"],
+        json!({"item_scraped_count": 7}),
+        "main stats only"
+    );
     assert_eq!(
         job["log_url"],
         "https://trawl.example/logs/demo/shop/j1.log"
     );
-    assert_eq!(job["items_url"], "https://trawl.example/items/demo/shop/j1.jl");
+    assert_eq!(
+        job["items_url"],
+        "https://trawl.example/items/demo/shop/j1.jl"
+    );
     let back: Event = serde_json::from_value(body).unwrap();
     assert_eq!(back.kind, EventKind::JobFinished);
 }
@@ -72,7 +79,11 @@ fn filters_parse_kinds_groups_and_everything() {
     assert!(!f.matches(EventKind::JobRunning));
     assert_eq!(f.names().len(), 4);
     for all in ["", "*", "job.*,schedule.*,version.*"] {
-        assert_eq!(EventFilter::parse(all).unwrap(), EventFilter::all(), "{all:?}");
+        assert_eq!(
+            EventFilter::parse(all).unwrap(),
+            EventFilter::all(),
+            "{all:?}"
+        );
     }
     for bad in ["job.done", "nope.*", "job", "\u{0}"] {
         assert!(EventFilter::parse(bad).is_err(), "{bad:?}");
@@ -85,9 +96,18 @@ fn signatures_verify_and_refuse_tampering() {
     let header = sign::signature_header("whsec_k", 1_700_000_000, body);
     assert!(header.starts_with("t=1700000000,v1="));
     assert!(sign::verify("whsec_k", &header, body, 1_700_000_100, 300));
-    assert!(!sign::verify("whsec_k", &header, b"{\"a\":2}", 1_700_000_100, 300));
+    assert!(!sign::verify(
+        "whsec_k",
+        &header,
+        b"{\"a\":2}",
+        1_700_000_100,
+        300
+    ));
     assert!(!sign::verify("other", &header, body, 1_700_000_100, 300));
-    assert!(!sign::verify("whsec_k", &header, body, 1_700_001_000, 300), "too old");
+    assert!(
+        !sign::verify("whsec_k", &header, body, 1_700_001_000, 300),
+        "too old"
+    );
     for junk in ["", "t=", "v1=zz", "t=1,v1=", "t=x,v1=00", ",,,"] {
         assert!(!sign::verify("whsec_k", junk, body, 1, 300), "{junk:?}");
     }

@@ -337,8 +337,9 @@ impl JobStore for SqliteStore {
     async fn remove_pending(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_string();
         self.run(move |c| {
-            let sql =
-                format!("DELETE FROM jobs WHERE id = ?1 AND state = 'pending' RETURNING {JOB_COLS}");
+            let sql = format!(
+                "DELETE FROM jobs WHERE id = ?1 AND state = 'pending' RETURNING {JOB_COLS}"
+            );
             Ok(transition(c, &sql, [id], EventKind::JobRemoved, Utc::now())?.is_some())
         })
         .await

@@ -13,8 +13,8 @@ pub mod logs;
 pub mod schedule;
 pub mod schedules;
 pub mod status;
-pub mod webhooks;
 mod table;
+pub mod webhooks;
 
 use serde_json::Value;
 

@@ -96,7 +96,10 @@ pub async fn run(args: WebhooksArgs) -> anyhow::Result<ExitCode> {
             server,
         } => {
             let client = ScrapydClient::new(&server)?;
-            let form = [("project".to_string(), project), ("id".to_string(), id.clone())];
+            let form = [
+                ("project".to_string(), project),
+                ("id".to_string(), id.clone()),
+            ];
             let answer = client.post("delwebhook.json", &form).await?;
             if server.json {
                 print_json(&answer);
@@ -120,7 +123,12 @@ pub fn webhooks_table(answer: &Value) -> String {
             let events = w
                 .get("events")
                 .and_then(Value::as_array)
-                .map(|e| e.iter().map(|k| cell(Some(k))).collect::<Vec<_>>().join(","))
+                .map(|e| {
+                    e.iter()
+                        .map(|k| cell(Some(k)))
+                        .collect::<Vec<_>>()
+                        .join(",")
+                })
                 .unwrap_or_default();
             let last = w
                 .get("deliveries")
