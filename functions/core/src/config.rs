@@ -430,6 +430,43 @@ mod tests {
     }
 
     #[test]
+    fn webhook_options_are_read_and_checked() {
+        let env = Options::from_vars(&vars(&[
+            ("TRAWL_WEBHOOK_ALLOW_PRIVATE", "true"),
+            ("TRAWL_WEBHOOK_RETRY_BASE", "0.5"),
+            ("TRAWL_WEBHOOK_RETRY_HORIZON", "3600"),
+            ("TRAWL_PUBLIC_URL", "https://trawl.example/"),
+        ]))
+        .unwrap();
+        let e = Options::from_toml("webhook_timeout = 3")
+            .unwrap()
+            .or(env)
+            .control_config("n")
+            .unwrap()
+            .events;
+        assert!(e.allow_private);
+        assert_eq!(e.retry_base, Duration::from_millis(500));
+        assert_eq!(e.retry_horizon, Duration::from_secs(3600));
+        assert_eq!(e.timeout, Duration::from_secs(3));
+        assert_eq!(e.public_url.as_deref(), Some("https://trawl.example"));
+        assert!(
+            !Options::default()
+                .control_config("n")
+                .unwrap()
+                .events
+                .allow_private
+        );
+        for bad in [
+            "webhook_timeout = 0",
+            "webhook_retry_base = -1",
+            "public_url = 'ftp://x'",
+        ] {
+            let o = Options::from_toml(bad).unwrap();
+            assert!(o.control_config("n").is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn defaults_use_the_given_node_name() {
         let c = Options::default().control_config("myhost").unwrap();
         assert_eq!(c.node_name, "myhost");
