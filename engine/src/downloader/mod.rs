@@ -10,7 +10,8 @@ mod slot;
 use std::sync::Arc;
 
 pub use destination::{
-    AddressClass, Cidr, CidrError, DestinationPolicy, DestinationRefused, Embedding, RefusedAddress,
+    AddressClass, Cidr, CidrError, DestinationPolicy, DestinationRefused, Embedding,
+    PolicyResolver, RefusedAddress,
 };
 pub use error::DownloadError;
 pub use fetch::{FetchConfig, FetchResult, Fetcher};

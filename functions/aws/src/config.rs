@@ -160,7 +160,8 @@ impl AwsConfig {
     }
 
     /// Every storage port (projects, jobs, schedules and item history in the table),
-    /// with the system clock.
+    /// with the system clock. Events: [`trawl_core::events::NoOutbox`] (the table keeps
+    /// no outbox yet).
     pub fn stores(&self) -> Stores {
         let table = Arc::new(self.dynamo_store());
         Stores {
@@ -168,6 +169,8 @@ impl AwsConfig {
             jobs: table.clone(),
             schedules: table.clone(),
             history: table,
+            // The DynamoDB stores keep no event outbox yet: no webhooks on AWS.
+            events: Arc::new(trawl_core::events::NoOutbox),
             blobs: Arc::new(self.blob_store()),
             clock: Arc::new(SystemClock),
         }

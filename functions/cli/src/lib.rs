@@ -58,6 +58,8 @@ enum Command {
     Schedule(client::schedule::ScheduleArgs),
     /// Manage recurring schedules on a server.
     Schedules(client::schedules::SchedulesArgs),
+    /// Manage a project's webhooks (signed event deliveries) on a server.
+    Webhooks(client::webhooks::WebhooksArgs),
     /// List a server's pending, running and finished jobs.
     Jobs(client::jobs::JobsArgs),
     /// Cancel a job on a server.
@@ -160,6 +162,7 @@ fn run_cli(cli: Cli, spiders: SpiderRegistry) -> ExitCode {
             Command::Deploy(args) => client::deploy::run(args).await,
             Command::Schedule(args) => client::schedule::run(args).await,
             Command::Schedules(args) => client::schedules::run(args).await,
+            Command::Webhooks(args) => client::webhooks::run(args).await,
             Command::Jobs(args) => client::jobs::run(args).await,
             Command::Cancel(args) => client::cancel::run(args).await,
             Command::Status(args) => client::status::run(args).await,

@@ -23,6 +23,11 @@
 //! | heartbeat timeout (s) | `heartbeat_timeout` | `TRAWL_HEARTBEAT_TIMEOUT` |
 //! | schedule grace (s) | `schedule_grace` | `TRAWL_SCHEDULE_GRACE` |
 //! | non-public ranges jobs may fetch | `allowed_destinations` (list of CIDRs) | `TRAWL_ALLOWED_DESTINATIONS` (comma-separated) |
+//! | webhooks may reach loopback/private/link-local addresses | `webhook_allow_private` (default false) | `TRAWL_WEBHOOK_ALLOW_PRIVATE` |
+//! | first webhook retry delay (s), doubled each time | `webhook_retry_base` (default 10) | `TRAWL_WEBHOOK_RETRY_BASE` |
+//! | how long webhook deliveries are retried (s) | `webhook_retry_horizon` (default 86400) | `TRAWL_WEBHOOK_RETRY_HORIZON` |
+//! | one delivery's time limit (s) | `webhook_timeout` (default 10) | `TRAWL_WEBHOOK_TIMEOUT` |
+//! | the server's public URL (for `log_url`, `items_url` in events) | `public_url` | `TRAWL_PUBLIC_URL` |
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -101,6 +106,16 @@ pub struct Options {
     pub schedule_grace: Option<f64>,
     /// `allowed_destinations`: CIDR ranges (`127.0.0.0/8`, `10.1.2.3`, `fd00::/8`).
     pub allowed_destinations: Option<Vec<String>>,
+    /// `webhook_allow_private`.
+    pub webhook_allow_private: Option<bool>,
+    /// `webhook_retry_base`, seconds.
+    pub webhook_retry_base: Option<f64>,
+    /// `webhook_retry_horizon`, seconds.
+    pub webhook_retry_horizon: Option<f64>,
+    /// `webhook_timeout`, seconds.
+    pub webhook_timeout: Option<f64>,
+    /// `public_url`.
+    pub public_url: Option<String>,
 }
 
 fn lookup(env: &dyn Fn(&str) -> Option<String>, name: &str) -> Option<String> {
@@ -159,6 +174,11 @@ impl Options {
                     .filter(|s| !s.is_empty())
                     .collect()
             }),
+            webhook_allow_private: parse(env, "TRAWL_WEBHOOK_ALLOW_PRIVATE")?,
+            webhook_retry_base: parse(env, "TRAWL_WEBHOOK_RETRY_BASE")?,
+            webhook_retry_horizon: parse(env, "TRAWL_WEBHOOK_RETRY_HORIZON")?,
+            webhook_timeout: parse(env, "TRAWL_WEBHOOK_TIMEOUT")?,
+            public_url: lookup(env, "TRAWL_PUBLIC_URL"),
         })
     }
 
@@ -189,6 +209,11 @@ impl Options {
             heartbeat_timeout: self.heartbeat_timeout.or(lower.heartbeat_timeout),
             schedule_grace: self.schedule_grace.or(lower.schedule_grace),
             allowed_destinations: self.allowed_destinations.or(lower.allowed_destinations),
+            webhook_allow_private: self.webhook_allow_private.or(lower.webhook_allow_private),
+            webhook_retry_base: self.webhook_retry_base.or(lower.webhook_retry_base),
+            webhook_retry_horizon: self.webhook_retry_horizon.or(lower.webhook_retry_horizon),
+            webhook_timeout: self.webhook_timeout.or(lower.webhook_timeout),
+            public_url: self.public_url.or(lower.public_url),
         }
     }
 
@@ -250,7 +275,38 @@ impl Options {
             })?;
             c.allowed_destinations.push(cidr);
         }
+        self.events_config(&mut c.events)?;
         Ok(c)
+    }
+
+    /// Applies the webhook options.
+    fn events_config(&self, e: &mut crate::events::EventsConfig) -> Result<(), ConfigError> {
+        if let Some(b) = self.webhook_allow_private {
+            e.allow_private = b;
+        }
+        let secs = |option, v: Option<f64>| -> Result<Option<Duration>, ConfigError> {
+            v.map(|s| positive(option, s).map(Duration::from_secs_f64))
+                .transpose()
+        };
+        if let Some(d) = secs("webhook_retry_base", self.webhook_retry_base)? {
+            e.retry_base = d;
+        }
+        if let Some(d) = secs("webhook_retry_horizon", self.webhook_retry_horizon)? {
+            e.retry_horizon = d;
+        }
+        if let Some(d) = secs("webhook_timeout", self.webhook_timeout)? {
+            e.timeout = d;
+        }
+        if let Some(url) = &self.public_url {
+            if url::Url::parse(url).map_or(true, |u| !matches!(u.scheme(), "http" | "https")) {
+                return Err(ConfigError::Invalid {
+                    option: "public_url",
+                    message: "must be an absolute http or https URL",
+                });
+            }
+            e.public_url = Some(url.trim_end_matches('/').to_string());
+        }
+        Ok(())
     }
 
     /// The poll period (default 5 s).
@@ -371,6 +427,43 @@ mod tests {
             ..Options::default()
         };
         assert!(o.poll_interval().is_err());
+    }
+
+    #[test]
+    fn webhook_options_are_read_and_checked() {
+        let env = Options::from_vars(&vars(&[
+            ("TRAWL_WEBHOOK_ALLOW_PRIVATE", "true"),
+            ("TRAWL_WEBHOOK_RETRY_BASE", "0.5"),
+            ("TRAWL_WEBHOOK_RETRY_HORIZON", "3600"),
+            ("TRAWL_PUBLIC_URL", "https://trawl.example/"),
+        ]))
+        .unwrap();
+        let e = Options::from_toml("webhook_timeout = 3")
+            .unwrap()
+            .or(env)
+            .control_config("n")
+            .unwrap()
+            .events;
+        assert!(e.allow_private);
+        assert_eq!(e.retry_base, Duration::from_millis(500));
+        assert_eq!(e.retry_horizon, Duration::from_secs(3600));
+        assert_eq!(e.timeout, Duration::from_secs(3));
+        assert_eq!(e.public_url.as_deref(), Some("https://trawl.example"));
+        assert!(
+            !Options::default()
+                .control_config("n")
+                .unwrap()
+                .events
+                .allow_private
+        );
+        for bad in [
+            "webhook_timeout = 0",
+            "webhook_retry_base = -1",
+            "public_url = 'ftp://x'",
+        ] {
+            let o = Options::from_toml(bad).unwrap();
+            assert!(o.control_config("n").is_err(), "{bad}");
+        }
     }
 
     #[test]

@@ -13,6 +13,7 @@ use trawl_engine::downloader::Cidr;
 
 use crate::bundle::{parse_bundle, Bundle};
 use crate::cron::CronSchedule;
+use crate::events::EventsConfig;
 use crate::model::{CancelLevel, Job, JobBlob, JobState, OverlapPolicy, Schedule, Version};
 use crate::names::{
     check_job_id, check_name, check_project, check_version, is_valid_name, new_job_id,
@@ -51,6 +52,8 @@ pub struct ControlConfig {
     /// Rust spiders, in every project next to the bundle's spiders (the bundle wins on
     /// a name clash; see [`crate::spiders`]).
     pub spiders: SpiderRegistry,
+    /// How events are delivered to webhooks.
+    pub events: EventsConfig,
 }
 
 impl Default for ControlConfig {
@@ -68,6 +71,7 @@ impl Default for ControlConfig {
             max_failed_segments: 3,
             allowed_destinations: Vec::new(),
             spiders: SpiderRegistry::new(),
+            events: EventsConfig::default(),
         }
     }
 }
@@ -599,7 +603,7 @@ impl Control {
     }
 
     /// Scrapyd's `project '...' not found` unless the project has a version.
-    async fn require_project(&self, project: &str) -> ApiResult<()> {
+    pub(crate) async fn require_project(&self, project: &str) -> ApiResult<()> {
         if is_valid_name(project) && !self.stores.projects.versions(project).await?.is_empty() {
             Ok(())
         } else {

@@ -13,6 +13,7 @@ pub mod config;
 pub mod contract;
 pub mod control;
 pub mod cron;
+pub mod events;
 pub mod incremental;
 pub mod jobfiles;
 pub mod joblog;
@@ -23,6 +24,7 @@ pub mod poller;
 pub mod ports;
 pub mod runner;
 pub mod spiders;
+pub mod webhooks;
 
 pub use control::{ApiError, ApiResult, Control, ControlConfig};
 pub use model::{Job, JobState, Outcome, OverlapPolicy, Schedule, Version};

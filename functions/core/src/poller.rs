@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 use crate::checkpoints::BlobCheckpoints;
 use crate::control::Control;
 use crate::cron::CronSchedule;
+use crate::events::{Event, EventKind};
 use crate::model::{Job, JobState, Outcome, OverlapPolicy, Schedule};
 use crate::ports::StoreError;
 use trawl_engine::FinishReason;
@@ -58,18 +59,20 @@ impl Control {
             };
             if now - due > self.cfg.schedule_grace {
                 tracing::warn!(schedule = %s.id, %due, "missed run older than the grace period: skipped");
+                let event = Event::schedule(EventKind::ScheduleMissed, &s, due, None, now);
                 self.stores
                     .schedules
-                    .advance_schedule(&s.id, due, next, None)
+                    .advance_schedule(&s.id, due, next, None, Some(&event))
                     .await?;
                 report.skipped += 1;
                 continue;
             }
             if s.overlap == OverlapPolicy::Skip && self.previous_still_active(&s).await? {
                 tracing::info!(schedule = %s.id, "previous run still active: skipped");
+                let event = Event::schedule(EventKind::ScheduleSkipped, &s, due, None, now);
                 self.stores
                     .schedules
-                    .advance_schedule(&s.id, due, next, None)
+                    .advance_schedule(&s.id, due, next, None, Some(&event))
                     .await?;
                 report.skipped += 1;
                 continue;
@@ -82,9 +85,10 @@ impl Control {
             };
             // Whoever inserted the job fired the run; either poller may move the
             // schedule on (the other's conditional update then fails harmlessly).
+            let event = Event::schedule(EventKind::ScheduleFired, &s, due, Some(&job.id), now);
             self.stores
                 .schedules
-                .advance_schedule(&s.id, due, next, Some((now, job.id.clone())))
+                .advance_schedule(&s.id, due, next, Some((now, job.id.clone())), Some(&event))
                 .await?;
             if inserted {
                 tracing::info!(schedule = %s.id, job = %job.id, "schedule fired");

@@ -14,6 +14,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use trawl_engine::feed::FeedStorages;
 
+use crate::events::{Delivery, Event, Webhook};
 use crate::model::{CancelLevel, Job, JobLists, JobState, Outcome, Schedule, Version};
 
 /// The cause of a storage failure.
@@ -59,7 +60,8 @@ impl StoreError {
 /// Result of a store call.
 pub type StoreResult<T> = Result<T, StoreError>;
 
-/// Projects and their versions (spider bundles).
+/// Projects and their versions (spider bundles). `put_version` writes `version.added`,
+/// the deletes one `version.removed` per version deleted, in the same write.
 #[async_trait]
 pub trait ProjectStore: Send + Sync {
     /// Records a version (replacing one with the same project and label).
@@ -86,6 +88,13 @@ pub struct JobCounts {
 }
 
 /// Job records and their state machine.
+///
+/// Every transition writes its event ([`crate::events::Event::job`] of the job as it
+/// is after the transition) to the outbox of [`EventStore`] in the same conditional
+/// write: `insert_job`, `replace_finished_job` and `requeue_job` → `job.pending`;
+/// `start_job` → `job.running`; `resume_job` → `job.continued`; `finish_job` →
+/// `job.finished`; `remove_pending` → `job.removed`. Heartbeats, claims, cancel
+/// requests and pruning write none.
 #[async_trait]
 pub trait JobStore: Send + Sync {
     /// Stores a new job; [`StoreError::Conflict`] if the id is taken.
@@ -203,14 +212,76 @@ pub trait ScheduleStore: Send + Sync {
     async fn delete_schedule(&self, id: &str) -> StoreResult<bool>;
     /// Moves a schedule on from the due time `expected_next` (only if that is still its
     /// `next_run`): sets `next_run = next`, and when it fired, `last_run`/`last_job`.
-    /// `false` if another poller moved it first.
+    /// `false` if another poller moved it first. `event` (the run fired, skipped or
+    /// missed) enters the outbox in the same write, only if it happened.
     async fn advance_schedule(
         &self,
         id: &str,
         expected_next: DateTime<Utc>,
         next: Option<DateTime<Utc>>,
         fired: Option<(DateTime<Utc>, String)>,
+        event: Option<&Event>,
     ) -> StoreResult<bool>;
+}
+
+/// An event waiting in the outbox for its deliveries.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    /// The event.
+    pub event: Event,
+    /// Delivery rounds that failed so far.
+    pub attempts: u32,
+    /// When the next round is due.
+    pub next_at: DateTime<Utc>,
+    /// Targets (webhook ids, sink ids) that already took the event.
+    pub delivered: Vec<String>,
+}
+
+/// The event outbox and the webhooks.
+///
+/// Events enter the outbox only through the transitions they report: every job
+/// transition of [`JobStore`], [`ProjectStore::put_version`] / `delete_*` and
+/// [`ScheduleStore::advance_schedule`] write their event in the same conditional write
+/// (a transition that did not happen writes none). The deliverer
+/// ([`crate::events::Deliverer`]) drains it.
+#[async_trait]
+pub trait EventStore: Send + Sync {
+    /// Events whose next round is due (`next_at <= now`), oldest event first, at most
+    /// `limit`.
+    async fn due_events(&self, now: DateTime<Utc>, limit: usize) -> StoreResult<Vec<OutboxEntry>>;
+    /// Records a failed round of `id`: `attempts` becomes `attempts + 1`, with the next
+    /// round at `next_at` and the targets that took it so far, only if it still has
+    /// `attempts` failed rounds. `false` if not (gone, or another deliverer moved it).
+    async fn retry_event(
+        &self,
+        id: &str,
+        attempts: u32,
+        next_at: DateTime<Utc>,
+        delivered: &[String],
+    ) -> StoreResult<bool>;
+    /// Removes an event from the outbox (delivered everywhere, or given up); `false` if
+    /// it was not there.
+    async fn remove_event(&self, id: &str) -> StoreResult<bool>;
+    /// Stores a webhook (replacing one with its id).
+    async fn put_webhook(&self, webhook: &Webhook) -> StoreResult<()>;
+    /// The webhooks of `project`, oldest first.
+    async fn webhooks(&self, project: &str) -> StoreResult<Vec<Webhook>>;
+    /// Deletes a webhook of `project` and its deliveries; `false` if it did not exist.
+    async fn delete_webhook(&self, project: &str, id: &str) -> StoreResult<bool>;
+    /// Records a delivery attempt to `webhook`, keeping the newest
+    /// [`crate::events::DELIVERIES_KEPT`].
+    async fn record_delivery(&self, webhook: &str, delivery: &Delivery) -> StoreResult<()>;
+    /// The delivery attempts kept for `webhook`, newest first.
+    async fn deliveries(&self, webhook: &str) -> StoreResult<Vec<Delivery>>;
+}
+
+/// Somewhere besides webhooks that events go (EventBridge on AWS).
+#[async_trait]
+pub trait EventSink: Send + Sync {
+    /// A stable id, recorded in the outbox once the sink took an event.
+    fn id(&self) -> &str;
+    /// Publishes one event (`body` is its JSON); an error leaves it for the next round.
+    async fn publish(&self, event: &Event, body: &str) -> anyhow::Result<()>;
 }
 
 /// A 20-byte item fingerprint (SHA-1 of the item's JSON).
@@ -359,6 +430,8 @@ pub struct Stores {
     pub blobs: Arc<dyn BlobStore>,
     /// Items seen by incremental spiders.
     pub history: Arc<dyn ItemHistory>,
+    /// The event outbox and the webhooks.
+    pub events: Arc<dyn EventStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
 }

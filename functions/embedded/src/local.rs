@@ -1,6 +1,7 @@
 //! The whole control plane in one process (`trawl serve`): SQLite + files as stores, a
-//! tokio poll loop woken at once by every schedule and every finished job, and crawls as
-//! tokio tasks sharing one callback thread pool.
+//! tokio poll loop woken at once by every schedule and every finished job, crawls as
+//! tokio tasks sharing one callback thread pool, and a delivery loop that drains the
+//! event outbox to webhooks.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -15,6 +16,7 @@ use trawl_engine::CrawlHandle;
 
 use crate::{FileBlobStore, SqliteStore};
 use trawl_core::control::{Control, ControlConfig};
+use trawl_core::events::Deliverer;
 use trawl_core::joblog::JOB_SPAN;
 use trawl_core::model::{CancelLevel, Job};
 use trawl_core::ports::{Clock, Dispatcher, Kicker, Stores, SystemClock};
@@ -138,7 +140,11 @@ pub struct LocalNode {
     control: Arc<Control>,
     dispatcher: Arc<LocalDispatcher>,
     poll_loop: JoinHandle<()>,
+    deliver_loop: JoinHandle<()>,
 }
+
+/// How often the delivery loop looks for due events.
+const DELIVERY_INTERVAL: Duration = Duration::from_millis(250);
 
 impl LocalNode {
     /// Opens the stores under `data_dir`, deals with jobs a previous process left
@@ -156,7 +162,8 @@ impl LocalNode {
             projects: db.clone(),
             jobs: db.clone(),
             schedules: db.clone(),
-            history: db,
+            history: db.clone(),
+            events: db,
             blobs,
             clock,
         };
@@ -180,10 +187,12 @@ impl LocalNode {
             kicker,
             cfg.poll_interval,
         ));
+        let deliver_loop = tokio::spawn(deliver_loop(control.deliverer()?));
         Ok(LocalNode {
             control,
             dispatcher,
             poll_loop,
+            deliver_loop,
         })
     }
 
@@ -202,6 +211,26 @@ impl LocalNode {
             h.pause();
         }
         self.dispatcher.join_all().await;
+        self.deliver_loop.abort();
+    }
+}
+
+/// Drains the outbox every [`DELIVERY_INTERVAL`] (events left by a previous process
+/// first: nothing written before a crash is lost).
+async fn deliver_loop(deliverer: Deliverer) {
+    loop {
+        match deliverer.drain().await {
+            Ok(r) if r.delivered + r.failed > 0 => {
+                tracing::debug!(
+                    delivered = r.delivered,
+                    failed = r.failed,
+                    "events delivered"
+                );
+            }
+            Ok(_) => {}
+            Err(e) => tracing::error!("delivering events failed: {e}"),
+        }
+        tokio::time::sleep(DELIVERY_INTERVAL).await;
     }
 }
 

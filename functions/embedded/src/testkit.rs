@@ -44,7 +44,8 @@ pub fn control(dir: &Path, cfg: ControlConfig) -> (Arc<Control>, Arc<ManualClock
         projects: db.clone(),
         jobs: db.clone(),
         schedules: db.clone(),
-        history: db,
+        history: db.clone(),
+        events: db,
         blobs: Arc::new(FileBlobStore::new(dir.join("blobs")).unwrap()),
         clock: clock.clone(),
     };

@@ -53,6 +53,7 @@ mod sqlite_memory {
     trawl_core::schedule_store_contract_tests!(super::in_memory());
     trawl_core::project_store_contract_tests!(super::in_memory());
     trawl_core::item_history_contract_tests!(super::in_memory());
+    trawl_core::event_store_contract_tests!(super::in_memory());
 }
 
 mod sqlite_file {
@@ -60,6 +61,7 @@ mod sqlite_file {
     trawl_core::schedule_store_contract_tests!(super::on_disk());
     trawl_core::project_store_contract_tests!(super::on_disk());
     trawl_core::item_history_contract_tests!(super::on_disk());
+    trawl_core::event_store_contract_tests!(super::on_disk());
 }
 
 mod file_blobs {

@@ -32,6 +32,7 @@ pub mod params;
 mod schedules;
 mod server;
 mod stats_json;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -145,6 +146,15 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
         .route("/addschedule.json", route(&app, Post, s::add_schedule))
         .route("/listschedules.json", route(&app, Get, s::list_schedules))
         .route("/delschedule.json", route(&app, Post, s::delete_schedule))
+        .route("/addwebhook.json", route(&app, Post, webhooks::add_webhook))
+        .route(
+            "/listwebhooks.json",
+            route(&app, Get, webhooks::list_webhooks),
+        )
+        .route(
+            "/delwebhook.json",
+            route(&app, Post, webhooks::delete_webhook),
+        )
         .route(
             "/enableschedule.json",
             route(&app, Post, s::enable_schedule),

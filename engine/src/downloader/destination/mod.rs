@@ -22,7 +22,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use url::{Host, Url};
 
 pub use ranges::{AddressClass, Cidr, CidrError, Embedding};
-pub(crate) use resolve::PolicyResolver;
+pub use resolve::PolicyResolver;
 
 use ranges::{classify, Classified};
 

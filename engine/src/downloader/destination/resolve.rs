@@ -16,13 +16,13 @@ use super::DestinationPolicy;
 /// The client does not call a resolver for IP-literal hosts; those are checked on the
 /// URL before the request ([`DestinationPolicy::check_url`]).
 #[derive(Debug, Clone)]
-pub(crate) struct PolicyResolver {
+pub struct PolicyResolver {
     policy: Arc<DestinationPolicy>,
 }
 
 impl PolicyResolver {
     /// A resolver enforcing `policy`.
-    pub(crate) fn new(policy: Arc<DestinationPolicy>) -> Self {
+    pub fn new(policy: Arc<DestinationPolicy>) -> Self {
         PolicyResolver { policy }
     }
 }

@@ -154,6 +154,8 @@ impl ScheduleStore for DynamoStore {
         expected_next: DateTime<Utc>,
         next: Option<DateTime<Utc>>,
         fired: Option<(DateTime<Utc>, String)>,
+        // No outbox in the table yet (see `trawl_core::events::NoOutbox`).
+        _event: Option<&trawl_core::events::Event>,
     ) -> StoreResult<bool> {
         let mut set = Vec::new();
         let mut req = self

@@ -11,7 +11,8 @@
 //! macros [`job_store_contract_tests!`](crate::job_store_contract_tests),
 //! [`schedule_store_contract_tests!`](crate::schedule_store_contract_tests),
 //! [`project_store_contract_tests!`](crate::project_store_contract_tests),
-//! [`item_history_contract_tests!`](crate::item_history_contract_tests) and
+//! [`item_history_contract_tests!`](crate::item_history_contract_tests),
+//! [`event_store_contract_tests!`](crate::event_store_contract_tests) and
 //! [`blob_store_contract_tests!`](crate::blob_store_contract_tests). Their argument is an
 //! expression (evaluated in an async test, so it may `.await`) whose value dereferences
 //! to the store: an `Arc` or `Box` of it, or a guard that releases the store's resources
@@ -43,6 +44,7 @@ use crate::ports::{BlobStore, ItemHistory, JobStore, ProjectStore, ScheduleStore
 
 pub mod blobs;
 pub mod claim;
+pub mod events;
 pub mod history;
 pub mod jobs;
 pub mod listing;
@@ -69,6 +71,11 @@ pub async fn project_store_contract(store: &dyn ProjectStore) {
 /// Runs every item-history case in turn on `store`.
 pub async fn item_history_contract(store: &dyn ItemHistory) {
     crate::__item_history_cases!(__contract_run!(store;));
+}
+
+/// Runs every event-store case in turn on `store`.
+pub async fn event_store_contract(store: &dyn events::EventfulStore) {
+    crate::__event_store_cases!(__contract_run!(store;));
 }
 
 /// Runs every blob-store case in turn on `store`.
@@ -106,6 +113,16 @@ macro_rules! project_store_contract_tests {
 macro_rules! item_history_contract_tests {
     ($make:expr) => {
         $crate::__item_history_cases!(__contract_tests!($make;));
+    };
+}
+
+/// One `#[tokio::test]` per event-store case (see the [module docs](crate::contract)):
+/// the store must also be a job, schedule and project store (the transitions write the
+/// events).
+#[macro_export]
+macro_rules! event_store_contract_tests {
+    ($make:expr) => {
+        $crate::__event_store_cases!(__contract_tests!($make;));
     };
 }
 
@@ -221,6 +238,22 @@ macro_rules! __item_history_cases {
             history::seen_items_per_spider_without_duplicates,
             history::many_seen_items_at_once,
             history::forget_items_clears_every_spider,
+        ]);
+    };
+}
+
+/// The event-store cases, handed to `$then` after its arguments.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __event_store_cases {
+    ($then:ident!($($args:tt)*)) => {
+        $crate::$then!($($args)* [
+            events::job_transitions_write_their_events,
+            events::remove_and_requeue_write_events,
+            events::schedule_and_deploy_events,
+            events::outbox_rounds,
+            events::webhooks_round_trip,
+            events::deliveries_keep_the_newest,
         ]);
     };
 }

@@ -140,7 +140,7 @@ pub async fn advance_schedule_requires_due_time(store: &dyn ScheduleStore) {
     let due = later.next_run.unwrap();
     assert!(
         !store
-            .advance_schedule(&later.id, due + secs(1), Some(due + secs(300)), None)
+            .advance_schedule(&later.id, due + secs(1), Some(due + secs(300)), None, None)
             .await
             .unwrap(),
         "advance with a wrong expected time returns false"
@@ -152,14 +152,14 @@ pub async fn advance_schedule_requires_due_time(store: &dyn ScheduleStore) {
     );
     assert!(
         !store
-            .advance_schedule(&n.id("unknown"), due, None, None)
+            .advance_schedule(&n.id("unknown"), due, None, None, None)
             .await
             .unwrap(),
         "advance of an unknown schedule returns false"
     );
     assert!(
         !store
-            .advance_schedule(&none.id, due, Some(due), None)
+            .advance_schedule(&none.id, due, Some(due), None, None)
             .await
             .unwrap(),
         "advance of a schedule without next_run returns false"
@@ -182,7 +182,13 @@ pub async fn advance_schedule_fires_once(store: &dyn ScheduleStore) {
     let fired_at = due + Duration::microseconds(1_500);
     assert!(
         store
-            .advance_schedule(&later.id, due, Some(next), Some((fired_at, "job-1".into())))
+            .advance_schedule(
+                &later.id,
+                due,
+                Some(next),
+                Some((fired_at, "job-1".into())),
+                None
+            )
             .await
             .unwrap(),
         "advance from the due time returns true"
@@ -200,7 +206,13 @@ pub async fn advance_schedule_fires_once(store: &dyn ScheduleStore) {
     );
     assert!(
         !store
-            .advance_schedule(&later.id, due, Some(next), Some((fired_at, "job-2".into())))
+            .advance_schedule(
+                &later.id,
+                due,
+                Some(next),
+                Some((fired_at, "job-2".into())),
+                None
+            )
             .await
             .unwrap(),
         "a second advance from the same due time returns false"
@@ -222,12 +234,18 @@ pub async fn advance_without_firing_keeps_last_run(store: &dyn ScheduleStore) {
     let (next, next2) = (due + secs(300), due + secs(600));
     let fired_at = due + Duration::microseconds(1_500);
     assert!(store
-        .advance_schedule(&later.id, due, Some(next), Some((fired_at, "job-1".into())))
+        .advance_schedule(
+            &later.id,
+            due,
+            Some(next),
+            Some((fired_at, "job-1".into())),
+            None
+        )
         .await
         .unwrap());
     assert!(
         store
-            .advance_schedule(&later.id, next, Some(next2), None)
+            .advance_schedule(&later.id, next, Some(next2), None, None)
             .await
             .unwrap(),
         "a skipped run advances too"
@@ -265,6 +283,7 @@ pub async fn concurrent_advances_have_one_winner(store: &dyn ScheduleStore) {
                 current,
                 Some(following),
                 Some((current, format!("job-r{round}-{k}"))),
+                None,
             )
         }))
         .await;
@@ -286,7 +305,7 @@ pub async fn advance_to_no_next_run_clears_it(store: &dyn ScheduleStore) {
     store.put_schedule(&later).await.expect("put_schedule");
     assert!(
         store
-            .advance_schedule(&later.id, later.next_run.unwrap(), None, None)
+            .advance_schedule(&later.id, later.next_run.unwrap(), None, None, None)
             .await
             .unwrap(),
         "advance to no next run"

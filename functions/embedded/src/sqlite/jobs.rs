@@ -1,11 +1,14 @@
-//! [`JobStore`] on SQLite: the `jobs` table, one conditional statement per transition.
+//! [`JobStore`] on SQLite: the `jobs` table, one conditional statement per transition,
+//! in a transaction with the insert of its event into the outbox.
 
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
 
+use trawl_core::events::{Event, EventKind};
 use trawl_core::model::{CancelLevel, Job, JobLists, JobState, Outcome};
 use trawl_core::ports::{JobCounts, JobStore, StoreError, StoreResult};
 
+use super::events::push_event;
 use super::*;
 
 /// Reads a row selected with [`JOB_COLS`].
@@ -134,18 +137,42 @@ fn job_returning(
     s.query_row(params, job_from_row).optional().db()
 }
 
+/// Runs a `… RETURNING <JOB_COLS>` transition and, when it happened, adds the event
+/// `kind` of the job it returned, at `time` — both in one transaction.
+fn transition(
+    c: &mut Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    kind: EventKind,
+    time: DateTime<Utc>,
+) -> StoreResult<Option<Job>> {
+    let tx = c.transaction().db()?;
+    let job = job_returning(&tx, sql, params)?;
+    if let Some(job) = &job {
+        push_event(&tx, &Event::job(kind, job, time))?;
+    }
+    tx.commit().db()?;
+    Ok(job)
+}
+
 #[async_trait]
 impl JobStore for SqliteStore {
     async fn insert_job(&self, job: &Job) -> StoreResult<()> {
         let row = JobRow::new(job)?;
-        self.run(move |c| match row.insert(c) {
-            Ok(_) => Ok(()),
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == ErrorCode::ConstraintViolation =>
-            {
-                Err(StoreError::Conflict(format!("job {}", row.job.id)))
+        self.run(move |c| {
+            let tx = c.transaction().db()?;
+            match row.insert(&tx) {
+                Ok(_) => {}
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if e.code == ErrorCode::ConstraintViolation =>
+                {
+                    return Err(StoreError::Conflict(format!("job {}", row.job.id)));
+                }
+                Err(e) => return Err(StoreError::backend(e)),
             }
-            Err(e) => Err(StoreError::backend(e)),
+            let event = Event::job(EventKind::JobPending, &row.job, row.job.created_at);
+            push_event(&tx, &event)?;
+            tx.commit().db()
         })
         .await
     }
@@ -164,6 +191,8 @@ impl JobStore for SqliteStore {
                 return Ok(false);
             }
             row.insert(&tx).db()?;
+            let event = Event::job(EventKind::JobPending, &row.job, row.job.created_at);
+            push_event(&tx, &event)?;
             tx.commit().db()?;
             Ok(true)
         })
@@ -238,14 +267,15 @@ impl JobStore for SqliteStore {
         runner: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Job>> {
-        let (id, runner, now) = (id.to_string(), runner.to_string(), micros(now));
+        let (id, runner, at) = (id.to_string(), runner.to_string(), now);
+        let now = micros(at);
         self.run(move |c| {
             let sql = format!(
                 "UPDATE jobs SET state = 'running', started_at = ?2, runner = ?3,
                    heartbeat_at = ?2, attempt = attempt + 1
                  WHERE id = ?1 AND state = 'pending' RETURNING {JOB_COLS}"
             );
-            job_returning(c, &sql, params![id, now, runner])
+            transition(c, &sql, params![id, now, runner], EventKind::JobRunning, at)
         })
         .await
     }
@@ -258,16 +288,14 @@ impl JobStore for SqliteStore {
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
         let outcome = serde_json::to_string(outcome).map_err(StoreError::backend)?;
-        let (id, now) = (id.to_string(), micros(now));
+        let (id, at) = (id.to_string(), now);
         self.run(move |c| {
-            let n = c
-                .prepare_cached(
-                    "UPDATE jobs SET state = 'finished', finished_at = ?3, outcome = ?4
-                     WHERE id = ?1 AND state = 'running' AND attempt = ?2",
-                )
-                .and_then(|mut s| s.execute(params![id, attempt, now, outcome]))
-                .db()?;
-            Ok(n == 1)
+            let sql = format!(
+                "UPDATE jobs SET state = 'finished', finished_at = ?3, outcome = ?4
+                 WHERE id = ?1 AND state = 'running' AND attempt = ?2 RETURNING {JOB_COLS}"
+            );
+            let params = params![id, attempt, micros(at), outcome];
+            Ok(transition(c, &sql, params, EventKind::JobFinished, at)?.is_some())
         })
         .await
     }
@@ -276,15 +304,13 @@ impl JobStore for SqliteStore {
         let id = id.to_string();
         self.run(move |c| {
             // The next attempt starts afresh: no runner, heartbeat or cancel requests.
-            let n = c
-                .prepare_cached(
-                    "UPDATE jobs SET state = 'pending', started_at = NULL, runner = NULL,
-                       heartbeat_at = NULL, cancel_requests = 0
-                     WHERE id = ?1 AND state = 'running' AND attempt = ?2",
-                )
-                .and_then(|mut s| s.execute(params![id, attempt]))
-                .db()?;
-            Ok(n == 1)
+            let sql = format!(
+                "UPDATE jobs SET state = 'pending', started_at = NULL, runner = NULL,
+                   heartbeat_at = NULL, cancel_requests = 0
+                 WHERE id = ?1 AND state = 'running' AND attempt = ?2 RETURNING {JOB_COLS}"
+            );
+            let params = params![id, attempt];
+            Ok(transition(c, &sql, params, EventKind::JobPending, Utc::now())?.is_some())
         })
         .await
     }
@@ -296,13 +322,14 @@ impl JobStore for SqliteStore {
         runner: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Job>> {
-        let (id, runner, now) = (id.to_string(), runner.to_string(), micros(now));
+        let (id, runner, at) = (id.to_string(), runner.to_string(), now);
         self.run(move |c| {
             let sql = format!(
                 "UPDATE jobs SET attempt = attempt + 1, runner = ?3, heartbeat_at = ?4
                  WHERE id = ?1 AND state = 'running' AND attempt = ?2 RETURNING {JOB_COLS}"
             );
-            job_returning(c, &sql, params![id, attempt, runner, now])
+            let params = params![id, attempt, runner, micros(at)];
+            transition(c, &sql, params, EventKind::JobContinued, at)
         })
         .await
     }
@@ -310,11 +337,10 @@ impl JobStore for SqliteStore {
     async fn remove_pending(&self, id: &str) -> StoreResult<bool> {
         let id = id.to_string();
         self.run(move |c| {
-            let n = c
-                .prepare_cached("DELETE FROM jobs WHERE id = ?1 AND state = 'pending'")
-                .and_then(|mut s| s.execute([id]))
-                .db()?;
-            Ok(n == 1)
+            let sql = format!(
+                "DELETE FROM jobs WHERE id = ?1 AND state = 'pending' RETURNING {JOB_COLS}"
+            );
+            Ok(transition(c, &sql, [id], EventKind::JobRemoved, Utc::now())?.is_some())
         })
         .await
     }

@@ -5,7 +5,8 @@
 //! conditional updates. Maps (`args`, `settings`, `spiders`) and the outcome are JSON
 //! text. Every job or schedule transition is a single `UPDATE … WHERE id = ? AND
 //! state = ? [AND attempt = ?]` (or `AND next_run = ?`) whose change count decides
-//! whether it happened, so concurrent callers can never both win.
+//! whether it happened, so concurrent callers can never both win; in the same
+//! transaction, a transition that happened inserts its event into the `outbox` table.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -18,13 +19,14 @@ use rusqlite::{Connection, ErrorCode, Row};
 
 use trawl_core::ports::{StoreError, StoreResult};
 
+mod events;
 mod history;
 mod jobs;
 mod projects;
 mod schedules;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Migration steps: `MIGRATIONS[n]` moves a database from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -86,6 +88,31 @@ const MIGRATIONS: &[&str] = &[
         fp      BLOB NOT NULL,
         PRIMARY KEY (project, spider, fp)
     ) WITHOUT ROWID;
+    "#,
+    // 2 → 3: the event outbox, webhooks and their deliveries.
+    r#"
+    CREATE TABLE outbox (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        id        TEXT NOT NULL UNIQUE,
+        body      TEXT NOT NULL,
+        attempts  INTEGER NOT NULL DEFAULT 0,
+        next_at   INTEGER NOT NULL,
+        delivered TEXT NOT NULL DEFAULT '[]'
+    );
+    CREATE INDEX outbox_due ON outbox (next_at);
+    CREATE TABLE webhooks (
+        id         TEXT PRIMARY KEY NOT NULL,
+        project    TEXT NOT NULL,
+        body       TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    CREATE INDEX webhooks_project ON webhooks (project, created_at);
+    CREATE TABLE deliveries (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook_id TEXT NOT NULL,
+        body       TEXT NOT NULL
+    );
+    CREATE INDEX deliveries_webhook ON deliveries (webhook_id, seq);
     "#,
 ];
 

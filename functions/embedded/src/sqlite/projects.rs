@@ -3,9 +3,11 @@
 use async_trait::async_trait;
 use rusqlite::{params, Row};
 
+use trawl_core::events::Event;
 use trawl_core::model::Version;
 use trawl_core::ports::{ProjectStore, StoreError, StoreResult};
 
+use super::events::push_event;
 use super::*;
 
 /// Reads a row of the `versions` table.
@@ -26,6 +28,7 @@ impl ProjectStore for SqliteStore {
         let v = version.clone();
         let spiders = serde_json::to_string(&v.spiders).map_err(StoreError::backend)?;
         self.run(move |c| {
+            let c = c.transaction().db()?;
             c.prepare_cached(
                 "INSERT INTO versions (project, version, spiders, bundle_key, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5)
@@ -43,7 +46,8 @@ impl ProjectStore for SqliteStore {
                 ])
             })
             .db()?;
-            Ok(())
+            push_event(&c, &Event::version_added(&v))?;
+            c.commit().db()
         })
         .await
     }
@@ -77,10 +81,15 @@ impl ProjectStore for SqliteStore {
     async fn delete_version(&self, project: &str, version: &str) -> StoreResult<bool> {
         let (project, version) = (project.to_string(), version.to_string());
         self.run(move |c| {
+            let c = c.transaction().db()?;
             let n = c
                 .prepare_cached("DELETE FROM versions WHERE project = ?1 AND version = ?2")
-                .and_then(|mut s| s.execute([project, version]))
+                .and_then(|mut s| s.execute([&project, &version]))
                 .db()?;
+            if n == 1 {
+                push_event(&c, &Event::version_removed(&project, &version, Utc::now()))?;
+            }
+            c.commit().db()?;
             Ok(n == 1)
         })
         .await
@@ -89,11 +98,20 @@ impl ProjectStore for SqliteStore {
     async fn delete_project(&self, project: &str) -> StoreResult<bool> {
         let project = project.to_string();
         self.run(move |c| {
-            let n = c
-                .prepare_cached("DELETE FROM versions WHERE project = ?1")
-                .and_then(|mut s| s.execute([project]))
+            let c = c.transaction().db()?;
+            let removed = c
+                .prepare_cached("DELETE FROM versions WHERE project = ?1 RETURNING version")
+                .and_then(|mut s| {
+                    s.query_map([&project], |r| r.get::<_, String>(0))?
+                        .collect::<rusqlite::Result<Vec<_>>>()
+                })
                 .db()?;
-            Ok(n > 0)
+            let now = Utc::now();
+            for version in &removed {
+                push_event(&c, &Event::version_removed(&project, version, now))?;
+            }
+            c.commit().db()?;
+            Ok(!removed.is_empty())
         })
         .await
     }

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, Row};
 
+use trawl_core::events::Event;
 use trawl_core::model::{OverlapPolicy, Schedule};
 use trawl_core::ports::{ScheduleStore, StoreResult};
 
@@ -140,9 +141,12 @@ impl ScheduleStore for SqliteStore {
         expected_next: DateTime<Utc>,
         next: Option<DateTime<Utc>>,
         fired: Option<(DateTime<Utc>, String)>,
+        event: Option<&Event>,
     ) -> StoreResult<bool> {
         let (id, expected, next) = (id.to_string(), micros(expected_next), opt_micros(next));
+        let event = event.cloned();
         self.run(move |c| {
+            let c = c.transaction().db()?;
             let n = match fired {
                 Some((at, job)) => c
                     .prepare_cached(
@@ -157,6 +161,10 @@ impl ScheduleStore for SqliteStore {
                     .and_then(|mut s| s.execute(params![id, expected, next])),
             }
             .db()?;
+            if let (1, Some(event)) = (n, &event) {
+                super::events::push_event(&c, event)?;
+            }
+            c.commit().db()?;
             Ok(n == 1)
         })
         .await

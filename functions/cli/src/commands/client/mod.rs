@@ -14,6 +14,7 @@ pub mod schedule;
 pub mod schedules;
 pub mod status;
 mod table;
+pub mod webhooks;
 
 use serde_json::Value;
 
