@@ -474,3 +474,37 @@ async fn rules_follow_links_only_from_html() {
     assert_eq!(urls, ["/notes.txt", "/page"]);
     assert_eq!(stat(&outcome, "response_received_count"), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn offsite_requests_are_filtered_when_scheduled_and_each_counted() {
+    // Three pages link to the same offsite URL: Scrapy filters each request when it is
+    // scheduled (before the duplicate filter), so all are counted and none is queued.
+    let base = serve_router(
+        Router::new()
+            .route(
+                "/",
+                get(|| async {
+                    Html("<a href='/a'>a</a><a href='/b'>b</a><a href='http://offsite.invalid/x'>x</a>")
+                }),
+            )
+            .route(
+                "/{p}",
+                get(|Path(p): Path<String>| async move {
+                    Html(format!("<h1>{p}</h1><a href='http://offsite.invalid/x'>x</a>"))
+                }),
+            ),
+    )
+    .await;
+    let spec = format!(
+        "name = \"offsite\"\nstart_urls = [\"{base}/\"]\nallowed_domains = [\"127.0.0.1\"]\n\
+         [[rules]]\ncallback = \"page\"\nfollow = true\n\
+         [callbacks.page.fields]\ntitle = {{ css = \"h1::text\" }}\n"
+    );
+    let (outcome, items) = crawl_spec(&spec, &[], &[]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    assert_eq!(items.len(), 2);
+    assert_eq!(stat(&outcome, "offsite/filtered"), 3);
+    assert_eq!(stat(&outcome, "offsite/domains"), 1);
+    assert_eq!(stat(&outcome, "scheduler/enqueued"), 3);
+    assert_eq!(stat(&outcome, "downloader/exception_count"), 0);
+}

@@ -82,4 +82,11 @@ pub trait DownloaderMiddleware: Send + Sync {
 
     /// Restores [`checkpoint_state`](Self::checkpoint_state) when a crawl resumes.
     fn restore_state(&self, _state: &serde_json::Value) {}
+
+    /// Scrapy's `request_scheduled` signal: called for every request a callback
+    /// yields, before the duplicate filter; `false` drops it there (Offsite does, as in
+    /// Scrapy, so each offsite request is counted and none is queued).
+    fn request_scheduled(&self, _request: &Request) -> bool {
+        true
+    }
 }

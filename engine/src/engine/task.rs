@@ -188,6 +188,11 @@ impl Shared {
                 .spider_mws
                 .iter()
                 .all(|m| m.process_request(response, &mut request))
+                && self
+                    .downloader
+                    .middlewares()
+                    .iter()
+                    .all(|m| m.request_scheduled(&request))
             {
                 let fp = (!request.dont_filter).then(|| fingerprint(&request));
                 requests.push((request, fp));

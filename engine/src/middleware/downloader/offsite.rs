@@ -21,7 +21,12 @@ use std::sync::Arc;
 /// from: a redirect to another host is the server's choice, not the spider's, so it is
 /// checked against `allowed_domains` (stricter than Scrapy, which lets it through).
 ///
-/// Stats: `offsite/domains` (each filtered domain once), `offsite/filtered`.
+/// Requests a callback yields are checked when they are scheduled, before the duplicate
+/// filter (Scrapy's `request_scheduled` signal), so every offsite request is counted
+/// and none is queued; start requests and redirects are checked before download.
+///
+/// Stats: `offsite/domains` (each filtered domain once), `offsite/filtered` (each
+/// request).
 pub struct OffsiteMiddleware {
     domains: Vec<String>,
     stats: Arc<Stats>,
@@ -66,23 +71,36 @@ impl DownloaderMiddleware for OffsiteMiddleware {
     }
 
     fn process_request<'a>(&'a self, request: &'a mut Request) -> BoxFuture<'a, RequestAction> {
-        let action = if dont_filter_applies(request)
+        let action = match self.filter(request) {
+            None => RequestAction::Continue,
+            Some(host) => RequestAction::Ignore(format!("Filtered offsite request to {host}")),
+        };
+        Box::pin(std::future::ready(action))
+    }
+
+    fn request_scheduled(&self, request: &Request) -> bool {
+        self.filter(request).is_none()
+    }
+}
+
+impl OffsiteMiddleware {
+    /// The host `request` goes to when it is offsite (counted in the stats), else None.
+    fn filter(&self, request: &Request) -> Option<String> {
+        if dont_filter_applies(request)
             || request.meta_flag("allow_offsite")
             || self.allowed(request.host())
         {
-            RequestAction::Continue
+            return None;
+        }
+        let host = request.host().to_ascii_lowercase();
+        if self.seen.lock().insert(host.clone()) {
+            self.stats
+                .inc_many(&["offsite/domains", "offsite/filtered"]);
+            tracing::debug!(%host, url = %request.url, "Filtered offsite request to {host}");
         } else {
-            let host = request.host().to_ascii_lowercase();
-            if self.seen.lock().insert(host.clone()) {
-                self.stats
-                    .inc_many(&["offsite/domains", "offsite/filtered"]);
-                tracing::debug!(%host, url = %request.url, "filtered offsite request");
-            } else {
-                self.stats.inc("offsite/filtered", 1);
-            }
-            RequestAction::Ignore(format!("Filtered offsite request to {host}"))
-        };
-        Box::pin(std::future::ready(action))
+            self.stats.inc("offsite/filtered", 1);
+        }
+        Some(host)
     }
 }
 
