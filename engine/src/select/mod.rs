@@ -484,7 +484,7 @@ impl<'p> SelectionList<'p> {
     pub fn re(&self, re: &Regex) -> Vec<String> {
         let mut out = Vec::new();
         for s in self.iter() {
-            extract_regex(re, &s.get(), &mut out, false);
+            regex_matches(re, &s.get(), &mut out, false);
         }
         out
     }
@@ -493,7 +493,7 @@ impl<'p> SelectionList<'p> {
     pub fn re_first(&self, re: &Regex) -> Option<String> {
         let mut out = Vec::new();
         for s in self.iter() {
-            extract_regex(re, &s.get(), &mut out, true);
+            regex_matches(re, &s.get(), &mut out, true);
             if !out.is_empty() {
                 return out.into_iter().next();
             }
@@ -544,7 +544,10 @@ impl std::fmt::Debug for SelectionList<'_> {
     }
 }
 
-fn extract_regex(re: &Regex, text: &str, out: &mut Vec<String>, first_only: bool) {
+/// parsel's `re()` over one string, appended to `out`: a group named `extract` when
+/// there is one (its first match only), else every group of every match, else the
+/// whole matches; `first_only` stops after the first match.
+pub(crate) fn regex_matches(re: &Regex, text: &str, out: &mut Vec<String>, first_only: bool) {
     let groups = re.captures_len() - 1;
     if groups == 0 {
         for m in re.find_iter(text) {
@@ -558,7 +561,7 @@ fn extract_regex(re: &Regex, text: &str, out: &mut Vec<String>, first_only: bool
     let named = re.capture_names().position(|n| n == Some("extract"));
     for caps in re.captures_iter(text) {
         match named {
-            Some(i) => out.push(caps.get(i).map_or("", |m| m.as_str()).to_string()),
+            Some(i) => out.extend(caps.get(i).map(|m| m.as_str().to_string())),
             None => {
                 for g in 1..=groups {
                     out.push(caps.get(g).map_or("", |m| m.as_str()).to_string());

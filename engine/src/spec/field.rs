@@ -126,15 +126,12 @@ impl Field {
     }
 }
 
-/// Scrapy's `re()`: group 1 when the regex has groups, else the whole match.
+/// parsel's `re()`: a group named `extract` when there is one, else every group of
+/// every match, else the whole matches.
 fn regex_values(re: &Regex, text: &str) -> Vec<String> {
-    if re.captures_len() > 1 {
-        re.captures_iter(text)
-            .filter_map(|c| c.get(1).map(|m| m.as_str().to_string()))
-            .collect()
-    } else {
-        re.find_iter(text).map(|m| m.as_str().to_string()).collect()
-    }
+    let mut out = Vec::new();
+    crate::select::regex_matches(re, text, &mut out, false);
+    out
 }
 
 fn convert(v: &str, kind: FieldType) -> Option<Value> {
@@ -192,6 +189,10 @@ mod tests {
     fn regex_group_or_match() {
         let g = Regex::new(r"\$(\d+)").unwrap();
         assert_eq!(regex_values(&g, "$12 and $3"), vec!["12", "3"]);
+        let two = Regex::new(r"(\d+)\.(\d+)").unwrap();
+        assert_eq!(regex_values(&two, "v3.11 and 2.7"), vec!["3", "11", "2", "7"]);
+        let named = Regex::new(r"(\d+)\.(?P<extract>\d+)").unwrap();
+        assert_eq!(regex_values(&named, "v3.11 and 2.7"), vec!["11"]);
         let m = Regex::new(r"\d+").unwrap();
         assert_eq!(regex_values(&m, "a1b22"), vec!["1", "22"]);
     }
