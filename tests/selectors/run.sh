@@ -3,11 +3,12 @@
 # lxml, as Scrapy runs them) and through Trawl (`trawl select`), page by page; prints the
 # share of identical results per selector (see parity.py).
 #
-#   tests/selectors/run.sh          fixtures + 200 pages of the demo shop + the Python
-#                                   documentation when installed (Debian's python3-doc);
-#                                   fails below the floor $TRAWL_SELECTOR_FLOOR
-#   tests/selectors/run.sh --full   installs python3-doc first (apt, as root) and reads
-#                                   every page
+#   tests/selectors/run.sh          600 pages sampled evenly from the fixtures, 200 pages
+#                                   of the demo shop and four documentation sites
+#                                   (Debian's python3-doc, postgresql-doc-15, git-doc,
+#                                   debian-reference; installed with apt when missing and
+#                                   root); fails below the floor $TRAWL_SELECTOR_FLOOR
+#   tests/selectors/run.sh --full   every page
 #
 # Installs parsel into ${TRAWL_CACHE:-~/.cache/trawl}/parity-venv; uses the `trawl`
 # binary in $TRAWL_BIN_DIR, else ${CARGO_TARGET_DIR:-target}/debug (built when missing).
@@ -46,11 +47,14 @@ done
 
 corpus=(tests/selectors/fixtures "$work/demo")
 limit=600
-if [ -n "$full" ]; then
-  limit=0
-  if ! ls -d /usr/share/doc/python3*/html >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    apt-get install -y -q python3-doc postgresql-doc-15 git-doc debian-reference >/dev/null
-  fi
+if [ -n "$full" ]; then limit=0; fi
+# The documentation corpora come from Debian packages: installed when missing (as root).
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null \
+   && ! { [ -d /usr/share/doc/python3/html ] && [ -d /usr/share/doc/postgresql-doc-15/html ] \
+          && [ -d /usr/share/doc/git-doc ] && [ -d /usr/share/debian-reference ]; }; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+    python3-doc postgresql-doc-15 git-doc debian-reference >/dev/null \
+    || echo "warning: could not install the documentation corpora; using what is installed" >&2
 fi
 # Real documentation sites from Debian packages, each from another HTML generator:
 # Python (Sphinx), PostgreSQL (DocBook XSL, XHTML with an XML declaration), Git
