@@ -211,3 +211,52 @@ async fn serve_refuses_a_public_address_without_credentials() {
     assert!(err.contains("refusing to listen on 0.0.0.0"), "{err}");
     assert!(err.contains("--allow-unauthenticated"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selector_failing_at_crawl_time_is_logged_with_its_field_and_url() {
+    let (site, server) = demo_site(40).await;
+    let dir = tempfile::tempdir().unwrap();
+    // Look-behind is valid for parsel's (Python's) regexes, not for Rust's: the field
+    // compiles, then fails on every product page.
+    let spec = std::fs::read_to_string(workspace().join("examples/shop.toml"))
+        .unwrap()
+        .replace(
+            "[callbacks.product.fields]\n",
+            "[callbacks.product.fields]\nbad = { xpath = \"//h1[re:test(., '(?<=W)idget')]/text()\" }\n",
+        );
+    let spec_path = dir.path().join("shop.toml");
+    std::fs::write(&spec_path, spec).unwrap();
+    let jl = dir.path().join("out.jsonl");
+    let site_arg = format!("site={}", server.base_url());
+    let out = trawl(&[
+        "crawl",
+        spec_path.to_str().unwrap(),
+        "-a",
+        &site_arg,
+        "-O",
+        jl.to_str().unwrap(),
+    ])
+    .await;
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    // The items are kept, without the failing field.
+    let items = jsonl(&jl);
+    assert_eq!(items.len(), site.expected_item_count());
+    assert!(items.iter().all(|i| i.get("bad").is_none() && i["title"].is_string()));
+    let err = stderr(&out);
+    let first: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("selector failed; the value is left out"))
+        .collect();
+    assert_eq!(first.len(), 1, "logged once per field: {err}");
+    assert!(first[0].contains("callbacks.product.fields.bad"), "{}", first[0]);
+    assert!(first[0].contains(&server.base_url()), "the URL: {}", first[0]);
+    assert!(first[0].contains("look-around"), "the reason: {}", first[0]);
+    // Then again with the count at the 10th failure (40 products: not at the 100th).
+    let again: Vec<&str> = err
+        .lines()
+        .filter(|l| l.contains("selector failed again"))
+        .collect();
+    assert_eq!(again.len(), 1, "{err}");
+    assert!(again[0].contains("failures=10"), "{}", again[0]);
+    server.shutdown().await;
+}
