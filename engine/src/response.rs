@@ -8,6 +8,16 @@ use url::Url;
 
 use crate::request::Request;
 
+/// Extensions of files that are binary whatever a server calls them (archives, images,
+/// audio and video, fonts, office documents, executables).
+const BINARY_EXTENSIONS: &[&str] = &[
+    "gz", "tgz", "zip", "tar", "bz2", "xz", "7z", "rar", "zst", "pdf", "png", "jpg", "jpeg", "gif",
+    "webp", "ico", "bmp", "tif", "tiff", "avif", "mp3", "mp4", "m4a", "avi", "mov", "mkv", "wav",
+    "ogg", "webm", "flac", "exe", "bin", "dmg", "iso", "msi", "woff", "woff2", "ttf", "otf", "eot",
+    "doc", "docx", "xls", "xlsx", "ppt", "pptx", "odt", "ods", "apk", "jar", "deb", "rpm", "whl",
+    "egg",
+];
+
 /// An HTTP response, as Scrapy's `Response`, with its request attached.
 #[derive(Debug)]
 pub struct Response {
@@ -73,16 +83,7 @@ impl Response {
     /// in its first 5,000, and `<html>` in them). CrawlSpider rules follow links only
     /// from HTML responses.
     pub fn is_html(&self) -> bool {
-        let mime = self
-            .header("content-type")
-            .map(|ct| {
-                ct.split(';')
-                    .next()
-                    .unwrap_or("")
-                    .trim()
-                    .to_ascii_lowercase()
-            })
-            .unwrap_or_default();
+        let mime = self.mime();
         match mime.as_str() {
             "text/html" | "application/xhtml+xml" | "application/vnd.wap.xhtml+xml" => return true,
             "" | "application/octet-stream" | "binary/octet-stream" | "application/unknown" => {}
@@ -97,6 +98,57 @@ impl Response {
             .iter()
             .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c));
         !binary && chunk.windows(6).any(|w| w.eq_ignore_ascii_case(b"<html>"))
+    }
+
+    /// Whether Scrapy would make this a `TextResponse` (HTML, XML, JSON, plain text...)
+    /// rather than a binary `Response`, which has no text and no selectors: by the
+    /// `Content-Type`; when that says nothing (absent, or a generic binary type), by
+    /// the URL's extension; then by the body (no binary control bytes in its first
+    /// 5,000).
+    pub fn is_text(&self) -> bool {
+        let mime = self.mime();
+        match mime.as_str() {
+            "" | "application/octet-stream" | "binary/octet-stream" | "application/unknown" => {}
+            m if m.starts_with("text/")
+                || m.ends_with("+xml")
+                || m.ends_with("+json")
+                || matches!(
+                    m,
+                    "application/json"
+                        | "application/x-json"
+                        | "application/xml"
+                        | "application/javascript"
+                        | "application/x-javascript"
+                        | "application/ecmascript"
+                ) =>
+            {
+                return true
+            }
+            _ => return false,
+        }
+        let path = self.url.path().to_ascii_lowercase();
+        if let Some((_, ext)) = path.rsplit_once('.') {
+            if BINARY_EXTENSIONS.contains(&ext) {
+                return false;
+            }
+        }
+        let chunk = &self.body[..self.body.len().min(5000)];
+        !chunk
+            .iter()
+            .any(|&b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0c))
+    }
+
+    /// The media type of the `Content-Type` header, lowercased ("" when absent).
+    fn mime(&self) -> String {
+        self.header("content-type")
+            .map(|ct| {
+                ct.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .to_ascii_lowercase()
+            })
+            .unwrap_or_default()
     }
 
     /// The body decoded to text: charset from the `Content-Type` header, then a BOM or a

@@ -508,3 +508,38 @@ async fn offsite_requests_are_filtered_when_scheduled_and_each_counted() {
     assert_eq!(stat(&outcome, "scheduler/enqueued"), 3);
     assert_eq!(stat(&outcome, "downloader/exception_count"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_callback_on_a_binary_body_is_an_error_not_an_item() {
+    // Scrapy makes a binary download a plain Response, which has no selectors: the
+    // callback fails and no item comes out of a .gz file.
+    let app = Router::new()
+        .route(
+            "/",
+            get(|| async { Html(r#"<a href="/data.gz">data</a> <a href="/page">page</a>"#) }),
+        )
+        .route(
+            "/data.gz",
+            get(|| async {
+                (
+                    [(header::CONTENT_TYPE, "application/gzip")],
+                    vec![
+                        0x1f_u8, 0x8b, 0x08, 0, 0, 0, 0, 0, 0, 3, 0x4b, 0x4c, 0x4a, 6, 0,
+                    ],
+                )
+            }),
+        )
+        .route("/page", get(|| async { Html("<h1>page</h1>") }));
+    let base = serve_router(app).await;
+    let spec = format!(
+        "name = \"binary\"\nstart_urls = [\"{base}/\"]\n\
+         [[rules]]\ncallback = \"page\"\n\
+         [callbacks.page.fields]\nurl = {{ value = \"{{url}}\" }}\n"
+    );
+    let (outcome, items) = crawl_spec(&spec, &[], &["DOWNLOAD_WARNSIZE=0"]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    let urls: Vec<&str> = items.iter().map(|i| i["url"].as_str().unwrap()).collect();
+    assert_eq!(urls, [format!("{base}/page")]);
+    assert_eq!(stat(&outcome, "spider_exceptions/count"), 1);
+    assert_eq!(stat(&outcome, "response_received_count"), 3);
+}

@@ -190,7 +190,10 @@ mod tests {
         let g = Regex::new(r"\$(\d+)").unwrap();
         assert_eq!(regex_values(&g, "$12 and $3"), vec!["12", "3"]);
         let two = Regex::new(r"(\d+)\.(\d+)").unwrap();
-        assert_eq!(regex_values(&two, "v3.11 and 2.7"), vec!["3", "11", "2", "7"]);
+        assert_eq!(
+            regex_values(&two, "v3.11 and 2.7"),
+            vec!["3", "11", "2", "7"]
+        );
         let named = Regex::new(r"(\d+)\.(?P<extract>\d+)").unwrap();
         assert_eq!(regex_values(&named, "v3.11 and 2.7"), vec!["11"]);
         let m = Regex::new(r"\d+").unwrap();

@@ -313,6 +313,13 @@ impl Spider for SpecSpider {
         if callback == SITEMAP_CALLBACK {
             return self.parse_sitemap(response, out);
         }
+        // Scrapy gives a binary body a plain `Response`: no text, no selectors.
+        if !response.is_text() {
+            return Err(anyhow!(
+                "Response content isn't text ({}): callback {callback:?} cannot select in it",
+                response.header("content-type").unwrap_or("no Content-Type")
+            ));
+        }
         let page = Page::parse_with_url(response.text(), &response.url);
         match callback {
             "parse" => {

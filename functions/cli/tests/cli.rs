@@ -241,15 +241,25 @@ async fn a_selector_failing_at_crawl_time_is_logged_with_its_field_and_url() {
     // The items are kept, without the failing field.
     let items = jsonl(&jl);
     assert_eq!(items.len(), site.expected_item_count());
-    assert!(items.iter().all(|i| i.get("bad").is_none() && i["title"].is_string()));
+    assert!(items
+        .iter()
+        .all(|i| i.get("bad").is_none() && i["title"].is_string()));
     let err = stderr(&out);
     let first: Vec<&str> = err
         .lines()
         .filter(|l| l.contains("selector failed; the value is left out"))
         .collect();
     assert_eq!(first.len(), 1, "logged once per field: {err}");
-    assert!(first[0].contains("callbacks.product.fields.bad"), "{}", first[0]);
-    assert!(first[0].contains(&server.base_url()), "the URL: {}", first[0]);
+    assert!(
+        first[0].contains("callbacks.product.fields.bad"),
+        "{}",
+        first[0]
+    );
+    assert!(
+        first[0].contains(&server.base_url()),
+        "the URL: {}",
+        first[0]
+    );
     assert!(first[0].contains("look-around"), "the reason: {}", first[0]);
     // Then again with the count at the 10th failure (40 products: not at the 100th).
     let again: Vec<&str> = err
