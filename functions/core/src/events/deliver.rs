@@ -121,6 +121,35 @@ impl Deliverer {
         }
     }
 
+    /// Delivers due events, at most `max_events` of them, starting none once `budget`
+    /// has passed: the bounded drain of a short-lived caller (the AWS poller). The rest
+    /// stay due for the next call.
+    pub async fn drain_bounded(
+        &self,
+        max_events: usize,
+        budget: Duration,
+    ) -> StoreResult<DrainReport> {
+        let started = Instant::now();
+        let mut report = DrainReport::default();
+        let mut handled = 0;
+        while handled < max_events {
+            let want = BATCH.min(max_events - handled);
+            let due = self.store.due_events(self.clock.now(), want).await?;
+            let n = due.len();
+            for entry in due {
+                if started.elapsed() >= budget {
+                    return Ok(report);
+                }
+                self.round(entry, &mut report).await?;
+                handled += 1;
+            }
+            if n < want {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
     /// One round of one event.
     async fn round(&self, entry: OutboxEntry, report: &mut DrainReport) -> StoreResult<()> {
         let event = &entry.event;
