@@ -217,12 +217,26 @@ impl Deliverer {
             }
             self.store.remove_event(&event.id).await?;
             report.done += 1;
+            self.forget_job_hooks(event, &hooks).await;
         } else {
             self.store
                 .retry_event(&event.id, entry.attempts, next_at, &delivered)
                 .await?;
         }
         Ok(())
+    }
+
+    /// Once a job's last event is done with, its `notify` webhooks go.
+    async fn forget_job_hooks(&self, event: &super::Event, hooks: &[Webhook]) {
+        use super::EventKind::{JobFinished, JobRemoved};
+        if !matches!(event.kind, JobFinished | JobRemoved) {
+            return;
+        }
+        for hook in hooks.iter().filter(|h| h.job.is_some() && h.job.as_deref() == event.job_id()) {
+            if let Err(e) = self.store.delete_webhook(&hook.project, &hook.id).await {
+                tracing::warn!(webhook = %hook.id, "deleting a job's notify webhook: {e}");
+            }
+        }
     }
 
     /// One signed POST.
