@@ -8,6 +8,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
+import signal
 import threading
 import time
 import uuid
@@ -17,6 +19,7 @@ import boto3
 import pytest
 
 from conftest import _endpoint, wait_until
+from test_failures import crawler_pids
 
 
 @pytest.fixture(scope="module")
@@ -64,9 +67,13 @@ def test_rules_on_the_bus_receive_finished_and_failed_jobs(api, stack, site, pro
     try:
         api.deploy(project)
         good = api.schedule(project, base, setting="DOWNLOAD_DELAY=0.02")
-        bad = api.schedule(project, "not a url")
         api.wait(good, "finished")
-        api.wait(bad, "finished")
+        # A job whose crawler dies fails (as in test_failures).
+        bad = api.schedule(project, base, setting=["DOWNLOAD_DELAY=0.3", "CONCURRENT_REQUESTS_PER_DOMAIN=1"])
+        api.wait(bad, "running")
+        for pid in wait_until("a crawler process", crawler_pids, timeout=30):
+            os.kill(pid, signal.SIGKILL)
+        api.wait(bad, "finished", timeout=240)
         assert api.finished(project, bad)["finish_reason"] == "failed"
         got: list = []
         wait_until("both jobs' events on the bus", lambda: len(drain_queue(sqs, all_url, got)) >= 2, timeout=150)

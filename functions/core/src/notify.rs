@@ -32,7 +32,10 @@ enum Scope {
 /// An error about a webhook's URL, said about `notify`.
 fn about_notify(e: ApiError) -> ApiError {
     match e {
-        ApiError::Invalid { param: "url", message } => ApiError::Invalid {
+        ApiError::Invalid {
+            param: "url",
+            message,
+        } => ApiError::Invalid {
             param: "notify",
             message,
         },
@@ -55,9 +58,8 @@ impl Control {
             ));
         }
         let filter = match &notify.events {
-            Some(e) => {
-                EventFilter::parse(e).map_err(|e| ApiError::invalid("notify_events", e.to_string()))?
-            }
+            Some(e) => EventFilter::parse(e)
+                .map_err(|e| ApiError::invalid("notify_events", e.to_string()))?,
             None => Webhook::notify_events(),
         };
         let mut made = Vec::new();
@@ -137,7 +139,9 @@ impl Control {
         };
         req.id = Some(id.clone());
         let project = req.project.clone();
-        let hooks = self.add_notify(&project, notify, Scope::Schedule(id)).await?;
+        let hooks = self
+            .add_notify(&project, notify, Scope::Schedule(id))
+            .await?;
         match self.add_schedule(req).await {
             Ok(s) => Ok((s, hooks)),
             Err(e) => {

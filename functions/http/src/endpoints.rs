@@ -16,7 +16,14 @@ use trawl_core::notify::NotifyRequest;
 
 /// Parameters of `schedule.json` that are not spider arguments.
 const SCHEDULE_RESERVED: &[&str] = &[
-    "project", "spider", "_version", "jobid", "priority", "setting", "notify", "notify_events",
+    "project",
+    "spider",
+    "_version",
+    "jobid",
+    "priority",
+    "setting",
+    "notify",
+    "notify_events",
 ];
 
 /// The `notify` and `notify_events` parameters.
@@ -68,7 +75,10 @@ pub(super) async fn schedule(State(app): State<Arc<App>>, p: Params) -> Response
             settings: p.settings()?,
             args: p.args(SCHEDULE_RESERVED),
         };
-        let (jobid, hooks) = app.control.schedule_notify(req, &notify_request(&p)).await?;
+        let (jobid, hooks) = app
+            .control
+            .schedule_notify(req, &notify_request(&p))
+            .await?;
         let mut f = fields! {"jobid" => jobid};
         if !hooks.is_empty() {
             f.insert("notify".into(), notify_entries(&hooks));

@@ -15,8 +15,19 @@ use trawl_core::model::{OverlapPolicy, Schedule};
 
 /// Parameters of `addschedule.json` that are not spider arguments.
 const RESERVED: &[&str] = &[
-    "project", "spider", "cron", "timezone", "priority", "enabled", "overlap", "setting", "id",
-    "_version", "jobid", "notify", "notify_events",
+    "project",
+    "spider",
+    "cron",
+    "timezone",
+    "priority",
+    "enabled",
+    "overlap",
+    "setting",
+    "id",
+    "_version",
+    "jobid",
+    "notify",
+    "notify_events",
 ];
 
 /// A schedule as listed.

@@ -509,12 +509,20 @@ async fn notify_webhooks_get_their_job_only_and_go_with_it() {
         assert!(start.elapsed() < Duration::from_secs(30), "{jobs} {hooks}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let ids: Vec<Value> = receiver.got().iter().map(|r| r.json()["job"]["id"].clone()).collect();
+    let ids: Vec<Value> = receiver
+        .got()
+        .iter()
+        .map(|r| r.json()["job"]["id"].clone())
+        .collect();
     assert!(!ids.contains(&Value::from(other.as_str())), "{ids:?}");
     // Refused like addwebhook.json, and no job is queued then.
     for (url, events, message) in [
         ("ftp://x/", "job.*", "notify is invalid"),
-        ("http://x.example/", "job.exploded", "notify_events is invalid"),
+        (
+            "http://x.example/",
+            "job.exploded",
+            "notify_events is invalid",
+        ),
     ] {
         let v = api
             .post(

@@ -232,7 +232,10 @@ impl Deliverer {
         if !matches!(event.kind, JobFinished | JobRemoved) {
             return;
         }
-        for hook in hooks.iter().filter(|h| h.job.is_some() && h.job.as_deref() == event.job_id()) {
+        for hook in hooks
+            .iter()
+            .filter(|h| h.job.is_some() && h.job.as_deref() == event.job_id())
+        {
             if let Err(e) = self.store.delete_webhook(&hook.project, &hook.id).await {
                 tracing::warn!(webhook = %hook.id, "deleting a job's notify webhook: {e}");
             }
