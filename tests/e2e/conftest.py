@@ -38,6 +38,8 @@ STACK_PARAMETERS = {
     "LogLevel": "info",
     # The demo sites the jobs crawl are on this machine's loopback.
     "AllowedDestinations": "127.0.0.0/8",
+    # Webhook receivers of the tests are on loopback too.
+    "WebhookAllowPrivate": "true",
 }
 
 

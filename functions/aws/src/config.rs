@@ -7,8 +7,10 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, SdkConfig};
 use trawl_core::ports::{Stores, SystemClock};
 
+use crate::eventbridge::EventBridgeSink;
 use crate::lambda::AwsKicker;
 use crate::{DynamoStore, LambdaKicker, S3BlobStore, SqsDispatcher, SqsKicker};
+use trawl_core::events::Deliverer;
 use trawl_core::ports::NoKick;
 
 /// A missing or invalid environment variable.
@@ -47,6 +49,8 @@ pub struct AwsSettings {
     pub auth_parameter: Option<String>,
     /// `TRAWL_FINISHED_RETENTION_DAYS` (optional, default 30): the finished-job TTL.
     pub finished_retention: Duration,
+    /// `TRAWL_EVENT_BUS` (optional): the EventBridge bus every event is also put on.
+    pub event_bus: Option<String>,
     /// `AWS_ENDPOINT_URL` (optional, e.g. LocalStack's): read by the SDK itself; kept
     /// here to switch S3 to path-style addressing.
     pub endpoint_url: Option<String>,
@@ -78,6 +82,7 @@ impl AwsSettings {
             poller_function: opt("TRAWL_POLLER_FUNCTION"),
             auth_parameter: opt("TRAWL_AUTH_PARAMETER"),
             finished_retention: Duration::from_secs(days * 24 * 3600),
+            event_bus: opt("TRAWL_EVENT_BUS"),
             endpoint_url: opt("AWS_ENDPOINT_URL"),
         })
     }
@@ -118,6 +123,8 @@ pub struct AwsConfig {
     pub sqs: aws_sdk_sqs::Client,
     /// Lambda.
     pub lambda: aws_sdk_lambda::Client,
+    /// EventBridge (the event bus).
+    pub eventbridge: aws_sdk_eventbridge::Client,
     /// SSM (the auth parameter; feature `ssm-auth`).
     #[cfg(feature = "ssm-auth")]
     pub ssm: aws_sdk_ssm::Client,
@@ -139,6 +146,7 @@ impl AwsConfig {
             s3: s3_client(sdk),
             sqs: aws_sdk_sqs::Client::new(sdk),
             lambda: aws_sdk_lambda::Client::new(sdk),
+            eventbridge: aws_sdk_eventbridge::Client::new(sdk),
             #[cfg(feature = "ssm-auth")]
             ssm: aws_sdk_ssm::Client::new(sdk),
         }
@@ -160,20 +168,33 @@ impl AwsConfig {
     }
 
     /// Every storage port (projects, jobs, schedules and item history in the table),
-    /// with the system clock. Events: [`trawl_core::events::NoOutbox`] (the table keeps
-    /// no outbox yet).
+    /// with the system clock; the event outbox and the webhooks are in the table too.
     pub fn stores(&self) -> Stores {
         let table = Arc::new(self.dynamo_store());
         Stores {
             projects: table.clone(),
             jobs: table.clone(),
             schedules: table.clone(),
-            history: table,
-            // The DynamoDB stores keep no event outbox yet: no webhooks on AWS.
-            events: Arc::new(trawl_core::events::NoOutbox),
+            history: table.clone(),
+            events: table,
             blobs: Arc::new(self.blob_store()),
             clock: Arc::new(SystemClock),
         }
+    }
+
+    /// The event sink of `TRAWL_EVENT_BUS`, when it is set.
+    pub fn event_sink(&self) -> Option<EventBridgeSink> {
+        let bus = self.settings.event_bus.as_ref()?;
+        Some(EventBridgeSink::new(self.eventbridge.clone(), bus))
+    }
+
+    /// The deliverer of `control`'s events: webhooks, and the bus when one is set.
+    pub fn deliverer(&self, control: &trawl_core::Control) -> anyhow::Result<Deliverer> {
+        let mut d = control.deliverer()?;
+        if let Some(sink) = self.event_sink() {
+            d = d.with_sink(Arc::new(sink));
+        }
+        Ok(d)
     }
 
     /// The crawl-queue dispatcher.

@@ -281,6 +281,7 @@ mod dynamo {
     trawl_core::schedule_store_contract_tests!(super::contract_table().await);
     trawl_core::project_store_contract_tests!(super::contract_table().await);
     trawl_core::item_history_contract_tests!(super::contract_table().await);
+    trawl_core::event_store_contract_tests!(super::contract_table().await);
 }
 
 mod s3 {
@@ -292,14 +293,15 @@ mod s3_prefixed {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamo_one_table_for_all_four_stores() {
-    // The four stores share one table in production: their items must not mix.
+async fn dynamo_one_table_for_all_five_stores() {
+    // The five stores share one table in production: their items must not mix.
     let sdk = localstack().await;
     let store = fresh_table(&sdk, "shared").await;
     contract::project_store_contract(&*store).await;
     contract::schedule_store_contract(&*store).await;
     contract::job_store_contract(&*store).await;
     contract::item_history_contract(&*store).await;
+    contract::event_store_contract(&*store).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

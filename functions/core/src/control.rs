@@ -498,7 +498,16 @@ impl Control {
     /// `delschedule.json`.
     pub async fn delete_schedule(&self, id: &str) -> ApiResult<()> {
         check_name("id", id)?;
+        let project = self
+            .stores
+            .schedules
+            .get_schedule(id)
+            .await?
+            .map(|s| s.project);
         if self.stores.schedules.delete_schedule(id).await? {
+            if let Some(p) = project {
+                self.drop_schedule_webhooks(&p, id).await?;
+            }
             Ok(())
         } else {
             Err(ApiError::ScheduleNotFound(id.to_string()))

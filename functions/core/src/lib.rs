@@ -19,6 +19,7 @@ pub mod jobfiles;
 pub mod joblog;
 pub mod model;
 pub mod names;
+pub mod notify;
 pub mod policy;
 pub mod poller;
 pub mod ports;

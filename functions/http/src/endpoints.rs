@@ -10,12 +10,37 @@ use super::envelope::{ok_text, opt_time, text_response, Fields};
 use super::{App, Params};
 use http::StatusCode;
 use trawl_core::control::{ApiError, ApiResult, ScheduleRequest};
+use trawl_core::events::Webhook;
 use trawl_core::model::{CancelLevel, Job};
+use trawl_core::notify::NotifyRequest;
 
 /// Parameters of `schedule.json` that are not spider arguments.
 const SCHEDULE_RESERVED: &[&str] = &[
-    "project", "spider", "_version", "jobid", "priority", "setting",
+    "project",
+    "spider",
+    "_version",
+    "jobid",
+    "priority",
+    "setting",
+    "notify",
+    "notify_events",
 ];
+
+/// The `notify` and `notify_events` parameters.
+pub(super) fn notify_request(p: &Params) -> NotifyRequest {
+    NotifyRequest {
+        urls: p.all("notify"),
+        events: p.opt("notify_events"),
+    }
+}
+
+/// The `notify` webhooks of an answer, with their secrets (shown only here).
+pub(super) fn notify_entries(hooks: &[Webhook]) -> Value {
+    hooks
+        .iter()
+        .map(|w| json!({"id": w.id, "url": w.url, "events": w.event_names(), "secret": w.secret}))
+        .collect()
+}
 
 /// `daemonstatus.json`: `pending`, `running`, `finished` counts.
 pub(super) async fn daemon_status(State(app): State<Arc<App>>) -> Response {
@@ -50,8 +75,15 @@ pub(super) async fn schedule(State(app): State<Arc<App>>, p: Params) -> Response
             settings: p.settings()?,
             args: p.args(SCHEDULE_RESERVED),
         };
-        let jobid = app.control.schedule(req).await?;
-        Ok(fields! {"jobid" => jobid})
+        let (jobid, hooks) = app
+            .control
+            .schedule_notify(req, &notify_request(&p))
+            .await?;
+        let mut f = fields! {"jobid" => jobid};
+        if !hooks.is_empty() {
+            f.insert("notify".into(), notify_entries(&hooks));
+        }
+        Ok(f)
     };
     app.reply(r.await)
 }

@@ -15,8 +15,19 @@ use trawl_core::model::{OverlapPolicy, Schedule};
 
 /// Parameters of `addschedule.json` that are not spider arguments.
 const RESERVED: &[&str] = &[
-    "project", "spider", "cron", "timezone", "priority", "enabled", "overlap", "setting", "id",
-    "_version", "jobid",
+    "project",
+    "spider",
+    "cron",
+    "timezone",
+    "priority",
+    "enabled",
+    "overlap",
+    "setting",
+    "id",
+    "_version",
+    "jobid",
+    "notify",
+    "notify_events",
 ];
 
 /// A schedule as listed.
@@ -98,8 +109,16 @@ pub(super) fn add_request(p: &Params) -> ApiResult<AddScheduleRequest> {
 /// `addschedule.json`: returns `id` and the `schedule`.
 pub(super) async fn add_schedule(State(app): State<Arc<App>>, p: Params) -> Response {
     let r = async {
-        let s = app.control.add_schedule(add_request(&p)?).await?;
-        Ok(fields! {"id" => s.id, "schedule" => schedule_entry(&s)})
+        let notify = super::endpoints::notify_request(&p);
+        let (s, hooks) = app
+            .control
+            .add_schedule_notify(add_request(&p)?, &notify)
+            .await?;
+        let mut f = fields! {"id" => s.id, "schedule" => schedule_entry(&s)};
+        if !hooks.is_empty() {
+            f.insert("notify".into(), super::endpoints::notify_entries(&hooks));
+        }
+        Ok(f)
     };
     app.reply(r.await)
 }

@@ -464,3 +464,100 @@ async fn hostile_webhook_parameters_are_refused() {
     );
     node.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notify_webhooks_get_their_job_only_and_go_with_it() {
+    let (api, node, _dir) = start(true).await;
+    let (receiver, hook) = Receiver::start(&[]).await;
+    let site = site().await;
+    let v = api
+        .post(
+            "/schedule.json",
+            &[
+                ("project", "shop"),
+                ("spider", "one"),
+                ("site", &site),
+                ("notify", &hook),
+                ("notify_events", "job.finished"),
+            ],
+        )
+        .await;
+    assert_eq!(v["status"], "ok", "{v}");
+    let job = v["jobid"].as_str().unwrap().to_string();
+    let notify = &v["notify"][0];
+    let secret = notify["secret"].as_str().unwrap();
+    assert_eq!(notify["events"], serde_json::json!(["job.finished"]));
+    let other = api.schedule(&site).await;
+    let got = receiver
+        .wait_for("job.finished", |g| has_type(g, "job.finished"))
+        .await;
+    let first = &got[0];
+    assert_eq!(first.json()["job"]["id"], job.as_str());
+    let sig = first.header("trawl-signature");
+    let now = chrono::Utc::now().timestamp();
+    assert!(sign::verify(secret, &sig, &first.body, now, 300));
+    // The other job finishes too; its events never reach this job's receiver, and the
+    // notify webhook is gone once its job's last event was delivered.
+    let start = Instant::now();
+    loop {
+        let jobs = api.get("/listjobs.json?project=shop").await;
+        let done = jobs["finished"].as_array().unwrap().len() == 2;
+        let hooks = api.get("/listwebhooks.json?project=shop").await;
+        if done && hooks["webhooks"].as_array().unwrap().is_empty() {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "{jobs} {hooks}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let ids: Vec<Value> = receiver
+        .got()
+        .iter()
+        .map(|r| r.json()["job"]["id"].clone())
+        .collect();
+    assert!(!ids.contains(&Value::from(other.as_str())), "{ids:?}");
+    // Refused like addwebhook.json, and no job is queued then.
+    for (url, events, message) in [
+        ("ftp://x/", "job.*", "notify is invalid"),
+        (
+            "http://x.example/",
+            "job.exploded",
+            "notify_events is invalid",
+        ),
+    ] {
+        let v = api
+            .post(
+                "/schedule.json",
+                &[
+                    ("project", "shop"),
+                    ("spider", "one"),
+                    ("notify", url),
+                    ("notify_events", events),
+                ],
+            )
+            .await;
+        assert_eq!(v["status"], "error", "{v}");
+        assert!(v["message"].as_str().unwrap().starts_with(message), "{v}");
+    }
+    let s = api
+        .post(
+            "/addschedule.json",
+            &[
+                ("project", "shop"),
+                ("spider", "one"),
+                ("cron", "0 3 * * *"),
+                ("notify", &hook),
+            ],
+        )
+        .await;
+    assert_eq!(s["status"], "ok", "{s}");
+    let hooks = api.get("/listwebhooks.json?project=shop").await;
+    assert_eq!(hooks["webhooks"][0]["schedule"], s["id"], "{hooks}");
+    let id = s["id"].as_str().unwrap();
+    let d = api.post("/delschedule.json", &[("id", id)]).await;
+    assert_eq!(d["status"], "ok", "{d}");
+    let hooks = api.get("/listwebhooks.json?project=shop").await;
+    assert!(hooks["webhooks"].as_array().unwrap().is_empty(), "{hooks}");
+    let jobs = api.get("/listjobs.json?project=shop").await;
+    assert_eq!(jobs["pending"].as_array().unwrap().len(), 0, "{jobs}");
+    node.shutdown().await;
+}

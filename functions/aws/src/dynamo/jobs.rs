@@ -8,6 +8,7 @@ use trawl_core::ports::{JobCounts, JobStore, StoreError, StoreResult};
 
 use super::items::{self, get_map, get_n, get_s, get_time, n, opt_n, opt_s, opt_time, put_opt, s};
 use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
+use super::outbox::Expr;
 use super::{is_condition_failed, sdk_error, DynamoStore, Item};
 
 /// The job's item, with its keys.
@@ -90,7 +91,7 @@ fn job_from_item(item: &Item) -> StoreResult<Job> {
 }
 
 impl DynamoStore {
-    fn job_key(&self, id: &str) -> Item {
+    pub(crate) fn job_key(&self, id: &str) -> Item {
         Item::from([
             (PK.into(), s(keys::job_pk(id))),
             (SK.into(), s(keys::JOB_SK)),
@@ -98,7 +99,7 @@ impl DynamoStore {
     }
 
     /// The `expires_at` TTL of a job finishing now (wall clock, epoch seconds).
-    fn expires_at(&self) -> i64 {
+    pub(crate) fn expires_at(&self) -> i64 {
         let retention = chrono::Duration::from_std(self.retention).unwrap_or(chrono::Duration::MAX);
         Utc::now()
             .checked_add_signed(retention)
@@ -110,39 +111,30 @@ impl DynamoStore {
 impl JobStore for DynamoStore {
     async fn insert_job(&self, job: &Job) -> StoreResult<()> {
         let item = job_item(job)?;
-        match self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(PK)")
-            .send()
-            .await
-        {
-            Ok(_) => Ok(()),
-            Err(e) if is_condition_failed(&e) => {
-                Err(StoreError::Conflict(format!("job {}", job.id)))
-            }
-            Err(e) => Err(sdk_error(e)),
+        let written = self
+            .put_job_with_event(item, job, "attribute_not_exists(PK)", Expr::default())
+            .await?;
+        if written {
+            Ok(())
+        } else {
+            Err(StoreError::Conflict(format!("job {}", job.id)))
         }
     }
 
     async fn replace_finished_job(&self, job: &Job) -> StoreResult<bool> {
         // One conditional put: the new item (without the old one's TTL) replaces the
         // finished one only while it is finished with this attempt.
-        let item = job_item(job)?;
-        let res = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("#st = :finished AND attempt = :attempt")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":finished", s("finished"))
-            .expression_attribute_values(":attempt", n(job.attempt))
-            .send()
-            .await;
-        condition_result(res)
+        let expr = Expr::default()
+            .name("#st", "state")
+            .value(":finished", s("finished"))
+            .value(":attempt", n(job.attempt));
+        self.put_job_with_event(
+            job_item(job)?,
+            job,
+            "#st = :finished AND attempt = :attempt",
+            expr,
+        )
+        .await
     }
 
     async fn get_job(&self, id: &str) -> StoreResult<Option<Job>> {
@@ -246,34 +238,7 @@ impl JobStore for DynamoStore {
         runner: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Job>> {
-        let order = keys::job_order(JobState::Running, id, 0.0, now, Some(now), None);
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.job_key(id)))
-            .update_expression(
-                "SET #st = :running, started_at = :now, heartbeat_at = :now, runner = :runner, \
-                 attempt = attempt + :one, GSI1PK = :g1pk, GSI1SK = :g1sk, GSI2SK = :g2sk",
-            )
-            .condition_expression("#st = :pending")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":now", items::time(now))
-            .expression_attribute_values(":runner", s(runner))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":g1pk", s(keys::jobs_by_state(JobState::Running)))
-            .expression_attribute_values(":g2sk", s(keys::project_order(JobState::Running, &order)))
-            .expression_attribute_values(":g1sk", s(order))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match res {
-            Ok(out) => out.attributes.as_ref().map(job_from_item).transpose(),
-            Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(sdk_error(e)),
-        }
+        self.start_with_event(id, runner, now).await
     }
 
     async fn finish_job(
@@ -283,57 +248,11 @@ impl JobStore for DynamoStore {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> StoreResult<bool> {
-        let order = keys::job_order(JobState::Finished, id, 0.0, now, None, Some(now));
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.job_key(id)))
-            .update_expression(
-                "SET #st = :finished, finished_at = :now, outcome = :outcome, \
-                 expires_at = :expires, GSI1PK = :g1pk, GSI1SK = :g1sk, GSI2SK = :g2sk",
-            )
-            .condition_expression("#st = :running AND attempt = :attempt")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":finished", s("finished"))
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":attempt", n(attempt))
-            .expression_attribute_values(":now", items::time(now))
-            .expression_attribute_values(":outcome", s(outcome_json(outcome)?))
-            .expression_attribute_values(":expires", n(self.expires_at()))
-            .expression_attribute_values(":g1pk", s(keys::jobs_by_state(JobState::Finished)))
-            .expression_attribute_values(
-                ":g2sk",
-                s(keys::project_order(JobState::Finished, &order)),
-            )
-            .expression_attribute_values(":g1sk", s(order))
-            .send()
-            .await;
-        condition_result(res)
+        self.finish_with_event(id, attempt, outcome, now).await
     }
 
     async fn requeue_job(&self, id: &str, attempt: u32) -> StoreResult<bool> {
-        // Back to its place in the queue (the saved pending keys), starting afresh.
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.job_key(id)))
-            .update_expression(
-                "SET #st = :pending, cancel_requests = :zero, GSI1PK = :g1pk, \
-                 GSI1SK = queue_sk, GSI2SK = queue_psk \
-                 REMOVE started_at, runner, heartbeat_at",
-            )
-            .condition_expression("#st = :running AND attempt = :attempt")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":pending", s("pending"))
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":attempt", n(attempt))
-            .expression_attribute_values(":zero", n(0))
-            .expression_attribute_values(":g1pk", s(keys::jobs_by_state(JobState::Pending)))
-            .send()
-            .await;
-        condition_result(res)
+        self.requeue_with_event(id, attempt).await
     }
 
     async fn resume_job(
@@ -343,43 +262,11 @@ impl JobStore for DynamoStore {
         runner: &str,
         now: DateTime<Utc>,
     ) -> StoreResult<Option<Job>> {
-        let res = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.job_key(id)))
-            .update_expression(
-                "SET attempt = attempt + :one, runner = :runner, heartbeat_at = :now",
-            )
-            .condition_expression("#st = :running AND attempt = :attempt")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":running", s("running"))
-            .expression_attribute_values(":attempt", n(attempt))
-            .expression_attribute_values(":one", n(1))
-            .expression_attribute_values(":runner", s(runner))
-            .expression_attribute_values(":now", items::time(now))
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await;
-        match res {
-            Ok(out) => out.attributes.as_ref().map(job_from_item).transpose(),
-            Err(e) if is_condition_failed(&e) => Ok(None),
-            Err(e) => Err(sdk_error(e)),
-        }
+        self.resume_with_event(id, attempt, runner, now).await
     }
 
     async fn remove_pending(&self, id: &str) -> StoreResult<bool> {
-        let res = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(self.job_key(id)))
-            .condition_expression("#st = :pending")
-            .expression_attribute_names("#st", "state")
-            .expression_attribute_values(":pending", s("pending"))
-            .send()
-            .await;
-        condition_result(res)
+        self.remove_pending_with_event(id).await
     }
 
     async fn request_cancel(&self, id: &str, level: CancelLevel) -> StoreResult<Option<u32>> {

@@ -79,6 +79,38 @@ pub fn schedule_order(created_at: DateTime<Utc>, id: &str) -> String {
     format!("{}#{id}", time_asc(created_at))
 }
 
+/// `EVENT#{id}`: an outbox item.
+pub fn event_pk(id: &str) -> String {
+    format!("EVENT#{id}")
+}
+
+/// The sort key of every outbox item.
+pub const EVENT_SK: &str = "EVENT";
+
+/// `OUTBOX`: the [`GSI1PK`] of every event waiting for its deliveries.
+pub const OUTBOX: &str = "OUTBOX";
+
+/// An outbox item's [`GSI1SK`]: when its next round is due, then its id, so the due
+/// events are one key range of `GSI1`.
+pub fn outbox_order(next_at: DateTime<Utc>, id: &str) -> String {
+    format!("{}#{id}", time_asc(next_at))
+}
+
+/// `WEBHOOKS#{project}`: the partition of a project's webhooks.
+pub fn webhooks_pk(project: &str) -> String {
+    format!("WEBHOOKS#{project}")
+}
+
+/// `WEBHOOK#{id}`.
+pub fn webhook_sk(id: &str) -> String {
+    format!("WEBHOOK#{id}")
+}
+
+/// `DELIVERIES#{webhook}`: the partition of a webhook's delivery records.
+pub fn deliveries_pk(webhook: &str) -> String {
+    format!("DELIVERIES#{webhook}")
+}
+
 /// A time as 16 hex digits that sort like the time (microseconds, offset so negative
 /// times sort before positive ones).
 pub fn time_asc(t: DateTime<Utc>) -> String {

@@ -47,12 +47,15 @@
 //! (usually within milliseconds; immediately on LocalStack). All pending jobs share one
 //! index partition (`JOBS#pending`): fine for a Scrapyd-sized queue.
 
+mod events;
 mod history;
 mod items;
 mod jobs;
 pub mod keys;
+mod outbox;
 mod projects;
 mod schedules;
+mod transitions;
 
 use std::collections::HashMap;
 use std::time::Duration;

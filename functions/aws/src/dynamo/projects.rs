@@ -3,13 +3,15 @@
 use std::collections::BTreeSet;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{Delete, Put, TransactWriteItem};
+use chrono::Utc;
+use trawl_core::events::Event;
 use trawl_core::model::Version;
 use trawl_core::ports::{ProjectStore, StoreError, StoreResult};
 
 use super::items::{self, get_s, get_time, s};
 use super::keys::{self, GSI1PK, GSI1SK, PK, SK};
-use super::{sdk_error, DynamoStore, Item};
+use super::{DynamoStore, Item};
 
 fn version_item(v: &Version) -> StoreResult<Item> {
     let spiders = serde_json::to_string(&v.spiders).map_err(StoreError::backend)?;
@@ -45,31 +47,34 @@ impl DynamoStore {
         ])
     }
 
-    /// Deletes one version; whether it existed.
+    /// Deletes one version with its `version.removed`; whether it existed.
     async fn delete_version_item(&self, project: &str, version: &str) -> StoreResult<bool> {
-        let out = self
-            .client
-            .delete_item()
+        let delete = Delete::builder()
             .table_name(&self.table)
             .set_key(Some(self.version_key(project, version)))
-            .return_values(ReturnValue::AllOld)
-            .send()
-            .await
-            .map_err(sdk_error)?;
-        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+            .condition_expression("attribute_exists(PK)")
+            .build()
+            .map_err(StoreError::backend)?;
+        let event = Event::version_removed(project, version, Utc::now());
+        self.write_with_event(
+            TransactWriteItem::builder().delete(delete).build(),
+            Some(&event),
+        )
+        .await
     }
 }
 
 #[async_trait]
 impl ProjectStore for DynamoStore {
     async fn put_version(&self, version: &Version) -> StoreResult<()> {
-        self.client
-            .put_item()
+        let put = Put::builder()
             .table_name(&self.table)
             .set_item(Some(version_item(version)?))
-            .send()
-            .await
-            .map_err(sdk_error)?;
+            .build()
+            .map_err(StoreError::backend)?;
+        let event = Event::version_added(version);
+        self.write_with_event(TransactWriteItem::builder().put(put).build(), Some(&event))
+            .await?;
         Ok(())
     }
 

@@ -1,14 +1,15 @@
 //! [`ScheduleStore`] on the table: one item per schedule.
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::types::ReturnValue;
+use aws_sdk_dynamodb::types::{ReturnValue, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
 use trawl_core::model::{OverlapPolicy, Schedule};
 use trawl_core::ports::{ScheduleStore, StoreError, StoreResult};
 
 use super::items::{self, get_map, get_s, get_time, opt_s, opt_time, put_opt, s};
 use super::keys::{self, GSI1PK, GSI1SK, GSI2PK, GSI2SK, PK, SK};
-use super::{is_condition_failed, sdk_error, DynamoStore, Item};
+use super::outbox::Expr;
+use super::{sdk_error, DynamoStore, Item};
 
 fn schedule_item(sc: &Schedule) -> StoreResult<Item> {
     let order = keys::schedule_order(sc.created_at, &sc.id);
@@ -154,27 +155,19 @@ impl ScheduleStore for DynamoStore {
         expected_next: DateTime<Utc>,
         next: Option<DateTime<Utc>>,
         fired: Option<(DateTime<Utc>, String)>,
-        // No outbox in the table yet (see `trawl_core::events::NoOutbox`).
-        _event: Option<&trawl_core::events::Event>,
+        event: Option<&trawl_core::events::Event>,
     ) -> StoreResult<bool> {
+        // One transaction: the conditional update and, when it happens, its event.
         let mut set = Vec::new();
-        let mut req = self
-            .client
-            .update_item()
-            .table_name(&self.table)
-            .set_key(Some(self.schedule_key(id)))
-            .condition_expression("next_run = :expected")
-            .expression_attribute_values(":expected", items::time(expected_next));
+        let mut expr = Expr::default().value(":expected", items::time(expected_next));
         if let Some(next) = next {
             set.push("next_run = :next");
-            req = req.expression_attribute_values(":next", items::time(next));
+            expr = expr.value(":next", items::time(next));
         }
         if let Some((at, job)) = fired {
             set.push("last_run = :at");
             set.push("last_job = :job");
-            req = req
-                .expression_attribute_values(":at", items::time(at))
-                .expression_attribute_values(":job", s(job));
+            expr = expr.value(":at", items::time(at)).value(":job", s(job));
         }
         let mut update = String::new();
         if !set.is_empty() {
@@ -183,10 +176,16 @@ impl ScheduleStore for DynamoStore {
         if next.is_none() {
             update.push_str(" REMOVE next_run");
         }
-        match req.update_expression(update.trim()).send().await {
-            Ok(_) => Ok(true),
-            Err(e) if is_condition_failed(&e) => Ok(false),
-            Err(e) => Err(sdk_error(e)),
-        }
+        let write = Update::builder()
+            .table_name(&self.table)
+            .set_key(Some(self.schedule_key(id)))
+            .update_expression(update.trim())
+            .condition_expression("next_run = :expected")
+            .set_expression_attribute_names(expr.names())
+            .set_expression_attribute_values(expr.values())
+            .build()
+            .map_err(StoreError::backend)?;
+        self.write_with_event(TransactWriteItem::builder().update(write).build(), event)
+            .await
     }
 }

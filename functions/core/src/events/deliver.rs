@@ -121,6 +121,35 @@ impl Deliverer {
         }
     }
 
+    /// Delivers due events, at most `max_events` of them, starting none once `budget`
+    /// has passed: the bounded drain of a short-lived caller (the AWS poller). The rest
+    /// stay due for the next call.
+    pub async fn drain_bounded(
+        &self,
+        max_events: usize,
+        budget: Duration,
+    ) -> StoreResult<DrainReport> {
+        let started = Instant::now();
+        let mut report = DrainReport::default();
+        let mut handled = 0;
+        while handled < max_events {
+            let want = BATCH.min(max_events - handled);
+            let due = self.store.due_events(self.clock.now(), want).await?;
+            let n = due.len();
+            for entry in due {
+                if started.elapsed() >= budget {
+                    return Ok(report);
+                }
+                self.round(entry, &mut report).await?;
+                handled += 1;
+            }
+            if n < want {
+                break;
+            }
+        }
+        Ok(report)
+    }
+
     /// One round of one event.
     async fn round(&self, entry: OutboxEntry, report: &mut DrainReport) -> StoreResult<()> {
         let event = &entry.event;
@@ -188,12 +217,29 @@ impl Deliverer {
             }
             self.store.remove_event(&event.id).await?;
             report.done += 1;
+            self.forget_job_hooks(event, &hooks).await;
         } else {
             self.store
                 .retry_event(&event.id, entry.attempts, next_at, &delivered)
                 .await?;
         }
         Ok(())
+    }
+
+    /// Once a job's last event is done with, its `notify` webhooks go.
+    async fn forget_job_hooks(&self, event: &super::Event, hooks: &[Webhook]) {
+        use super::EventKind::{JobFinished, JobRemoved};
+        if !matches!(event.kind, JobFinished | JobRemoved) {
+            return;
+        }
+        for hook in hooks
+            .iter()
+            .filter(|h| h.job.is_some() && h.job.as_deref() == event.job_id())
+        {
+            if let Err(e) = self.store.delete_webhook(&hook.project, &hook.id).await {
+                tracing::warn!(webhook = %hook.id, "deleting a job's notify webhook: {e}");
+            }
+        }
     }
 
     /// One signed POST.

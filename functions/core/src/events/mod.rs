@@ -286,8 +286,8 @@ impl Event {
 pub fn detail_type(kind: EventKind) -> &'static str {
     match kind.group() {
         "job" => "Trawl Job State Change",
-        "schedule" => "Trawl Schedule Run",
-        _ => "Trawl Deploy",
+        "schedule" => "Trawl Schedule Event",
+        _ => "Trawl Deploy Event",
     }
 }
 
