@@ -574,6 +574,12 @@ pub(crate) fn regex_matches(re: &Regex, text: &str, out: &mut Vec<String>, first
     }
 }
 
+/// The deepest nesting of brackets in `expr` outside string literals (for other
+/// expression languages bounded like selectors, such as JMESPath).
+pub fn nesting_depth(expr: &str) -> usize {
+    limits::nesting(expr, true)
+}
+
 /// Escapes text as lxml serialises it inside an element.
 fn escape_text(s: &str) -> String {
     s.replace('&', "&amp;")

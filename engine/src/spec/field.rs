@@ -2,30 +2,49 @@
 
 use std::borrow::Cow;
 
+use jmespath::Rcvar;
 use regex::Regex;
 use serde_json::Value;
+use url::Url;
 
+use super::json::{self, JsonPath};
+use super::process::Processor;
 use super::schema::FieldType;
 use super::template::Template;
-use crate::select::{Page, Query, SelectError, Selection, SelectionList};
+use crate::select::{Page, Query, SelectError, Selection};
 
-/// Where a field's selector runs: the whole page, or one node of a callback's `items`.
+/// Where a field is extracted: the whole page, one node of a callback's `items`, or a
+/// JSON value (a JSON response, or one element of a JSON `items`).
 #[derive(Clone, Copy)]
 pub enum Scope<'a, 'p> {
     /// The whole page.
     Page(&'a Page<'p>),
     /// One node.
     Node(&'a Selection<'a>),
+    /// A JSON value.
+    Json(&'a Rcvar),
 }
 
 impl<'a> Scope<'a, '_> {
-    /// Runs `query` in this scope.
-    pub fn select(&self, query: &Query) -> Result<SelectionList<'a>, SelectError> {
-        match self {
-            Scope::Page(p) => p.try_select(query),
-            Scope::Node(n) => n.try_select(query),
-        }
+    /// The strings `query` selects in this scope (none in a JSON scope).
+    pub fn strings(&self, query: &Query) -> Result<Vec<String>, SelectError> {
+        Ok(match self {
+            Scope::Page(p) => p.try_select(query)?.getall(),
+            Scope::Node(n) => n.try_select(query)?.getall(),
+            Scope::Json(_) => Vec::new(),
+        })
     }
+}
+
+/// Why a field could not be extracted on a page.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    /// A selector failed.
+    #[error(transparent)]
+    Select(#[from] SelectError),
+    /// A JMESPath expression failed.
+    #[error("{0}")]
+    Json(String),
 }
 
 /// Where a field's raw values come from.
@@ -33,6 +52,13 @@ impl<'a> Scope<'a, '_> {
 pub enum Source {
     /// A CSS or XPath selector.
     Select(Query),
+    /// A JMESPath over the scope's JSON, or over the JSON in the text a selector picks.
+    Json {
+        /// The selector of the JSON text (a `<script>`), if the JSON is in the page.
+        text: Option<Query>,
+        /// The JMESPath.
+        path: JsonPath,
+    },
     /// A template rendered per item (`{url}`, `{category}`).
     Template(Template),
     /// A constant JSON value (numbers, booleans, lists).
@@ -46,8 +72,11 @@ pub struct Field {
     pub name: String,
     /// Where values come from.
     pub source: Source,
-    /// Regex applied to each value.
+    /// Regex applied to each value (for a JSON source with a selector: cutting the JSON
+    /// out of the selected text).
     pub re: Option<Regex>,
+    /// Processors applied to each value, in order.
+    pub process: Vec<Processor>,
     /// Join separator.
     pub join: Option<String>,
     /// Trim and drop empty values.
@@ -73,17 +102,43 @@ pub enum Extracted {
 }
 
 impl Field {
-    /// Extracts this field in `scope`; `vars` resolves template placeholders. A
-    /// selector that fails on this page is an error (the caller reports it).
+    /// Extracts this field in `scope`; `vars` resolves template placeholders and
+    /// `base` relative URLs. A selector that fails on this page is an error (the caller
+    /// reports it).
     pub fn extract<'v>(
         &self,
         scope: Scope<'_, '_>,
         vars: &dyn Fn(&str) -> Option<Cow<'v, str>>,
-    ) -> Result<Extracted, SelectError> {
+        base: Option<&Url>,
+    ) -> Result<Extracted, ExtractError> {
         let mut values: Vec<String> = match &self.source {
             Source::Constant(v) => return Ok(Extracted::Value(v.clone())),
             Source::Template(t) => vec![t.render(vars)],
-            Source::Select(q) => scope.select(q)?.getall(),
+            Source::Select(q) => scope.strings(q)?,
+            Source::Json { text: None, path } => match scope {
+                Scope::Json(v) => {
+                    let found = path.search(v).map_err(ExtractError::Json)?;
+                    json::values(&found)
+                }
+                _ => Vec::new(),
+            },
+            Source::Json {
+                text: Some(q),
+                path,
+            } => {
+                let mut out = Vec::new();
+                for text in scope.strings(q)? {
+                    let cut = match &self.re {
+                        Some(re) => first_match(re, &text),
+                        None => Some(text.as_str()),
+                    };
+                    if let Some(data) = cut.and_then(json::parse) {
+                        let found = path.search(&data).map_err(ExtractError::Json)?;
+                        out.extend(json::values(&found));
+                    }
+                }
+                out
+            }
         };
         if self.strip {
             values = values
@@ -100,8 +155,17 @@ impl Field {
                 })
                 .collect();
         }
-        if let Some(re) = &self.re {
+        if let (Some(re), false) = (
+            &self.re,
+            matches!(self.source, Source::Json { text: Some(_), .. }),
+        ) {
             values = values.iter().flat_map(|v| regex_values(re, v)).collect();
+        }
+        for p in &self.process {
+            values = values
+                .into_iter()
+                .filter_map(|v| p.apply(v, base))
+                .collect();
         }
         if let Some(sep) = &self.join {
             values = if values.is_empty() {
@@ -124,6 +188,12 @@ impl Field {
             (None, None) => Extracted::Missing,
         })
     }
+}
+
+/// The text of the first match of `re` in `text`: group 1 when it has groups.
+pub(crate) fn first_match<'t>(re: &Regex, text: &'t str) -> Option<&'t str> {
+    let caps = re.captures(text)?;
+    caps.get(1).or_else(|| caps.get(0)).map(|m| m.as_str())
 }
 
 /// parsel's `re()`: a group named `extract` when there is one, else every group of

@@ -6,7 +6,9 @@
 //! callback or placeholder. [`SpecSpider`] runs a validated spec.
 
 mod field;
+pub mod json;
 pub mod limits;
+pub mod process;
 mod schema;
 mod spider;
 mod template;
@@ -18,13 +20,15 @@ use indexmap::IndexMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
-pub use field::{Extracted, Field, Scope, Source};
+pub use field::{ExtractError, Extracted, Field, Scope, Source};
 pub use schema::{CallbackSpec, FieldSpec, FieldType, FollowSpec, SitemapRuleSpec, SpecFile};
 pub use spider::SpecSpider;
 pub use template::Template;
 
 use crate::linkextract::{LinkExtractor, LinkExtractorConfig, LinkExtractorError};
 use crate::select::Query;
+use json::JsonPath;
+use process::Processor;
 
 /// A spec error: where (a dotted path such as `callbacks.product.fields.price.re`) and
 /// what is wrong. A spec with several errors reports them all: the first here, the
@@ -149,11 +153,39 @@ pub struct Rule {
     pub priority: i32,
 }
 
+/// Where a callback's items come from.
+#[derive(Debug, Clone)]
+pub enum ItemSource {
+    /// One item per HTML node a selector matches.
+    Nodes(Query),
+    /// One item per element of a JMESPath result: over the JSON response, or over the
+    /// JSON a selector takes out of the page (cut by a regex first when given).
+    Json {
+        /// The selector of the JSON text, when it is in an HTML page.
+        text: Option<Query>,
+        /// A regex cutting the JSON out of the selected text.
+        cut: Option<Regex>,
+        /// The JMESPath giving the elements.
+        path: JsonPath,
+    },
+    /// One item per JSON-LD object of these `@type`s (any when empty).
+    JsonLd(Vec<String>),
+}
+
+/// Where followed URLs come from.
+#[derive(Debug, Clone)]
+pub enum FollowSource {
+    /// A selector (elements give their `href`/`src`).
+    Select(Query),
+    /// A JMESPath over the JSON response.
+    Json(JsonPath),
+}
+
 /// Links a callback follows.
 #[derive(Debug, Clone)]
 pub struct Follow {
-    /// Selects URLs (elements give their `href`/`src`).
-    pub query: Query,
+    /// Selects URLs.
+    pub source: FollowSource,
     /// The callback for followed pages.
     pub callback: String,
     /// Request priority.
@@ -163,8 +195,8 @@ pub struct Follow {
 /// A validated callback.
 #[derive(Debug, Clone)]
 pub struct Callback {
-    /// One item per matching node, when set.
-    pub items: Option<Query>,
+    /// One item per node, JSON element or JSON-LD object, when set.
+    pub items: Option<ItemSource>,
     /// The fields, in output order.
     pub fields: Vec<Field>,
     /// Links to follow.
@@ -273,6 +305,40 @@ fn one_selector(
             .map(Some)
             .map_err(|e| SpecError::new(format!("{path}.xpath"), e.to_string())),
         (None, None) => Ok(None),
+    }
+}
+
+fn jmespath(path: &str, expr: &str) -> Result<JsonPath, SpecError> {
+    JsonPath::compile(expr).map_err(|m| SpecError::new(path, m))
+}
+
+/// Compiles a callback's `items`: nodes, JSON elements or JSON-LD objects.
+fn compile_items(path: &str, s: &schema::SelectorSpec) -> Result<ItemSource, SpecError> {
+    let selector = one_selector(path, s.css.as_deref(), s.xpath.as_deref())?;
+    match (&s.json_ld, &s.jmespath, selector) {
+        (Some(types), None, None) if s.re.is_none() => Ok(ItemSource::JsonLd(types.to_vec())),
+        (Some(_), _, _) => Err(SpecError::new(
+            path,
+            "json_ld takes no css, xpath, jmespath or re",
+        )),
+        (None, Some(j), text) => Ok(ItemSource::Json {
+            cut: s
+                .re
+                .as_deref()
+                .map(|p| regex(&format!("{path}.re"), p))
+                .transpose()?,
+            path: jmespath(&format!("{path}.jmespath"), j)?,
+            text,
+        }),
+        (None, None, Some(q)) if s.re.is_none() => Ok(ItemSource::Nodes(q)),
+        (None, None, Some(_)) => Err(SpecError::new(
+            format!("{path}.re"),
+            "re cuts JSON out of the selected text: it needs jmespath",
+        )),
+        (None, None, None) => Err(SpecError::new(
+            path,
+            "needs css, xpath, jmespath or json_ld",
+        )),
     }
 }
 
@@ -546,17 +612,7 @@ fn compile_callback(
 ) -> Result<Callback, SpecError> {
     let mut errs = Errors::default();
     let items = match &cb.items {
-        Some(s) => {
-            let ipath = format!("{path}.items");
-            match errs.take(one_selector(&ipath, s.css.as_deref(), s.xpath.as_deref())) {
-                Some(Some(q)) => Some(q),
-                Some(None) => {
-                    errs.push(SpecError::new(ipath, "needs css or xpath"));
-                    None
-                }
-                None => None,
-            }
-        }
+        Some(s) => errs.take(compile_items(&format!("{path}.items"), s)),
         None => None,
     };
     errs.take(limits::check_count(
@@ -572,9 +628,12 @@ fn compile_callback(
         limits::MAX_FOLLOWS_PER_CALLBACK,
     ));
     let mut fields = Vec::new();
+    // A field's template may use the fields before it (`{name} ({city})`).
+    let mut known = known.clone();
     for (fname, f) in cb.fields.iter().take(limits::MAX_FIELDS_PER_CALLBACK) {
         let fpath = format!("{path}.fields.{fname}");
-        fields.extend(errs.take(compile_field(&fpath, fname, f, known)));
+        fields.extend(errs.take(compile_field(&fpath, fname, f, &known)));
+        known.insert(fname.clone());
     }
     let mut follow = Vec::new();
     for (i, f) in cb
@@ -584,14 +643,23 @@ fn compile_callback(
         .enumerate()
     {
         let fpath = format!("{path}.follow[{i}]");
-        match errs.take(one_selector(&fpath, f.css.as_deref(), f.xpath.as_deref())) {
-            Some(Some(query)) => follow.push(Follow {
-                query,
+        let source = match (&f.jmespath, f.css.is_some() || f.xpath.is_some()) {
+            (Some(_), true) => Err(SpecError::new(
+                &fpath,
+                "give css, xpath or jmespath, not several",
+            )),
+            (Some(j), false) => jmespath(&format!("{fpath}.jmespath"), j).map(FollowSource::Json),
+            (None, _) => one_selector(&fpath, f.css.as_deref(), f.xpath.as_deref()).and_then(|q| {
+                q.map(FollowSource::Select)
+                    .ok_or_else(|| SpecError::new(&fpath, "needs css, xpath or jmespath"))
+            }),
+        };
+        if let Some(source) = errs.take(source) {
+            follow.push(Follow {
+                source,
                 callback: f.callback.clone().unwrap_or_else(|| name.to_string()),
                 priority: f.priority,
-            }),
-            Some(None) => errs.push(SpecError::new(&fpath, "needs css or xpath")),
-            None => {}
+            });
         }
     }
     if cb.fields.is_empty() && cb.follow.is_empty() {
@@ -616,7 +684,24 @@ fn compile_field(
 ) -> Result<Field, SpecError> {
     let mut errs = Errors::default();
     let query = one_selector(path, f.css.as_deref(), f.xpath.as_deref());
+    let json = f
+        .jmespath
+        .as_deref()
+        .map(|j| jmespath(&format!("{path}.jmespath"), j))
+        .transpose();
+    let (query, json) = match (query, json) {
+        (Err(e), _) | (_, Err(e)) => (Err(e), None),
+        (Ok(q), Ok(j)) => (Ok(q), j),
+    };
     let source = match (query, &f.value) {
+        (Ok(_), Some(_)) if json.is_some() => Err(SpecError::new(
+            path,
+            "give either jmespath or a value, not both",
+        )),
+        (Ok(text), None) if json.is_some() => Ok(Source::Json {
+            text,
+            path: json.clone().expect("checked"),
+        }),
         (Ok(Some(_)), Some(_)) => Err(SpecError::new(
             path,
             "give either a selector (css/xpath) or a value, not both",
@@ -627,9 +712,23 @@ fn compile_field(
             template(&format!("{path}.value"), s, known).map(Source::Template)
         }
         (Ok(None), Some(v)) => Ok(Source::Constant(v.clone())),
-        (Ok(None), None) => Err(SpecError::new(path, "needs one of css, xpath or value")),
+        (Ok(None), None) => Err(SpecError::new(
+            path,
+            "needs one of css, xpath, jmespath or value",
+        )),
     };
     let source = errs.take(source);
+    let process: Vec<Processor> = f
+        .process
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            errs.take(
+                Processor::compile(p)
+                    .map_err(|m| SpecError::new(format!("{path}.process[{i}]"), m)),
+            )
+        })
+        .collect();
     let re = errs.take(
         f.re.as_deref()
             .map(|p| regex(&format!("{path}.re"), p))
@@ -675,6 +774,7 @@ fn compile_field(
         name: name.to_string(),
         source,
         re,
+        process,
         join: f.join.clone(),
         strip: f.strip.unwrap_or(true),
         all,

@@ -67,7 +67,9 @@ pub struct CallbackSpec {
     pub follow: Vec<FollowSpec>,
 }
 
-/// A CSS or XPath selector.
+/// Where a callback's items come from: HTML nodes (CSS or XPath), JSON elements
+/// (JMESPath over a JSON response, or over JSON a selector takes out of the page, cut
+/// by `re` first when given), or JSON-LD objects of some schema.org types.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SelectorSpec {
@@ -77,6 +79,36 @@ pub struct SelectorSpec {
     /// An XPath 1.0 expression.
     #[serde(default)]
     pub xpath: Option<String>,
+    /// A JMESPath expression: one item per element of its result.
+    #[serde(default)]
+    pub jmespath: Option<String>,
+    /// With `jmespath` and a selector: a regex cutting the JSON out of the selected text
+    /// (group 1 when it has groups).
+    #[serde(default)]
+    pub re: Option<String>,
+    /// One item per JSON-LD object of this `@type` (or any of these types).
+    #[serde(default)]
+    pub json_ld: Option<OneOrMany>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// One.
+    One(String),
+    /// Several.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    /// The strings.
+    pub fn to_vec(&self) -> Vec<String> {
+        match self {
+            OneOrMany::One(s) => vec![s.clone()],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
 }
 
 /// One item field.
@@ -92,9 +124,18 @@ pub struct FieldSpec {
     /// A constant, or a template such as `"{url}"` or `"{category}"`.
     #[serde(default)]
     pub value: Option<Value>,
-    /// A regex applied to each value: group 1 if it has groups, else the whole match.
+    /// A JMESPath expression: over the JSON response or the callback's JSON item, or,
+    /// with `css`/`xpath`, over the JSON in the selected text.
+    #[serde(default)]
+    pub jmespath: Option<String>,
+    /// A regex applied to each value as parsel's `.re()`; with `jmespath` and a selector,
+    /// it cuts the JSON out of the selected text instead (group 1 when it has groups).
     #[serde(default)]
     pub re: Option<String>,
+    /// Processors applied to each value, in order (`lower`, `upper`, `url`, `slug`,
+    /// `squash`, `{ replace = [regex, with] }`, `{ prefix = ".." }`, `{ suffix = ".." }`).
+    #[serde(default)]
+    pub process: Vec<Value>,
     /// Join every value with this separator into one string.
     #[serde(default)]
     pub join: Option<String>,
@@ -142,6 +183,9 @@ pub struct FollowSpec {
     /// An XPath expression for URLs.
     #[serde(default)]
     pub xpath: Option<String>,
+    /// A JMESPath expression for URLs in a JSON response (pagination links of APIs).
+    #[serde(default)]
+    pub jmespath: Option<String>,
     /// The callback for the followed pages (default: the same callback).
     #[serde(default)]
     pub callback: Option<String>,

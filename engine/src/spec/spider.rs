@@ -11,8 +11,12 @@ use anyhow::{anyhow, Context};
 use serde_json::{Map, Value};
 use url::Url;
 
-use super::{Callback, Extracted, Scope, Spec, SpecError};
-use crate::select::{Page, SelectError, SelectionList};
+use jmespath::Rcvar;
+use regex::Regex;
+
+use super::json::{self, JsonPath};
+use super::{Callback, Extracted, FollowSource, ItemSource, Scope, Spec, SpecError};
+use crate::select::{Page, Query};
 use crate::sitemap::{self, Sitemap};
 use crate::spider::{Output, StartRequests};
 use crate::{Item, Request, Response, Spider};
@@ -21,6 +25,27 @@ const SITEMAP_CALLBACK: &str = "_sitemap";
 const RULE_CALLBACK: &str = "_rule";
 /// Largest decompressed sitemap accepted (Scrapy's SITEMAP limit is DOWNLOAD_MAXSIZE).
 const SITEMAP_MAX_BYTES: usize = 64 << 20;
+
+/// A response as a callback sees it: an HTML (or text) page, or JSON.
+enum Doc<'h> {
+    Html(Page<'h>),
+    Json(Rcvar),
+}
+
+impl<'h> Doc<'h> {
+    /// JSON when the response says so, or when its body is a JSON object or array;
+    /// otherwise the parsed page.
+    fn of(response: &'h Response) -> Doc<'h> {
+        let text = response.text();
+        let starts_like_json = matches!(text.trim_start().as_bytes().first(), Some(b'{' | b'['));
+        if json::is_json_response(response) || starts_like_json {
+            if let Some(v) = json::parse(text) {
+                return Doc::Json(v);
+            }
+        }
+        Doc::Html(Page::parse_with_url(text, &response.url))
+    }
+}
 
 /// A spider defined by a spec, with its run-time arguments.
 #[derive(Debug)]
@@ -74,10 +99,11 @@ impl SpecSpider {
     }
 
     /// Reports a selector that failed on a page (a bad regex in `re:test()`, the
-    /// evaluation budget exceeded): logged with the selector's path in the spec and the
-    /// URL the first time, then again at the 10th, 100th, ... failure with the count,
-    /// so a selector failing on every page neither floods the log nor goes unseen.
-    fn selector_failed(&self, path: &str, url: &Url, error: &SelectError) {
+    /// evaluation budget exceeded, a JMESPath type error): logged with the selector's
+    /// path in the spec and the URL the first time, then again at the 10th, 100th, ...
+    /// failure with the count, so a selector failing on every page neither floods the
+    /// log nor goes unseen.
+    fn selector_failed(&self, path: &str, url: &Url, error: &dyn std::fmt::Display) {
         let n = {
             let mut failures = self.failures.lock();
             let n = failures.entry(path.to_string()).or_insert(0);
@@ -91,15 +117,15 @@ impl SpecSpider {
         }
     }
 
-    /// Runs a callback's `items` or `follow` selector, reporting a failure.
-    fn select_or_report<'p>(
+    /// The value of `result`, or None after reporting its error under `path`.
+    fn ok_or_report<T, E: std::fmt::Display>(
         &self,
         path: impl FnOnce() -> String,
-        result: Result<SelectionList<'p>, SelectError>,
+        result: Result<T, E>,
         url: &Url,
-    ) -> Option<SelectionList<'p>> {
+    ) -> Option<T> {
         match result {
-            Ok(list) => Some(list),
+            Ok(v) => Some(v),
             Err(e) => {
                 self.selector_failed(&path(), url, &e);
                 None
@@ -107,8 +133,36 @@ impl SpecSpider {
         }
     }
 
-    /// Runs callback `name` on a parsed page.
-    fn run_callback(&self, name: &str, page: &Page<'_>, response: &Response, out: &mut Output) {
+    /// The JSON elements of an `items = { jmespath = ... }` on this response.
+    fn json_items(
+        &self,
+        doc: &Doc<'_>,
+        text: Option<&Query>,
+        cut: Option<&Regex>,
+        path: &JsonPath,
+    ) -> Result<Vec<Rcvar>, String> {
+        let mut out = Vec::new();
+        match (doc, text) {
+            (Doc::Json(v), None) => out.extend(json::elements(path.search(v)?)),
+            (Doc::Html(page), Some(q)) => {
+                for text in page.try_select(q).map_err(|e| e.to_string())?.iter() {
+                    let text = text.get();
+                    let cut = match cut {
+                        Some(re) => super::field::first_match(re, &text),
+                        None => Some(text.as_str()),
+                    };
+                    if let Some(data) = cut.and_then(json::parse) {
+                        out.extend(json::elements(path.search(&data)?));
+                    }
+                }
+            }
+            _ => {}
+        }
+        Ok(out)
+    }
+
+    /// Runs callback `name` on a response's document.
+    fn run_callback(&self, name: &str, doc: &Doc<'_>, response: &Response, out: &mut Output) {
         let Some(cb) = self.spec.callbacks.get(name) else {
             return;
         };
@@ -123,39 +177,73 @@ impl SpecSpider {
                 other => self.arg(other),
             }
         };
+        let base = match doc {
+            Doc::Html(page) => page.effective_base(&response.url),
+            Doc::Json(_) => response.url.clone(),
+        };
+        let items_path = || format!("callbacks.{name}.items");
         if !cb.fields.is_empty() {
-            match &cb.items {
-                Some(q) => {
-                    let nodes = self.select_or_report(
-                        || format!("callbacks.{name}.items"),
-                        page.try_select(q),
-                        &response.url,
-                    );
+            match (&cb.items, doc) {
+                (None, Doc::Html(page)) => {
+                    self.emit_item(name, cb, Scope::Page(page), &vars, &base, response, out)
+                }
+                (None, Doc::Json(v)) => {
+                    self.emit_item(name, cb, Scope::Json(v), &vars, &base, response, out)
+                }
+                (Some(ItemSource::Nodes(q)), Doc::Html(page)) => {
+                    let nodes = self.ok_or_report(items_path, page.try_select(q), &response.url);
                     for node in nodes.iter().flat_map(|l| l.iter()) {
-                        self.emit_item(name, cb, Scope::Node(&node), &vars, response, out);
+                        self.emit_item(name, cb, Scope::Node(&node), &vars, &base, response, out);
                     }
                 }
-                None => self.emit_item(name, cb, Scope::Page(page), &vars, response, out),
+                (Some(ItemSource::Json { text, cut, path }), _) => {
+                    let found = self.json_items(doc, text.as_ref(), cut.as_ref(), path);
+                    for v in self
+                        .ok_or_report(items_path, found, &response.url)
+                        .unwrap_or_default()
+                    {
+                        self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
+                    }
+                }
+                (Some(ItemSource::JsonLd(types)), Doc::Html(page)) => {
+                    for v in json::json_ld_objects(page, types) {
+                        self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
+                    }
+                }
+                (Some(_), _) => {}
             }
         }
         for (i, f) in cb.follow.iter().enumerate() {
-            let Some(found) = self.select_or_report(
-                || format!("callbacks.{name}.follow[{i}]"),
-                page.try_select(&f.query),
-                &response.url,
-            ) else {
-                continue;
+            let path = || format!("callbacks.{name}.follow[{i}]");
+            let hrefs: Vec<String> = match (&f.source, doc) {
+                (FollowSource::Select(q), Doc::Html(page)) => {
+                    let Some(found) = self.ok_or_report(path, page.try_select(q), &response.url)
+                    else {
+                        continue;
+                    };
+                    found
+                        .iter()
+                        .filter_map(|sel| {
+                            if sel.is_element() {
+                                sel.attr("href")
+                                    .or_else(|| sel.attr("src"))
+                                    .map(str::to_string)
+                            } else {
+                                Some(sel.get())
+                            }
+                        })
+                        .collect()
+                }
+                (FollowSource::Json(p), Doc::Json(v)) => {
+                    match self.ok_or_report(path, p.search(v), &response.url) {
+                        Some(found) => json::values(&found),
+                        None => continue,
+                    }
+                }
+                _ => continue,
             };
-            for sel in found.iter() {
-                let href = if sel.is_element() {
-                    sel.attr("href")
-                        .or_else(|| sel.attr("src"))
-                        .map(str::to_string)
-                } else {
-                    Some(sel.get())
-                };
-                let Some(href) = href else { continue };
-                let Some(url) = page.urljoin(&href).or_else(|| response.urljoin(&href)) else {
+            for href in hrefs {
+                let Ok(url) = base.join(href.trim()) else {
                     continue;
                 };
                 if !matches!(url.scheme(), "http" | "https" | "file") {
@@ -170,29 +258,42 @@ impl SpecSpider {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn emit_item<'v>(
         &self,
         name: &str,
         cb: &Callback,
         scope: Scope<'_, '_>,
         vars: &dyn Fn(&str) -> Option<Cow<'v, str>>,
+        base: &Url,
         response: &Response,
         out: &mut Output,
     ) {
         let mut item = Item::new();
         for field in &cb.fields {
-            let extracted = field.extract(scope, vars).unwrap_or_else(|e| {
-                let path = format!("callbacks.{name}.fields.{}", field.name);
-                self.selector_failed(&path, &response.url, &e);
-                if field.required && field.default.is_none() {
-                    Extracted::MissingRequired
-                } else {
-                    field
-                        .default
-                        .clone()
-                        .map_or(Extracted::Missing, Extracted::Value)
+            // Templates see the fields extracted before this one, then the built-ins.
+            let item_vars = |v: &str| -> Option<Cow<'_, str>> {
+                match item.get(v) {
+                    Some(Value::String(s)) => Some(Cow::Owned(s.clone())),
+                    Some(Value::Null) => None,
+                    Some(other) => Some(Cow::Owned(other.to_string())),
+                    None => vars(v),
                 }
-            });
+            };
+            let extracted = field
+                .extract(scope, &item_vars, Some(base))
+                .unwrap_or_else(|e| {
+                    let path = format!("callbacks.{name}.fields.{}", field.name);
+                    self.selector_failed(&path, &response.url, &e);
+                    if field.required && field.default.is_none() {
+                        Extracted::MissingRequired
+                    } else {
+                        field
+                            .default
+                            .clone()
+                            .map_or(Extracted::Missing, Extracted::Value)
+                    }
+                });
             match extracted {
                 Extracted::Value(v) => {
                     item.insert(field.name.clone(), v);
@@ -320,13 +421,15 @@ impl Spider for SpecSpider {
                 response.header("content-type").unwrap_or("no Content-Type")
             ));
         }
-        let page = Page::parse_with_url(response.text(), &response.url);
+        let doc = Doc::of(response);
         match callback {
             "parse" => {
                 if let Some(cb) = &self.spec.start_callback {
-                    self.run_callback(cb, &page, response, out);
+                    self.run_callback(cb, &doc, response, out);
                 }
-                self.apply_rules(&page, response, out);
+                if let Doc::Html(page) = &doc {
+                    self.apply_rules(page, response, out);
+                }
             }
             RULE_CALLBACK => {
                 let idx = response.request.meta_u64("rule").unwrap_or(0) as usize;
@@ -336,14 +439,14 @@ impl Spider for SpecSpider {
                     .get(idx)
                     .ok_or_else(|| anyhow!("request names rule {idx}, which does not exist"))?;
                 if let Some(cb) = &rule.callback {
-                    self.run_callback(cb, &page, response, out);
+                    self.run_callback(cb, &doc, response, out);
                 }
-                if rule.follow {
-                    self.apply_rules(&page, response, out);
+                if let (true, Doc::Html(page)) = (rule.follow, &doc) {
+                    self.apply_rules(page, response, out);
                 }
             }
             name if self.spec.callbacks.contains_key(name) => {
-                self.run_callback(name, &page, response, out)
+                self.run_callback(name, &doc, response, out)
             }
             other => {
                 return Err(anyhow!(

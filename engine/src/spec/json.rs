@@ -1,0 +1,165 @@
+//! JSON in specs: JMESPath queries (parsel's `.jmespath()`) over JSON responses, over
+//! JSON taken out of a page (a `<script>`, an attribute), and JSON-LD objects.
+
+use std::sync::Arc;
+
+use jmespath::{Expression, Rcvar, Variable};
+use serde_json::Value;
+
+use crate::select::{Page, Query};
+use crate::Response;
+
+/// The longest JMESPath expression accepted, in bytes.
+pub const MAX_JMESPATH_LEN: usize = 4096;
+
+/// The most JSON text parsed from one selected string (a `<script>`), in bytes.
+pub const MAX_EMBEDDED_JSON: usize = 16 << 20;
+
+/// A compiled JMESPath expression.
+#[derive(Clone)]
+pub struct JsonPath {
+    expr: Arc<Expression<'static>>,
+}
+
+impl std::fmt::Debug for JsonPath {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("JsonPath")
+            .field(&self.expr.as_str())
+            .finish()
+    }
+}
+
+impl JsonPath {
+    /// Compiles `expr`; the error says where it stops parsing.
+    pub fn compile(expr: &str) -> Result<JsonPath, String> {
+        if expr.trim().is_empty() {
+            return Err("empty JMESPath expression".into());
+        }
+        if expr.len() > MAX_JMESPATH_LEN {
+            return Err(format!(
+                "JMESPath expression too long: {} bytes (limit {MAX_JMESPATH_LEN})",
+                expr.len()
+            ));
+        }
+        if crate::select::nesting_depth(expr) > crate::select::MAX_SELECTOR_NESTING {
+            return Err(format!(
+                "JMESPath expression nested deeper than {} levels",
+                crate::select::MAX_SELECTOR_NESTING
+            ));
+        }
+        let expr = jmespath::compile(expr)
+            .map_err(|e| format!("invalid JMESPath expression {expr:?}: {}", e))?;
+        Ok(JsonPath {
+            expr: Arc::new(expr),
+        })
+    }
+
+    /// Runs the expression on `data`.
+    pub fn search(&self, data: &Rcvar) -> Result<Rcvar, String> {
+        self.expr
+            .search(data.clone())
+            .map_err(|e| format!("JMESPath {:?} failed: {}", self.expr.as_str(), e))
+    }
+}
+
+/// A JSON value as JMESPath data.
+pub fn to_var(v: &Value) -> Rcvar {
+    Rcvar::new(Variable::from_serializable(v).unwrap_or(Variable::Null))
+}
+
+/// Parses `text` as JSON (at most [`MAX_EMBEDDED_JSON`] bytes).
+pub fn parse(text: &str) -> Option<Rcvar> {
+    if text.len() > MAX_EMBEDDED_JSON {
+        return None;
+    }
+    Variable::from_json(text.trim()).ok().map(Rcvar::new)
+}
+
+/// The strings a JMESPath result gives a field, as parsel's `.jmespath().getall()`:
+/// a list gives its elements, `null` nothing, strings themselves, other values their
+/// JSON text.
+pub fn values(result: &Variable) -> Vec<String> {
+    match result {
+        Variable::Null => Vec::new(),
+        Variable::Array(items) => items.iter().filter_map(|i| scalar(i)).collect(),
+        other => scalar(other).into_iter().collect(),
+    }
+}
+
+fn scalar(v: &Variable) -> Option<String> {
+    match v {
+        Variable::Null => None,
+        Variable::String(s) => Some(s.clone()),
+        other => serde_json::to_string(other).ok(),
+    }
+}
+
+/// The elements a JMESPath result gives as items: a list's elements (nulls skipped),
+/// or the value itself when it is not null.
+pub fn elements(result: Rcvar) -> Vec<Rcvar> {
+    match &*result {
+        Variable::Null => Vec::new(),
+        Variable::Array(items) => items.iter().filter(|i| !i.is_null()).cloned().collect(),
+        _ => vec![result],
+    }
+}
+
+/// Whether a response holds JSON: a JSON media type, or a body that starts like JSON
+/// and parses as such (checked by the caller).
+pub fn is_json_response(response: &Response) -> bool {
+    let ct = response
+        .header("content-type")
+        .unwrap_or("")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    ct == "application/json" || ct.ends_with("+json") || ct == "text/json"
+}
+
+/// The JSON-LD objects of a page (`<script type="application/ld+json">`), with every
+/// array and `@graph` flattened, whose `@type` is one of `types` (any type when empty).
+pub fn json_ld_objects(page: &Page<'_>, types: &[String]) -> Vec<Rcvar> {
+    static QUERY: std::sync::OnceLock<Query> = std::sync::OnceLock::new();
+    let q = QUERY.get_or_init(|| {
+        Query::xpath("//script[@type='application/ld+json']/text()").expect("a valid XPath")
+    });
+    let mut out = Vec::new();
+    for text in page.select(q).iter() {
+        let Some(s) = text.as_str() else { continue };
+        let Ok(v) = serde_json::from_str::<Value>(s.trim()) else {
+            continue;
+        };
+        let mut stack = vec![v];
+        while let Some(v) = stack.pop() {
+            match v {
+                Value::Array(items) => stack.extend(items.into_iter().rev()),
+                Value::Object(mut map) => {
+                    if let Some(graph) = map.remove("@graph") {
+                        stack.push(graph);
+                    }
+                    let wanted = types.is_empty()
+                        || match map.get("@type") {
+                            Some(Value::String(t)) => types.iter().any(|w| type_is(t, w)),
+                            Some(Value::Array(ts)) => ts
+                                .iter()
+                                .filter_map(Value::as_str)
+                                .any(|t| types.iter().any(|w| type_is(t, w))),
+                            _ => false,
+                        };
+                    if wanted && map.contains_key("@type") {
+                        out.push(to_var(&Value::Object(map)));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// `Store` matches `Store`, `schema:Store` and `http://schema.org/Store`.
+fn type_is(t: &str, wanted: &str) -> bool {
+    t == wanted || t.rsplit([':', '/']).next() == Some(wanted)
+}

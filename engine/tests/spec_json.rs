@@ -1,0 +1,232 @@
+//! Specs over JSON: a paginated JSON API (JMESPath items, fields and next links), a
+//! store locator with JSON-LD, and JSON cut out of a `<script>` — against real servers
+//! on loopback; plus field processors and templates over other fields.
+
+mod common;
+
+use axum::extract::Query as QueryParams;
+use axum::http::header;
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use serde_json::{json, Value};
+use trawl_engine::spec::{Spec, SpecFormat};
+
+use common::{crawl_spec, serve_router, stat};
+
+const CITIES: [&str; 3] = ["Lyon", "Oslo", "Quito"];
+
+/// Page `page` (1-3) of a store API: 4 stores, and the next page's URL (null at the end).
+fn stores_page(page: u32) -> Value {
+    let stores: Vec<Value> = (0..4)
+        .map(|i| {
+            let id = (page - 1) * 4 + i + 1;
+            json!({
+                "id": id,
+                "name": format!("store {id}"),
+                "address": { "city": CITIES[(id % 3) as usize], "zip": format!("{:05}", id * 7) },
+                "open": id.is_multiple_of(2),
+                "tags": ["a", null, "b"],
+            })
+        })
+        .collect();
+    let next = (page < 3).then(|| format!("/api/stores?page={}", page + 1));
+    json!({ "stores": stores, "next": next })
+}
+
+#[derive(serde::Deserialize)]
+struct PageParam {
+    page: Option<u32>,
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paginated_json_api() {
+    let base = serve_router(Router::new().route(
+        "/api/stores",
+        get(|QueryParams(p): QueryParams<PageParam>| async move {
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                stores_page(p.page.unwrap_or(1).clamp(1, 3)).to_string(),
+            )
+        }),
+    ))
+    .await;
+    let spec = format!(
+        r#"
+name = "stores"
+start_urls = ["{base}/api/stores?page=1"]
+start_callback = "stores"
+
+[callbacks.stores]
+items = {{ jmespath = "stores" }}
+follow = [{{ jmespath = "next" }}]
+
+[callbacks.stores.fields]
+id = {{ jmespath = "id", type = "int" }}
+name = {{ jmespath = "name", process = ["upper"] }}
+city = {{ jmespath = "address.city" }}
+zip = {{ jmespath = "address.zip", process = [{{ prefix = "Z-" }}] }}
+open = {{ jmespath = "open", type = "bool" }}
+tags = {{ jmespath = "tags", all = true }}
+label = {{ value = "{{name}} in {{city}}" }}
+page = {{ value = "{{url}}", process = [{{ replace = ['.*page=', ''] }}], type = "int" }}
+"#
+    );
+    let (outcome, items) = crawl_spec(&spec, &[], &[]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    assert_eq!(stat(&outcome, "response_received_count"), 3);
+    assert_eq!(items.len(), 12);
+    let mut ids: Vec<i64> = items.iter().map(|i| i["id"].as_i64().unwrap()).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=12).collect::<Vec<_>>());
+    let five = items.iter().find(|i| i["id"] == 5).unwrap();
+    assert_eq!(five["name"], "STORE 5");
+    assert_eq!(five["city"], "Quito");
+    assert_eq!(five["zip"], "Z-00035");
+    assert_eq!(five["open"], false);
+    assert_eq!(five["tags"], json!(["a", "b"]));
+    // A template over fields extracted before it (after their processors).
+    assert_eq!(five["label"], "STORE 5 in Quito");
+    assert_eq!(five["page"], 2);
+}
+
+const STORE_PAGE: &str = r#"<html><head>
+<script type="application/ld+json">
+{"@context": "https://schema.org", "@graph": [
+  {"@type": "Organization", "name": "Acme"},
+  {"@type": ["Store", "LocalBusiness"], "name": "Acme Lyon", "url": "/stores/lyon",
+   "address": {"@type": "PostalAddress", "streetAddress": " 1 rue X ", "addressLocality": "Lyon"},
+   "geo": {"latitude": "45.76", "longitude": 4.83}},
+  {"@type": "schema:Store", "name": "Acme Oslo", "url": "/stores/oslo",
+   "address": {"streetAddress": "2 gate Y", "addressLocality": "Oslo"},
+   "geo": {"latitude": 59.91, "longitude": 10.75}}
+]}
+</script>
+<script type="application/ld+json">{ not json </script>
+<script type="application/ld+json">[{"@type": "Store", "name": "Acme Quito", "url": "https://acme.example/q"}]</script>
+</head><body>
+<script>window.__DATA__ = {"products": [{"sku": "p1", "price": 9.5}, {"sku": "p2", "price": 12}]};</script>
+</body></html>"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_ld_stores_and_json_in_a_script() {
+    let base = serve_router(
+        Router::new()
+            .route("/stores", get(|| async { Html(STORE_PAGE) }))
+            .route("/products", get(|| async { Html(STORE_PAGE) })),
+    )
+    .await;
+    let spec = format!(
+        r#"
+name = "locator"
+start_urls = ["{base}/stores"]
+start_callback = "stores"
+
+[callbacks.stores]
+items = {{ json_ld = "Store" }}
+follow = [{{ css = "a.never::attr(href)" }}]
+
+[callbacks.stores.fields]
+name = {{ jmespath = "name" }}
+url = {{ jmespath = "url", process = ["url"] }}
+street = {{ jmespath = "address.streetAddress" }}
+city = {{ jmespath = "address.addressLocality", process = ["lower", "slug"] }}
+lat = {{ jmespath = "geo.latitude", type = "float" }}
+"#
+    );
+    let (outcome, items) = crawl_spec(&spec, &[], &[]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    let names: Vec<&str> = items.iter().map(|i| i["name"].as_str().unwrap()).collect();
+    assert_eq!(names.len(), 3, "{items:?}");
+    for n in ["Acme Lyon", "Acme Oslo", "Acme Quito"] {
+        assert!(names.contains(&n), "{names:?}");
+    }
+    let lyon = items.iter().find(|i| i["name"] == "Acme Lyon").unwrap();
+    assert_eq!(lyon["url"], format!("{base}/stores/lyon"));
+    assert_eq!(lyon["street"], "1 rue X");
+    assert_eq!(lyon["city"], "lyon");
+    assert_eq!(lyon["lat"], 45.76);
+    let quito = items.iter().find(|i| i["name"] == "Acme Quito").unwrap();
+    assert_eq!(quito["url"], "https://acme.example/q");
+    assert!(quito.get("lat").is_none());
+
+    // JSON cut out of a script by a regex, one item per product.
+    let spec = format!(
+        r#"
+name = "products"
+start_urls = ["{base}/products"]
+start_callback = "products"
+
+[callbacks.products]
+items = {{ xpath = "//script[not(@type)]/text()", re = 'window\.__DATA__ = (\{{.*\}});', jmespath = "products" }}
+
+[callbacks.products.fields]
+sku = {{ jmespath = "sku" }}
+price = {{ jmespath = "price", type = "float" }}
+page_title = {{ css = "title::text" }}
+"#
+    );
+    let (_, items) = crawl_spec(&spec, &[], &[]).await;
+    assert_eq!(
+        items,
+        vec![
+            json!({"sku": "p1", "price": 9.5})
+                .as_object()
+                .unwrap()
+                .clone(),
+            json!({"sku": "p2", "price": 12.0})
+                .as_object()
+                .unwrap()
+                .clone(),
+        ]
+    );
+}
+
+#[test]
+fn json_spec_errors_name_their_field() {
+    let text = r#"
+name = "bad"
+start_urls = ["http://127.0.0.1:1/"]
+start_callback = "a"
+
+[callbacks.a]
+items = { json_ld = "Store", css = "div" }
+follow = [{ jmespath = "next[", css = "a" }]
+
+[callbacks.a.fields]
+x = { jmespath = "foo[?" }
+y = { css = "script::text", jmespath = "a", value = "v" }
+z = { jmespath = "a", process = ["lower", "bogus", { replace = ["(", ""] }] }
+w = { value = "{nope}" }
+"#;
+    let e = Spec::parse(text, SpecFormat::Toml, &[]).unwrap_err();
+    let all: Vec<(&str, &str)> = e.all().collect();
+    let paths: Vec<&str> = all.iter().map(|(p, _)| *p).collect();
+    for want in [
+        "callbacks.a.items",
+        "callbacks.a.follow[0]",
+        "callbacks.a.fields.x.jmespath",
+        "callbacks.a.fields.y",
+        "callbacks.a.fields.z.process[1]",
+        "callbacks.a.fields.z.process[2]",
+        "callbacks.a.fields.w.value",
+    ] {
+        assert!(paths.contains(&want), "no error for {want} in {all:?}");
+    }
+    // A template may name an earlier field, not a later one.
+    let ok = r#"
+name = "ok"
+start_urls = ["http://127.0.0.1:1/"]
+start_callback = "a"
+[callbacks.a.fields]
+first = { css = "h1::text" }
+both = { value = "{first}!" }
+"#;
+    assert!(Spec::parse(ok, SpecFormat::Toml, &[]).is_ok());
+    let later = ok.replace(
+        "first = { css = \"h1::text\" }\nboth = { value = \"{first}!\" }",
+        "both = { value = \"{first}!\" }\nfirst = { css = \"h1::text\" }",
+    );
+    let e = Spec::parse(&later, SpecFormat::Toml, &[]).unwrap_err();
+    assert_eq!(e.path, "callbacks.a.fields.both.value", "{e}");
+}
