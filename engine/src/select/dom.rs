@@ -165,7 +165,8 @@ impl Document {
 
     /// Appends a new last child to `parent`. Appending to a node other than the most
     /// recently opened one breaks the document-order invariant: the parser appends
-    /// only to the element open at the time.
+    /// only to the element open at the time. [`Document::finish`] must run before the
+    /// descendant ranges are used.
     pub fn append(&mut self, parent: NodeId, data: NodeData) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).expect("documents hold < 2^32 nodes"));
         let prev = self.nodes[parent.index()].last_child;
@@ -184,14 +185,21 @@ impl Document {
             self.nodes[parent.index()].first_child = Some(id);
         }
         self.nodes[parent.index()].last_child = Some(id);
-        // Every ancestor's subtree now reaches this node.
-        let mut up = Some(parent);
-        while let Some(a) = up {
-            let node = &mut self.nodes[a.index()];
-            node.subtree_end = id.0 + 1;
-            up = node.parent;
-        }
         id
+    }
+
+    /// Sets every node's [`Node::subtree_end`] in one backward pass (each node's
+    /// subtree ends where its last descendant's does). The builder calls it once the
+    /// tree is complete; appending does not walk up the ancestors, so building stays
+    /// linear however deep the tree.
+    pub fn finish(&mut self) {
+        for i in (1..self.nodes.len()).rev() {
+            let end = self.nodes[i].subtree_end;
+            if let Some(p) = self.nodes[i].parent {
+                let parent = &mut self.nodes[p.index()];
+                parent.subtree_end = parent.subtree_end.max(end);
+            }
+        }
     }
 
     /// Appends text to `parent`, merged into its last child when that is text.

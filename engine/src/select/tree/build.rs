@@ -31,7 +31,8 @@ pub(super) fn build(text: &str) -> (Document, bool) {
     let tokenizer = Tokenizer::new(sink, TokenizerOpts::default());
     while !matches!(tokenizer.feed(&queue), TokenizerResult::Done) {}
     tokenizer.end();
-    let state = tokenizer.sink.state.into_inner();
+    let mut state = tokenizer.sink.state.into_inner();
+    state.doc.finish();
     (state.doc, state.capped)
 }
 

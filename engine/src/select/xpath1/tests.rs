@@ -77,6 +77,7 @@ pub(crate) fn load(xml: &str) -> Document {
             _ => {}
         }
     }
+    doc.finish();
     doc
 }
 
