@@ -230,3 +230,75 @@ both = { value = "{first}!" }
     let e = Spec::parse(&later, SpecFormat::Toml, &[]).unwrap_err();
     assert_eq!(e.path, "callbacks.a.fields.both.value", "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_listing_passes_each_item_to_its_detail_page() {
+    let base = serve_router(
+        Router::new()
+            .route(
+                "/list",
+                get(|| async {
+                    Html(
+                        "<h1>Tools</h1><ul>\
+                         <li class=product><a href='/d/1'>Hammer</a></li>\
+                         <li class=product><a href='/d/2'>Saw</a></li>\
+                         <li class=product>no link</li></ul>",
+                    )
+                }),
+            )
+            .route(
+                "/d/{id}",
+                get(
+                    |axum::extract::Path(id): axum::extract::Path<u32>| async move {
+                        Html(format!("<span class=price>{}.50</span>", id * 10))
+                    },
+                ),
+            ),
+    )
+    .await;
+    let spec = format!(
+        r#"
+name = "listing"
+start_urls = ["{base}/list"]
+start_callback = "list"
+
+[callbacks.list]
+items = {{ css = "li.product" }}
+then = {{ css = "a::attr(href)", callback = "detail" }}
+
+[callbacks.list.fields]
+name = {{ css = "a::text" }}
+category = {{ xpath = "//h1/text()" }}
+
+[callbacks.detail.fields]
+price = {{ css = ".price::text", type = "float" }}
+label = {{ value = "{{name}} ({{category}})" }}
+url = {{ value = "{{url}}" }}
+"#
+    );
+    let (outcome, mut items) = crawl_spec(&spec, &[], &[]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    items.sort_by(|a, b| a["url"].as_str().cmp(&b["url"].as_str()));
+    assert_eq!(
+        items,
+        vec![
+            json!({"name": "Hammer", "category": "Tools", "price": 10.5,
+                   "label": "Hammer (Tools)", "url": format!("{base}/d/1")}),
+            json!({"name": "Saw", "category": "Tools", "price": 20.5,
+                   "label": "Saw (Tools)", "url": format!("{base}/d/2")}),
+        ]
+        .into_iter()
+        .map(|v| v.as_object().unwrap().clone())
+        .collect::<Vec<_>>()
+    );
+    // The item without a link is dropped with a reason, not lost silently.
+    assert_eq!(stat(&outcome, "item_dropped_count"), 1);
+    // Without a callback, or with fields of a later page, the spec is refused.
+    let e = Spec::parse(
+        &spec.replace(", callback = \"detail\"", ""),
+        SpecFormat::Toml,
+        &[],
+    )
+    .unwrap_err();
+    assert_eq!(e.path, "callbacks.list.then", "{e}");
+}

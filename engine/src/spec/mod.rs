@@ -201,6 +201,8 @@ pub struct Callback {
     pub fields: Vec<Field>,
     /// Links to follow.
     pub follow: Vec<Follow>,
+    /// Each item goes on to its detail page instead of being emitted.
+    pub then: Option<Follow>,
 }
 
 /// A validated spider spec.
@@ -306,6 +308,26 @@ fn one_selector(
             .map_err(|e| SpecError::new(format!("{path}.xpath"), e.to_string())),
         (None, None) => Ok(None),
     }
+}
+
+/// Compiles a `follow` entry (or a `then`) of callback `name`.
+fn compile_follow(fpath: &str, name: &str, f: &FollowSpec) -> Result<Follow, SpecError> {
+    let source = match (&f.jmespath, f.css.is_some() || f.xpath.is_some()) {
+        (Some(_), true) => Err(SpecError::new(
+            fpath,
+            "give css, xpath or jmespath, not several",
+        )),
+        (Some(j), false) => jmespath(&format!("{fpath}.jmespath"), j).map(FollowSource::Json),
+        (None, _) => one_selector(fpath, f.css.as_deref(), f.xpath.as_deref()).and_then(|q| {
+            q.map(FollowSource::Select)
+                .ok_or_else(|| SpecError::new(fpath, "needs css, xpath or jmespath"))
+        }),
+    }?;
+    Ok(Follow {
+        source,
+        callback: f.callback.clone().unwrap_or_else(|| name.to_string()),
+        priority: f.priority,
+    })
 }
 
 fn jmespath(path: &str, expr: &str) -> Result<JsonPath, SpecError> {
@@ -458,9 +480,25 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         }
     }
 
+    // A callback reached through another's `then` starts from that callback's item:
+    // its templates may name those fields too.
+    let mut inherited: std::collections::HashMap<&str, HashSet<String>> = Default::default();
+    for (name, cb) in &file.callbacks {
+        if let Some(then) = &cb.then {
+            let target = then.callback.as_deref().unwrap_or(name);
+            inherited
+                .entry(target)
+                .or_default()
+                .extend(cb.fields.keys().cloned());
+        }
+    }
     let mut callbacks = IndexMap::new();
     for (name, cb) in file.callbacks.iter().take(limits::MAX_CALLBACKS) {
         let path = format!("callbacks.{name}");
+        let mut known = known.clone();
+        if let Some(extra) = inherited.get(name.as_str()) {
+            known.extend(extra.iter().cloned());
+        }
         if let Some(cb) = errs.take(compile_callback(&path, name, cb, &known)) {
             callbacks.insert(name.clone(), cb);
         }
@@ -486,6 +524,12 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
             errs.take(check_callback(
                 &format!("callbacks.{name}.follow[{i}].callback"),
                 &f.callback,
+            ));
+        }
+        if let Some(then) = &cb.then {
+            errs.take(check_callback(
+                &format!("callbacks.{name}.then.callback"),
+                &then.callback,
             ));
         }
     }
@@ -643,25 +687,27 @@ fn compile_callback(
         .enumerate()
     {
         let fpath = format!("{path}.follow[{i}]");
-        let source = match (&f.jmespath, f.css.is_some() || f.xpath.is_some()) {
-            (Some(_), true) => Err(SpecError::new(
-                &fpath,
-                "give css, xpath or jmespath, not several",
-            )),
-            (Some(j), false) => jmespath(&format!("{fpath}.jmespath"), j).map(FollowSource::Json),
-            (None, _) => one_selector(&fpath, f.css.as_deref(), f.xpath.as_deref()).and_then(|q| {
-                q.map(FollowSource::Select)
-                    .ok_or_else(|| SpecError::new(&fpath, "needs css, xpath or jmespath"))
-            }),
-        };
-        if let Some(source) = errs.take(source) {
-            follow.push(Follow {
-                source,
-                callback: f.callback.clone().unwrap_or_else(|| name.to_string()),
-                priority: f.priority,
-            });
-        }
+        follow.extend(errs.take(compile_follow(&fpath, name, f)));
     }
+    let then = match &cb.then {
+        Some(t) => {
+            let tpath = format!("{path}.then");
+            if t.callback.is_none() {
+                errs.push(SpecError::new(
+                    &tpath,
+                    "then needs a callback for the detail pages",
+                ));
+            }
+            if cb.fields.is_empty() {
+                errs.push(SpecError::new(
+                    &tpath,
+                    "then passes the item on: it needs fields",
+                ));
+            }
+            errs.take(compile_follow(&tpath, name, t))
+        }
+        None => None,
+    };
     if cb.fields.is_empty() && cb.follow.is_empty() {
         errs.push(SpecError::new(
             path,
@@ -673,6 +719,7 @@ fn compile_callback(
         items,
         fields,
         follow,
+        then,
     })
 }
 

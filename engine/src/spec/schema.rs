@@ -65,6 +65,11 @@ pub struct CallbackSpec {
     /// Links to follow from this callback's pages (pagination, detail pages).
     #[serde(default)]
     pub follow: Vec<FollowSpec>,
+    /// Instead of emitting each item, request its detail page (the first URL this
+    /// selects in the item's scope) and pass the item on: the `callback` there adds
+    /// its fields to it (Scrapy's `cb_kwargs` from a listing to its detail pages).
+    #[serde(default)]
+    pub then: Option<FollowSpec>,
 }
 
 /// Where a callback's items come from: HTML nodes (CSS or XPath), JSON elements

@@ -26,6 +26,25 @@ const RULE_CALLBACK: &str = "_rule";
 /// Largest decompressed sitemap accepted (Scrapy's SITEMAP limit is DOWNLOAD_MAXSIZE).
 const SITEMAP_MAX_BYTES: usize = 64 << 20;
 
+/// The `cb_kwargs` key of an item a listing passes to its detail page (`then`).
+const PASSED_ITEM: &str = "item";
+
+/// The URLs a follow selector gives: an element's `href` (or `src`), else the text.
+fn hrefs(found: &crate::select::SelectionList<'_>) -> Vec<String> {
+    found
+        .iter()
+        .filter_map(|sel| {
+            if sel.is_element() {
+                sel.attr("href")
+                    .or_else(|| sel.attr("src"))
+                    .map(str::to_string)
+            } else {
+                Some(sel.get())
+            }
+        })
+        .collect()
+}
+
 /// A response as a callback sees it: an HTML (or text) page, or JSON.
 enum Doc<'h> {
     Html(Page<'h>),
@@ -221,18 +240,7 @@ impl SpecSpider {
                     else {
                         continue;
                     };
-                    found
-                        .iter()
-                        .filter_map(|sel| {
-                            if sel.is_element() {
-                                sel.attr("href")
-                                    .or_else(|| sel.attr("src"))
-                                    .map(str::to_string)
-                            } else {
-                                Some(sel.get())
-                            }
-                        })
-                        .collect()
+                    hrefs(&found)
                 }
                 (FollowSource::Json(p), Doc::Json(v)) => {
                     match self.ok_or_report(path, p.search(v), &response.url) {
@@ -269,7 +277,11 @@ impl SpecSpider {
         response: &Response,
         out: &mut Output,
     ) {
-        let mut item = Item::new();
+        // An item passed on by a listing's `then` grows here.
+        let mut item = match response.request.cb_kwargs.get(PASSED_ITEM) {
+            Some(Value::Object(passed)) => passed.clone(),
+            _ => Item::new(),
+        };
         for field in &cb.fields {
             // Templates see the fields extracted before this one, then the built-ins.
             let item_vars = |v: &str| -> Option<Cow<'_, str>> {
@@ -305,7 +317,38 @@ impl SpecSpider {
                 }
             }
         }
-        out.item(item);
+        let Some(then) = &cb.then else {
+            return out.item(item);
+        };
+        let path = || format!("callbacks.{name}.then");
+        let hrefs = match (&then.source, scope) {
+            (FollowSource::Select(q), Scope::Page(p)) => self
+                .ok_or_report(path, p.try_select(q), &response.url)
+                .map(|l| hrefs(&l)),
+            (FollowSource::Select(q), Scope::Node(n)) => self
+                .ok_or_report(path, n.try_select(q), &response.url)
+                .map(|l| hrefs(&l)),
+            (FollowSource::Json(p), Scope::Json(v)) => self
+                .ok_or_report(path, p.search(v), &response.url)
+                .map(|found| json::values(&found)),
+            _ => None,
+        };
+        let url = hrefs
+            .unwrap_or_default()
+            .into_iter()
+            .find_map(|h| base.join(h.trim()).ok())
+            .filter(|u| matches!(u.scheme(), "http" | "https" | "file"));
+        match url {
+            Some(url) => {
+                let mut r = Request::get(url)
+                    .callback(then.callback.clone())
+                    .priority(then.priority)
+                    .cb_kwarg(PASSED_ITEM, Value::Object(item));
+                r.depth = response.request.depth + 1;
+                out.request(r);
+            }
+            None => out.drop_item(format!("no detail URL for callbacks.{name}.then")),
+        }
     }
 
     /// CrawlSpider: every rule extracts links; each link is requested once per page.
