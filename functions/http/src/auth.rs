@@ -102,9 +102,17 @@ pub(crate) fn allowed(app: &App, method: &Method, headers: &HeaderMap) -> bool {
     }
 }
 
-/// Middleware: 401 unless [`allowed`].
+/// Middleware: 401 unless [`allowed`]; with auth on, 403 for a `POST` a browser marks
+/// as cross-site (it carries the browser's cached credentials, not its page's intent;
+/// see [`crate::console`]).
 pub(crate) async fn require(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
-    if allowed(&app, req.method(), req.headers()) {
+    let cross = app.auth.is_some()
+        && req.method() == Method::POST
+        && crate::console::cross_site(req.headers());
+    if cross {
+        let msg = "refused: a cross-site request from a browser";
+        crate::envelope::error(app.node_name(), StatusCode::FORBIDDEN, msg)
+    } else if allowed(&app, req.method(), req.headers()) {
         next.run(req).await
     } else {
         unauthorized()

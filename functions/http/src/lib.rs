@@ -1,5 +1,5 @@
 //! The Scrapyd-compatible HTTP API (plus Trawl's schedules, logs, items and the `/jobs`
-//! page) as an axum [`Router`] over a [`Control`].
+//! page, and the web [`console`]) as an axum [`Router`] over a [`Control`].
 //!
 //! Handlers stay thin: parse the parameters ([`params`]), call [`Control`], shape the
 //! JSON ([`envelope`]). Every answer carries CORS headers ([`cors`]); when credentials
@@ -20,6 +20,7 @@ macro_rules! fields {
 
 pub mod access_log;
 pub mod auth;
+pub mod console;
 pub mod cors;
 mod endpoints;
 pub mod envelope;
@@ -79,6 +80,8 @@ pub(crate) struct App {
     pub(crate) auth: Option<auth::Credentials>,
     /// `listjobs.json` answers while the job store is unchanged.
     pub(crate) lists: listcache::ListCache,
+    /// The console's CSRF tokens.
+    pub(crate) csrf: console::Csrf,
 }
 
 impl App {
@@ -99,16 +102,18 @@ fn normalize_base(base: &str) -> String {
 }
 
 /// The API router: Scrapyd's endpoints, Trawl's schedule endpoints, `/logs`, `/items`,
-/// `/jobs` and `/`, under `opts.base_path`.
+/// `/jobs`, `/` and the web console (`/console`), under `opts.base_path`.
 pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
     let base = normalize_base(&opts.base_path);
     let auth = auth::Credentials::from_options(&opts);
+    let csrf = console::Csrf::new(opts.username.as_deref(), opts.password.as_deref());
     let app = Arc::new(App {
         control,
         opts,
         base: base.clone(),
         auth,
         lists: Default::default(),
+        csrf,
     });
     use endpoints as e;
     use listing as l;
@@ -164,6 +169,7 @@ pub fn router(control: Arc<Control>, opts: ApiOptions) -> Router {
             route(&app, Post, s::disable_schedule),
         )
         .fallback(cors::not_found);
+    let inner = console::routes(&app, inner);
     if base.is_empty() {
         inner.with_state(app)
     } else {

@@ -48,7 +48,7 @@ const PREFIX_HEADER: &str = "x-forwarded-prefix";
 
 /// The prefix of the pages' links: the proxy's `X-Forwarded-Prefix` (without a
 /// trailing slash), then the configured base path.
-fn link_base(app: &App, headers: &HeaderMap) -> String {
+pub(crate) fn link_base(app: &App, headers: &HeaderMap) -> String {
     let forwarded = headers
         .get(PREFIX_HEADER)
         .and_then(|v| v.to_str().ok())

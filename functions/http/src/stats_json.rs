@@ -66,32 +66,9 @@ pub(super) async fn stats_json(State(app): State<Arc<App>>) -> Response {
         .iter()
         .chain(lists.finished.iter().take(JOBS_TO_KEEP));
     for job in jobs {
-        let log = match app
-            .control
-            .job_log(&job.project, &job.spider, &job.id)
-            .await
-        {
-            Ok(log) => log,
+        let entry = match entry(&app, job).await {
+            Ok(entry) => entry,
             Err(e) => return app.error(e),
-        };
-        let key = CacheKey {
-            base: app.base.clone(),
-            job: job.id.clone(),
-            finished: job.finished_at.is_some(),
-            log_len: log.as_ref().map_or(0, |l| l.len()),
-        };
-        let entry = match cached(&key) {
-            Some(entry) => entry,
-            None => {
-                let text = log.as_deref().map(String::from_utf8_lossy);
-                let mut entry = job_entry(job, text.as_deref(), &app.base);
-                // Like LogParser's stats.json, without the log's head and tail (they
-                // are in the job's own `.json`).
-                entry.remove("head");
-                entry.remove("tail");
-                remember(key, &entry);
-                entry
-            }
         };
         let spiders = datas
             .entry(job.project.clone())
@@ -116,6 +93,32 @@ pub(super) async fn stats_json(State(app): State<Arc<App>>) -> Response {
         "logparser_version": LOGPARSER_VERSION,
     });
     json_answer(&body)
+}
+
+/// A job's entry of `stats.json` (without the log's head and tail), analysed once per
+/// length of its log.
+pub(crate) async fn entry(app: &App, job: &Job) -> trawl_core::ApiResult<Map<String, Value>> {
+    let log = app
+        .control
+        .job_log(&job.project, &job.spider, &job.id)
+        .await?;
+    let key = CacheKey {
+        base: app.base.clone(),
+        job: job.id.clone(),
+        finished: job.finished_at.is_some(),
+        log_len: log.as_ref().map_or(0, |l| l.len()),
+    };
+    if let Some(entry) = cached(&key) {
+        return Ok(entry);
+    }
+    let text = log.as_deref().map(String::from_utf8_lossy);
+    let mut entry = job_entry(job, text.as_deref(), &app.base);
+    // Like LogParser's stats.json, without the log's head and tail (they are in the
+    // job's own `.json`).
+    entry.remove("head");
+    entry.remove("tail");
+    remember(key, &entry);
+    Ok(entry)
 }
 
 /// `GET /logs/{project}/{spider}/{job}.json`: the job's full analysis (the file
