@@ -302,3 +302,94 @@ url = {{ value = "{{url}}" }}
     .unwrap_err();
     assert_eq!(e.path, "callbacks.list.then", "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_requests_post_json_and_forms_once_per_list_element() {
+    use axum::routing::post;
+    let base = serve_router(
+        Router::new()
+            .route(
+                "/api/search",
+                post(|body: String| async move {
+                    // The API echoes the typed coordinates back as a store.
+                    let q: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    (
+                        [(header::CONTENT_TYPE, "application/json")],
+                        json!({ "stores": [{ "near": q }] }).to_string(),
+                    )
+                }),
+            )
+            .route(
+                "/form",
+                post(|body: String| async move { Html(format!("<p id=got>{body}</p>")) }),
+            )
+            .route(
+                "/store/{id}",
+                get(
+                    |axum::extract::Path(id): axum::extract::Path<String>| async move {
+                        Html(format!("<h1>store {id}</h1>"))
+                    },
+                ),
+            ),
+    )
+    .await;
+    let spec = format!(
+        r##"
+name = "grid"
+start_urls = ["{base}/store/{{ids}}"]
+start_callback = "store"
+
+[args]
+points = [{{ lat = 48.85, lon = 2.35 }}, {{ lat = 45.76, lon = 4.83 }}]
+ids = ["a", "b"]
+who = "trawl"
+
+[[start_requests]]
+url = "{base}/api/search"
+json = {{ lat = "{{points.lat}}", lon = "{{points.lon}}", label = "near {{points.lat}}" }}
+callback = "search"
+
+[[start_requests]]
+url = "{base}/form"
+form = {{ user = "{{who}}", q = "a&b c" }}
+callback = "form"
+
+[callbacks.search]
+items = {{ jmespath = "stores" }}
+[callbacks.search.fields]
+lat = {{ jmespath = "near.lat", type = "float" }}
+label = {{ jmespath = "near.label" }}
+
+[callbacks.form.fields]
+got = {{ css = "#got::text" }}
+
+[callbacks.store.fields]
+h1 = {{ css = "h1::text" }}
+"##
+    );
+    let (outcome, items) = crawl_spec(&spec, &[("ids", "x, y,z")], &[]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    let mut got: Vec<String> = items
+        .iter()
+        .map(|i| Value::Object(i.clone()).to_string())
+        .collect();
+    got.sort_unstable();
+    assert_eq!(
+        got,
+        vec![
+            r#"{"got":"user=trawl&q=a%26b+c"}"#,
+            r#"{"h1":"store x"}"#,
+            r#"{"h1":"store y"}"#,
+            r#"{"h1":"store z"}"#,
+            r#"{"lat":45.76,"label":"near 45.76"}"#,
+            r#"{"lat":48.85,"label":"near 48.85"}"#,
+        ]
+    );
+    // A bad method is refused with its path.
+    let bad = spec.replace(
+        "callback = \"form\"",
+        "callback = \"form\"\nmethod = \"BREW\"",
+    );
+    let e = Spec::parse(&bad, SpecFormat::Toml, &[]).unwrap_err();
+    assert_eq!(e.path, "start_requests[1].method", "{e}");
+}

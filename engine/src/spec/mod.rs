@@ -11,6 +11,7 @@ pub mod limits;
 pub mod process;
 mod schema;
 mod spider;
+pub mod start;
 mod template;
 
 use std::collections::HashSet;
@@ -214,6 +215,8 @@ pub struct Spec {
     pub description: Option<String>,
     /// Start URL templates.
     pub start_urls: Vec<Template>,
+    /// Start requests with methods, headers or bodies.
+    pub start_requests: Vec<start::StartRequest>,
     /// Allowed domains.
     pub allowed_domains: Vec<String>,
     /// Callback for start responses.
@@ -415,10 +418,11 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         .cloned()
         .chain(known_args.iter().map(|s| s.to_string()))
         .collect();
-    if file.start_urls.is_empty() && file.sitemap_urls.is_empty() {
+    if file.start_urls.is_empty() && file.sitemap_urls.is_empty() && file.start_requests.is_empty()
+    {
         errs.push(SpecError::new(
             "start_urls",
-            "a spider needs start_urls or sitemap_urls",
+            "a spider needs start_urls, start_requests or sitemap_urls",
         ));
     }
     for (path, what, n, max) in [
@@ -471,6 +475,42 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         .enumerate()
         .filter_map(|(i, u)| errs.take(start_url(&format!("sitemap_urls[{i}]"), u, &known)))
         .collect();
+    errs.take(limits::check_count(
+        "start_requests",
+        "start requests",
+        file.start_requests.len(),
+        limits::MAX_START_URLS,
+    ));
+    let mut start_requests = Vec::new();
+    for (i, r) in file
+        .start_requests
+        .iter()
+        .take(limits::MAX_START_URLS)
+        .enumerate()
+    {
+        let path = format!("start_requests[{i}]");
+        match start::StartRequest::compile(r) {
+            Ok(req) => {
+                for t in req.templates() {
+                    if let Some(v) = t.unknown_var(&known) {
+                        errs.push(SpecError::new(
+                            &path,
+                            format!(
+                                "unknown placeholder {{{v}}}: declare it under [args] or pass -a {v}=VALUE"
+                            ),
+                        ));
+                    }
+                }
+                if req.url.is_constant() {
+                    errs.take(start_url(&format!("{path}.url"), &r.url, &known).map(|_| ()));
+                }
+                start_requests.push(req);
+            }
+            Err((suffix, message)) => {
+                errs.push(SpecError::new(format!("{path}.{suffix}"), message))
+            }
+        }
+    }
     for (i, d) in file.allowed_domains.iter().enumerate() {
         if d.is_empty() || d.contains('/') || d.contains(':') {
             errs.push(SpecError::new(
@@ -518,6 +558,11 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
     };
     if let Some(cb) = &file.start_callback {
         errs.take(check_callback("start_callback", cb));
+    }
+    for (i, r) in file.start_requests.iter().enumerate() {
+        if let Some(cb) = &r.callback {
+            errs.take(check_callback(&format!("start_requests[{i}].callback"), cb));
+        }
     }
     for (name, cb) in &callbacks {
         for (i, f) in cb.follow.iter().enumerate() {
@@ -571,7 +616,11 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         .enumerate()
         .filter_map(|(i, p)| errs.take(regex(&format!("sitemap_follow[{i}]"), p)))
         .collect();
-    if file.rules.is_empty() && file.start_callback.is_none() && !file.start_urls.is_empty() {
+    let requests_have_callbacks = file.start_requests.iter().all(|r| r.callback.is_some());
+    if file.rules.is_empty()
+        && file.start_callback.is_none()
+        && (!file.start_urls.is_empty() || !requests_have_callbacks)
+    {
         errs.push(SpecError::new(
             "rules",
             "start_urls need rules or a start_callback, or no page would be processed",
@@ -600,6 +649,7 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         name: file.name,
         description: file.description,
         start_urls,
+        start_requests,
         allowed_domains: file.allowed_domains,
         start_callback: file.start_callback,
         rules,

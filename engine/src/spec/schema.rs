@@ -16,6 +16,10 @@ pub struct SpecFile {
     /// Start URLs; may hold `{arg}` placeholders.
     #[serde(default)]
     pub start_urls: Vec<String>,
+    /// Start requests with a method, headers or a body, one per element of the list
+    /// arguments they name (see [`super::start`]).
+    #[serde(default)]
+    pub start_requests: Vec<super::start::StartRequestSpec>,
     /// Domains the crawl stays on (subdomains included); empty = any.
     #[serde(default)]
     pub allowed_domains: Vec<String>,

@@ -15,6 +15,7 @@ use jmespath::Rcvar;
 use regex::Regex;
 
 use super::json::{self, JsonPath};
+use super::start::{self, StartRequest};
 use super::{Callback, Extracted, FollowSource, ItemSource, Scope, Spec, SpecError};
 use crate::select::{Page, Query};
 use crate::sitemap::{self, Sitemap};
@@ -25,6 +26,9 @@ const SITEMAP_CALLBACK: &str = "_sitemap";
 const RULE_CALLBACK: &str = "_rule";
 /// Largest decompressed sitemap accepted (Scrapy's SITEMAP limit is DOWNLOAD_MAXSIZE).
 const SITEMAP_MAX_BYTES: usize = 64 << 20;
+
+/// The most start requests list arguments may expand into.
+const MAX_EXPANDED: usize = super::limits::MAX_START_URLS;
 
 /// The `cb_kwargs` key of an item a listing passes to its detail page (`then`).
 const PASSED_ITEM: &str = "item";
@@ -81,7 +85,18 @@ impl SpecSpider {
     pub fn new(spec: Arc<Spec>, args: &[(String, String)]) -> Result<Self, SpecError> {
         let mut all = spec.args.clone();
         for (k, v) in args {
-            all.insert(k.clone(), Value::String(v.clone()));
+            // An argument declared as a list takes a comma-separated value (`-a ids=1,2`).
+            let value = match spec.args.get(k) {
+                Some(Value::Array(_)) => Value::Array(
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| Value::String(s.to_string()))
+                        .collect(),
+                ),
+                _ => Value::String(v.clone()),
+            };
+            all.insert(k.clone(), value);
         }
         let spider = SpecSpider {
             spec,
@@ -91,8 +106,14 @@ impl SpecSpider {
         for (i, t) in spider.spec.start_urls.iter().enumerate() {
             let path = format!("start_urls[{i}]");
             spider
-                .start_url(t)
-                .map_err(|e| SpecError::new(path, e.to_string()))?;
+                .expand_url(t)
+                .map_err(|e| SpecError::new(path, format!("{e:#}")))?;
+        }
+        for (i, r) in spider.spec.start_requests.iter().enumerate() {
+            let path = format!("start_requests[{i}]");
+            spider
+                .expand_request(r)
+                .map_err(|e| SpecError::new(path, format!("{e:#}")))?;
         }
         Ok(spider)
     }
@@ -115,6 +136,65 @@ impl SpecSpider {
             other => self.arg(other),
         });
         Url::parse(&text).with_context(|| format!("invalid start URL {text:?}"))
+    }
+
+    /// A start URL template, once per element of the list arguments it names.
+    fn expand_url(&self, t: &super::Template) -> anyhow::Result<Vec<Url>> {
+        let sets = start::bindings(&self.args, std::slice::from_ref(t), MAX_EXPANDED)
+            .map_err(|e| anyhow!(e))?;
+        sets.iter()
+            .map(|b| {
+                let text = t.render(|v| self.lookup(b, v));
+                Url::parse(&text).with_context(|| format!("invalid start URL {text:?}"))
+            })
+            .collect()
+    }
+
+    /// A start request, once per element of the list arguments it names.
+    fn expand_request(&self, r: &StartRequest) -> anyhow::Result<Vec<Request>> {
+        let sets =
+            start::bindings(&self.args, &r.templates(), MAX_EXPANDED).map_err(|e| anyhow!(e))?;
+        let mut out = Vec::with_capacity(sets.len());
+        for b in &sets {
+            let lookup = |v: &str| self.lookup(b, v);
+            let text = r.url.render(lookup);
+            let url = Url::parse(&text).with_context(|| format!("invalid start URL {text:?}"))?;
+            if !matches!(url.scheme(), "http" | "https" | "file") {
+                return Err(anyhow!("unsupported URL scheme in {text:?}"));
+            }
+            let mut req = Request::get(url).method(r.method.clone()).dont_filter(true);
+            for (name, t) in &r.headers {
+                req = req.header(name.as_str(), &t.render(lookup));
+            }
+            if let Some((body, ct)) = r.render_body(&lookup) {
+                if !r
+                    .headers
+                    .iter()
+                    .any(|(n, _)| n == http::header::CONTENT_TYPE)
+                {
+                    req = req.header("content-type", ct);
+                }
+                req = req.body(body);
+            }
+            if let Some(cb) = &r.callback {
+                req = req.callback(cb.clone());
+            }
+            out.push(req);
+        }
+        Ok(out)
+    }
+
+    /// A placeholder's value: `spider`, a list argument's current element (or one of
+    /// its keys), another argument.
+    fn lookup<'a>(
+        &'a self,
+        binding: &'a std::collections::HashMap<String, Value>,
+        name: &str,
+    ) -> Option<Cow<'a, str>> {
+        if name == "spider" {
+            return Some(Cow::Borrowed(self.spec.name.as_str()));
+        }
+        start::lookup_arg(binding, &self.args, name)
     }
 
     /// Reports a selector that failed on a page (a bad regex in `re:test()`, the
@@ -448,7 +528,12 @@ impl Spider for SpecSpider {
             );
         }
         for t in &self.spec.start_urls {
-            requests.push(Request::get(self.start_url(t)?).dont_filter(true));
+            for url in self.expand_url(t)? {
+                requests.push(Request::get(url).dont_filter(true));
+            }
+        }
+        for r in &self.spec.start_requests {
+            requests.extend(self.expand_request(r)?);
         }
         Ok(Box::new(requests.into_iter()))
     }

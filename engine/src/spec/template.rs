@@ -46,7 +46,9 @@ impl Template {
                     if name.is_empty()
                         || !name
                             .chars()
-                            .all(|ch| ch.is_ascii_alphanumeric() || ch == '_' || ch == '-')
+                            .all(|ch| ch.is_ascii_alphanumeric() || matches!(ch, '_' | '-' | '.'))
+                        || name.starts_with('.')
+                        || name.ends_with('.')
                     {
                         return Err(format!("bad placeholder {{{name}}} in {text:?}"));
                     }
@@ -78,10 +80,13 @@ impl Template {
         self.vars().next().is_none()
     }
 
-    /// The first placeholder not in `known` or [`BUILTINS`].
+    /// The first placeholder not in `known` or [`BUILTINS`] (`{row.key}` is known when
+    /// `row` is).
     pub fn unknown_var<'a>(&'a self, known: &HashSet<String>) -> Option<&'a str> {
-        self.vars()
-            .find(|v| !known.contains(*v) && !BUILTINS.contains(v))
+        self.vars().find(|v| {
+            let base = v.split('.').next().unwrap_or(v);
+            !known.contains(*v) && !known.contains(base) && !BUILTINS.contains(v)
+        })
     }
 
     /// Renders with `lookup` (unknown names render empty; validation rules them out).
