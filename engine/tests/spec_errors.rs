@@ -240,7 +240,11 @@ fn invalid_spider_names() {
 #[test]
 fn no_start_urls_nor_sitemap_urls() {
     let e = toml_err(&BASE.replace(r#"start_urls = ["http://127.0.0.1:1/index.html"]"#, ""));
-    assert_err(&e, "start_urls", &["start_urls, start_requests or sitemap_urls"]);
+    assert_err(
+        &e,
+        "start_urls",
+        &["start_urls, start_requests or sitemap_urls"],
+    );
 }
 
 #[test]

@@ -393,3 +393,47 @@ h1 = {{ css = "h1::text" }}
     let e = Spec::parse(&bad, SpecFormat::Toml, &[]).unwrap_err();
     assert_eq!(e.path, "start_requests[1].method", "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagination_by_a_counter_stops_at_an_empty_page_or_max() {
+    let base = serve_router(Router::new().route(
+        "/api/items",
+        get(|QueryParams(p): QueryParams<PageParam>| async move {
+            let page = p.page.unwrap_or(1);
+            let items: Vec<Value> = if page <= 4 {
+                (0..5).map(|i| json!({ "n": page * 10 + i })).collect()
+            } else {
+                Vec::new()
+            };
+            (
+                [(header::CONTENT_TYPE, "application/json")],
+                json!({ "items": items }).to_string(),
+            )
+        }),
+    ))
+    .await;
+    let spec = |max: &str| {
+        format!(
+            r#"
+name = "pages"
+start_urls = ["{base}/api/items?kind=all"]
+start_callback = "list"
+
+[callbacks.list]
+items = {{ jmespath = "items" }}
+paginate = {{ param = "page"{max} }}
+fields = {{ n = {{ jmespath = "n", type = "int" }}, url = {{ value = "{{url}}" }} }}
+"#
+        )
+    };
+    let (outcome, items) = crawl_spec(&spec(""), &[], &[]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    assert_eq!(items.len(), 20);
+    // Pages 1-4 have items; page 5 is empty and ends the pagination.
+    assert_eq!(stat(&outcome, "response_received_count"), 5);
+    assert!(items
+        .iter()
+        .any(|i| i["url"] == format!("{base}/api/items?kind=all&page=4")));
+    let (_, items) = crawl_spec(&spec(", max = 2"), &[], &[]).await;
+    assert_eq!(items.len(), 10);
+}

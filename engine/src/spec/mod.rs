@@ -204,7 +204,26 @@ pub struct Callback {
     pub follow: Vec<Follow>,
     /// Each item goes on to its detail page instead of being emitted.
     pub then: Option<Follow>,
+    /// Pagination by a query counter.
+    pub paginate: Option<Paginate>,
 }
+
+/// Pagination by a query counter: the next page is requested while a page yields
+/// items (or goes on to a detail page) and the counter stays within `max`.
+#[derive(Debug, Clone)]
+pub struct Paginate {
+    /// The query parameter.
+    pub param: String,
+    /// The counter of a URL without the parameter.
+    pub start: i64,
+    /// The increment.
+    pub step: i64,
+    /// The last counter requested.
+    pub max: i64,
+}
+
+/// The most pages one pagination may request.
+pub const MAX_PAGES: i64 = 10_000;
 
 /// A validated spider spec.
 #[derive(Debug)]
@@ -758,6 +777,39 @@ fn compile_callback(
         }
         None => None,
     };
+    let paginate = cb.paginate.as_ref().and_then(|p| {
+        let ppath = format!("{path}.paginate");
+        let start = p.start.unwrap_or(1);
+        let step = p.step.unwrap_or(1);
+        if p.param.trim().is_empty() {
+            errs.push(SpecError::new(
+                format!("{ppath}.param"),
+                "an empty parameter name",
+            ));
+            return None;
+        }
+        if step <= 0 {
+            errs.push(SpecError::new(
+                format!("{ppath}.step"),
+                "step must be positive",
+            ));
+            return None;
+        }
+        if cb.fields.is_empty() {
+            errs.push(SpecError::new(
+                &ppath,
+                "paginate goes on while pages yield items: the callback needs fields",
+            ));
+            return None;
+        }
+        let limit = start.saturating_add(step.saturating_mul(MAX_PAGES - 1));
+        Some(Paginate {
+            param: p.param.clone(),
+            start,
+            step,
+            max: p.max.unwrap_or(limit).min(limit),
+        })
+    });
     if cb.fields.is_empty() && cb.follow.is_empty() {
         errs.push(SpecError::new(
             path,
@@ -770,6 +822,7 @@ fn compile_callback(
         fields,
         follow,
         then,
+        paginate,
     })
 }
 

@@ -74,6 +74,28 @@ pub struct CallbackSpec {
     /// its fields to it (Scrapy's `cb_kwargs` from a listing to its detail pages).
     #[serde(default)]
     pub then: Option<FollowSpec>,
+    /// Page through results by a query parameter (`?page=2`, `?offset=40`) while pages
+    /// yield items.
+    #[serde(default)]
+    pub paginate: Option<PaginateSpec>,
+}
+
+/// Pagination by a counter in the URL's query.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PaginateSpec {
+    /// The query parameter holding the counter.
+    pub param: String,
+    /// Its value on the first page, when the URL has none (default 1).
+    #[serde(default)]
+    pub start: Option<i64>,
+    /// How much it grows per page (default 1; e.g. the page size for an offset).
+    #[serde(default)]
+    pub step: Option<i64>,
+    /// The last value requested (default: no limit but the page stopping to yield
+    /// items; at most 10,000 pages).
+    #[serde(default)]
+    pub max: Option<i64>,
 }
 
 /// Where a callback's items come from: HTML nodes (CSS or XPath), JSON elements

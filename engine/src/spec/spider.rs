@@ -33,6 +33,31 @@ const MAX_EXPANDED: usize = super::limits::MAX_START_URLS;
 /// The `cb_kwargs` key of an item a listing passes to its detail page (`then`).
 const PASSED_ITEM: &str = "item";
 
+/// The URL of the page after `url`: its counter parameter one step further, unless
+/// that passes `max`.
+fn next_page(url: &Url, p: &super::Paginate) -> Option<Url> {
+    let current = url
+        .query_pairs()
+        .find(|(k, _)| *k == p.param)
+        .and_then(|(_, v)| v.trim().parse::<i64>().ok())
+        .unwrap_or(p.start);
+    let next = current.checked_add(p.step)?;
+    if next > p.max {
+        return None;
+    }
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .filter(|(k, _)| *k != p.param)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    let mut out = url.clone();
+    out.query_pairs_mut()
+        .clear()
+        .extend_pairs(pairs)
+        .append_pair(&p.param, &next.to_string());
+    Some(out)
+}
+
 /// The URLs a follow selector gives: an element's `href` (or `src`), else the text.
 fn hrefs(found: &crate::select::SelectionList<'_>) -> Vec<String> {
     found
@@ -280,6 +305,7 @@ impl SpecSpider {
             Doc::Html(page) => page.effective_base(&response.url),
             Doc::Json(_) => response.url.clone(),
         };
+        let before = (out.items.len(), out.requests.len(), out.dropped.len());
         let items_path = || format!("callbacks.{name}.items");
         if !cb.fields.is_empty() {
             match (&cb.items, doc) {
@@ -310,6 +336,21 @@ impl SpecSpider {
                     }
                 }
                 (Some(_), _) => {}
+            }
+        }
+        // Paginate while this page yielded items (or sent items on to detail pages).
+        if let Some(p) = &cb.paginate {
+            let yielded = out.items.len() > before.0
+                || out.dropped.len() > before.2
+                || out.requests[before.1..]
+                    .iter()
+                    .any(|r| r.cb_kwargs.contains_key(PASSED_ITEM));
+            if yielded {
+                if let Some(next) = next_page(&response.request.url, p) {
+                    let mut r = Request::get(next).callback(name.to_string());
+                    r.depth = response.request.depth + 1;
+                    out.request(r);
+                }
             }
         }
         for (i, f) in cb.follow.iter().enumerate() {
