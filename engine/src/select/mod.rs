@@ -170,6 +170,8 @@ impl std::fmt::Display for Query {
 pub struct Page<'h> {
     source: &'h str,
     doc: Document,
+    /// XPath work spent on this page so far (see [`xpath1::PAGE_WORK_BUDGET`]).
+    work: std::cell::Cell<u64>,
     base_href: Option<String>,
     base_url: Option<Url>,
 }
@@ -195,6 +197,7 @@ impl<'h> Page<'h> {
         Page {
             source: html,
             doc,
+            work: std::cell::Cell::new(0),
             base_href,
             base_url,
         }
@@ -303,7 +306,7 @@ enum Item {
 fn run(page: &Page<'_>, query: &Query, ctx: XNode, out: &mut Vec<Item>) -> Result<(), SelectError> {
     let value = query
         .xpath
-        .evaluate(&page.doc, ctx)
+        .evaluate_on_page(&page.doc, ctx, &page.work)
         .map_err(|e| SelectError::Eval {
             kind: query.kind(),
             expr: query.expr.to_string(),

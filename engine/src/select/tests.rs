@@ -393,3 +393,26 @@ fn selection_helpers() {
     let debug = format!("{:?}", page.css("b").unwrap());
     assert!(debug.contains("<b>Pro</b>"), "{debug}");
 }
+
+#[test]
+fn xpath_work_is_bounded_per_page_not_only_per_expression() {
+    let html = format!("<ul>{}</ul>", "<li>x</li>".repeat(2000));
+    let page = Page::parse(&html);
+    // Each evaluation fits the per-expression budget; together they exhaust the page's.
+    let q = Query::xpath("count(//*[count(//li) > 0])").unwrap();
+    let mut ok = 0;
+    let failed = (0..200).find_map(|_| match page.try_select(&q) {
+        Ok(_) => {
+            ok += 1;
+            None
+        }
+        Err(e) => Some(e),
+    });
+    let e = failed.expect("the page budget runs out");
+    assert!(matches!(e, SelectError::Eval { .. }), "{e:?}");
+    assert!(e.to_string().contains("budget"), "{e}");
+    assert!(ok >= 10, "{ok} evaluations before the budget ran out");
+    // Another page has its own budget.
+    let other = Page::parse(&html);
+    assert!(other.try_select(&q).is_ok());
+}

@@ -4,20 +4,30 @@ use super::ast::{Axis, NodeTest};
 use super::dom::{Document, NodeData, NodeId};
 use super::{EvalError, XNode, WORK_BUDGET};
 
-/// Counts work against [`WORK_BUDGET`].
+/// Counts work against a limit: [`WORK_BUDGET`] per evaluation, less when the page's
+/// own budget has less left.
 pub(crate) struct Budget {
-    used: u64,
+    pub(crate) used: u64,
+    limit: u64,
 }
 
 impl Budget {
     pub(crate) fn new() -> Budget {
-        Budget { used: 0 }
+        Budget::with_limit(WORK_BUDGET)
+    }
+
+    /// A budget of at most `limit` units.
+    pub(crate) fn with_limit(limit: u64) -> Budget {
+        Budget {
+            used: 0,
+            limit: limit.min(WORK_BUDGET),
+        }
     }
 
     /// Spends `n` units.
     pub(crate) fn spend(&mut self, n: u64) -> Result<(), EvalError> {
         self.used = self.used.saturating_add(n);
-        if self.used > WORK_BUDGET {
+        if self.used > self.limit {
             Err(EvalError::Budget)
         } else {
             Ok(())

@@ -16,6 +16,9 @@ pub(crate) struct Ctx {
     pub size: usize,
 }
 
+/// The most bytes of string-values one node-set comparison holds at once.
+const MAX_HELD_STRINGS: usize = 64 << 20;
+
 /// Evaluates expressions over one document, counting work.
 pub(crate) struct Evaluator<'a> {
     pub doc: &'a Document,
@@ -45,14 +48,23 @@ pub(crate) fn type_name(v: &Value) -> &'static str {
 
 impl<'a> Evaluator<'a> {
     pub(crate) fn new(doc: &'a Document) -> Evaluator<'a> {
+        Evaluator::with_budget(doc, Budget::new())
+    }
+
+    pub(crate) fn with_budget(doc: &'a Document, budget: Budget) -> Evaluator<'a> {
         Evaluator {
             doc,
-            budget: Budget::new(),
+            budget,
             regexes: Vec::new(),
         }
     }
 
     pub(crate) fn run(mut self, e: &'a Expr, node: XNode) -> Result<Value, EvalError> {
+        self.run_borrowed(e, node)
+    }
+
+    /// [`Evaluator::run`], leaving the evaluator (and its budget) to the caller.
+    pub(crate) fn run_borrowed(&mut self, e: &'a Expr, node: XNode) -> Result<Value, EvalError> {
         // At the top level there is no context position or size (libxml2 rejects
         // position() and last() there).
         self.eval(
@@ -347,9 +359,16 @@ impl<'a> Evaluator<'a> {
     pub(crate) fn node_string(&mut self, n: XNode) -> Result<Cow<'a, str>, EvalError> {
         let doc: &'a Document = self.doc;
         Ok(match n {
-            XNode::Attr(id, i) => Cow::Borrowed(attr_value(doc, id, i)),
+            XNode::Attr(id, i) => {
+                let v = attr_value(doc, id, i);
+                self.budget.spend(v.len() as u64 / 16 + 1)?;
+                Cow::Borrowed(v)
+            }
             XNode::Node(id) => match &doc.node(id).data {
-                NodeData::Text(t) | NodeData::Comment(t) => Cow::Borrowed(t),
+                NodeData::Text(t) | NodeData::Comment(t) => {
+                    self.budget.spend(t.len() as u64 / 16 + 1)?;
+                    Cow::Borrowed(t)
+                }
                 NodeData::ProcessingInstruction { data, .. } => Cow::Borrowed(data),
                 _ => {
                     let end = doc.node(id).subtree_end as usize;
@@ -407,8 +426,15 @@ impl<'a> Evaluator<'a> {
             Value::Matches(m) => Ok(m),
             Value::Nodes(ns) => {
                 let mut out = Vec::with_capacity(ns.len());
+                let mut bytes = 0usize;
                 for n in ns {
-                    out.push(self.node_string(n)?.into_owned());
+                    let s = self.node_string(n)?.into_owned();
+                    // Nested elements repeat each other's text: bound what is held.
+                    bytes = bytes.saturating_add(s.len());
+                    if bytes > MAX_HELD_STRINGS {
+                        return Err(EvalError::Budget);
+                    }
+                    out.push(s);
                 }
                 Ok(out)
             }

@@ -40,13 +40,17 @@ pub(crate) fn substring(s: &str, start: f64, len: Option<f64>) -> String {
     out
 }
 
-/// `translate(s, from, to)`.
+/// `translate(s, from, to)`: each character of `from` (its first occurrence) maps to
+/// the character at the same position in `to`, or is removed; linear in the lengths.
 pub(crate) fn translate(s: &str, from: &str, to: &str) -> String {
-    let from: Vec<char> = from.chars().collect();
     let to: Vec<char> = to.chars().collect();
+    let mut map: std::collections::HashMap<char, Option<char>> = std::collections::HashMap::new();
+    for (i, f) in from.chars().enumerate() {
+        map.entry(f).or_insert_with(|| to.get(i).copied());
+    }
     s.chars()
-        .filter_map(|c| match from.iter().position(|&f| f == c) {
-            Some(i) => to.get(i).copied(),
+        .filter_map(|c| match map.get(&c) {
+            Some(mapped) => *mapped,
             None => Some(c),
         })
         .collect()
@@ -138,7 +142,9 @@ impl<'a> Evaluator<'a> {
             Concat => {
                 let mut s = std::string::String::new();
                 for e in args {
-                    s.push_str(&self.eval_str(e, c)?);
+                    let part = self.eval_str(e, c)?;
+                    self.budget.spend(part.len() as u64 / 16 + 1)?;
+                    s.push_str(&part);
                 }
                 Value::String(s)
             }
@@ -166,17 +172,25 @@ impl<'a> Evaluator<'a> {
                     Some(e) => Some(self.num_arg(e, c)?),
                     None => None,
                 };
+                self.budget.spend(s.len() as u64 / 16 + 1)?;
                 Value::String(substring(&s, start, len))
             }
             StringLength => {
                 let s = self.str_or_ctx(args, c)?;
+                self.budget.spend(s.len() as u64 / 16 + 1)?;
                 Value::Number(s.chars().count() as f64)
             }
-            NormalizeSpace => Value::String(normalize_space(&self.str_or_ctx(args, c)?)),
+            NormalizeSpace => {
+                let s = self.str_or_ctx(args, c)?;
+                self.budget.spend(s.len() as u64 / 16 + 1)?;
+                Value::String(normalize_space(&s))
+            }
             Translate => {
                 let s = self.eval_str(a(0), c)?;
                 let from = self.eval_str(a(1), c)?;
                 let to = self.eval_str(a(2), c)?;
+                self.budget
+                    .spend((s.len() + from.len() + to.len()) as u64 / 16 + 1)?;
                 Value::String(translate(&s, &from, &to))
             }
             Boolean => Value::Boolean(self.eval_bool(a(0), c)?),

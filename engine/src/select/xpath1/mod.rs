@@ -29,6 +29,10 @@ pub use parse::MAX_NESTING;
 /// [`XPath::evaluate`] call may spend.
 pub const WORK_BUDGET: u64 = 50_000_000;
 
+/// Units of work all the evaluations on one page may spend together (see
+/// [`XPath::evaluate_on_page`]).
+pub const PAGE_WORK_BUDGET: u64 = 4 * WORK_BUDGET;
+
 /// The most bytes a regular expression of `re:test` / `re:match` / `re:replace` may
 /// compile to.
 pub const REGEX_SIZE_LIMIT: usize = 1 << 20;
@@ -157,6 +161,25 @@ impl XPath {
     /// Evaluates the expression with `ctx` as context node (position and size 1).
     pub fn evaluate(&self, doc: &Document, ctx: XNode) -> Result<Value, EvalError> {
         eval::Evaluator::new(doc).run(&self.expr, ctx)
+    }
+
+    /// Evaluates like [`XPath::evaluate`], also spending from a budget shared by every
+    /// evaluation on one page (`page_used` units spent so far, of [`PAGE_WORK_BUDGET`]),
+    /// so many items times many fields cannot multiply the per-evaluation budget.
+    pub fn evaluate_on_page(
+        &self,
+        doc: &Document,
+        ctx: XNode,
+        page_used: &std::cell::Cell<u64>,
+    ) -> Result<Value, EvalError> {
+        let left = PAGE_WORK_BUDGET.saturating_sub(page_used.get());
+        if left == 0 {
+            return Err(EvalError::Budget);
+        }
+        let mut ev = eval::Evaluator::with_budget(doc, axes::Budget::with_limit(left));
+        let result = ev.run_borrowed(&self.expr, ctx);
+        page_used.set(page_used.get().saturating_add(ev.budget.used));
+        result
     }
 }
 
