@@ -437,3 +437,27 @@ fields = {{ n = {{ jmespath = "n", type = "int" }}, url = {{ value = "{{url}}" }
     let (_, items) = crawl_spec(&spec(", max = 2"), &[], &[]).await;
     assert_eq!(items.len(), 10);
 }
+
+#[test]
+fn hostile_jmespath_is_refused_when_the_spec_is_checked() {
+    use trawl_engine::spec::json::JsonPath;
+    let doubling = vec!["[@,@]"; 16].join("|");
+    for (expr, why) in [
+        (doubling.as_str(), "multi-selects can copy"),
+        (&*format!("{}@", "!".repeat(100)), "`!`"),
+        (&*format!("{}@", "!".repeat(3000)), "too long"),
+        (&*format!("{}a", "a.".repeat(300)), "levels deep"),
+        ("foo[?", "invalid JMESPath"),
+    ] {
+        let e = JsonPath::compile(expr).unwrap_err();
+        assert!(e.contains(why), "{expr:.40}: {e}");
+    }
+    // What real spiders write passes.
+    for ok in [
+        "stores[?country=='FR'].{name: name, lat: geo.lat, lon: geo.lng, city: address.city}",
+        "data.items[*].attributes | [0]",
+        "length(results) > `0` && !(meta.last)",
+    ] {
+        JsonPath::compile(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
+    }
+}

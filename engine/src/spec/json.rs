@@ -10,7 +10,21 @@ use crate::select::{Page, Query};
 use crate::Response;
 
 /// The longest JMESPath expression accepted, in bytes.
-pub const MAX_JMESPATH_LEN: usize = 4096;
+pub const MAX_JMESPATH_LEN: usize = 1024;
+
+/// The most `!` operators in one expression (the parser recurses once for each).
+const MAX_NOTS: usize = 16;
+
+/// The deepest expression tree accepted (evaluation recurses once per level).
+const MAX_AST_DEPTH: usize = 128;
+
+/// The most copies of their input the multi-selects (`[a, b]`, `{k: a}`) of one
+/// expression can make together: the product of their widths (each can copy what the
+/// previous one made).
+const MAX_MULTI_SELECT_PRODUCT: u64 = 4096;
+
+/// The longest JSON text of one value a field keeps.
+pub const MAX_VALUE_JSON: usize = 1 << 20;
 
 /// The most JSON text parsed from one selected string (a `<script>`), in bytes.
 pub const MAX_EMBEDDED_JSON: usize = 16 << 20;
@@ -47,8 +61,28 @@ impl JsonPath {
                 crate::select::MAX_SELECTOR_NESTING
             ));
         }
+        let nots = outside_literals(expr).filter(|&c| c == '!').count();
+        if nots > MAX_NOTS {
+            return Err(format!(
+                "JMESPath expression with {nots} `!` (limit {MAX_NOTS})"
+            ));
+        }
         let expr = jmespath::compile(expr)
-            .map_err(|e| format!("invalid JMESPath expression {expr:?}: {}", e))?;
+            .map_err(|e| format!("invalid JMESPath expression {expr:?}: {}", e.reason))?;
+        let mut shape = Shape::default();
+        shape.walk(expr.as_ast(), 1);
+        if shape.depth > MAX_AST_DEPTH {
+            return Err(format!(
+                "JMESPath expression nested {} levels deep (limit {MAX_AST_DEPTH})",
+                shape.depth
+            ));
+        }
+        if shape.copies > MAX_MULTI_SELECT_PRODUCT {
+            return Err(format!(
+                "JMESPath multi-selects can copy their input {} times or more (limit {MAX_MULTI_SELECT_PRODUCT})",
+                shape.copies
+            ));
+        }
         Ok(JsonPath {
             expr: Arc::new(expr),
         })
@@ -59,6 +93,84 @@ impl JsonPath {
         self.expr
             .search(data.clone())
             .map_err(|e| format!("JMESPath {:?} failed: {}", self.expr.as_str(), e))
+    }
+}
+
+/// The characters of `expr` outside its string, identifier and JSON literals.
+fn outside_literals(expr: &str) -> impl Iterator<Item = char> + '_ {
+    let mut quote: Option<char> = None;
+    let mut escaped = false;
+    expr.chars().filter(move |&c| {
+        if let Some(q) = quote {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
+            }
+            return false;
+        }
+        if matches!(c, '\'' | '"' | '`') {
+            quote = Some(c);
+            return false;
+        }
+        true
+    })
+}
+
+/// The depth of an expression tree and how many copies its multi-selects can make.
+#[derive(Default)]
+struct Shape {
+    depth: usize,
+    copies: u64,
+}
+
+impl Shape {
+    fn walk(&mut self, ast: &jmespath::ast::Ast, depth: usize) {
+        use jmespath::ast::Ast;
+        self.depth = self.depth.max(depth);
+        if self.copies == 0 {
+            self.copies = 1;
+        }
+        if depth > MAX_AST_DEPTH {
+            return;
+        }
+        let d = depth + 1;
+        match ast {
+            Ast::Comparison { lhs, rhs, .. }
+            | Ast::Projection { lhs, rhs, .. }
+            | Ast::And { lhs, rhs, .. }
+            | Ast::Or { lhs, rhs, .. }
+            | Ast::Subexpr { lhs, rhs, .. } => {
+                self.walk(lhs, d);
+                self.walk(rhs, d);
+            }
+            Ast::Condition {
+                predicate, then, ..
+            } => {
+                self.walk(predicate, d);
+                self.walk(then, d);
+            }
+            Ast::Expref { ast, .. } => self.walk(ast, d),
+            Ast::Flatten { node, .. } | Ast::Not { node, .. } | Ast::ObjectValues { node, .. } => {
+                self.walk(node, d)
+            }
+            Ast::Function { args, .. } => args.iter().for_each(|a| self.walk(a, d)),
+            Ast::MultiList { elements, .. } => {
+                self.copies = self.copies.saturating_mul(elements.len().max(1) as u64);
+                elements.iter().for_each(|a| self.walk(a, d));
+            }
+            Ast::MultiHash { elements, .. } => {
+                self.copies = self.copies.saturating_mul(elements.len().max(1) as u64);
+                elements.iter().for_each(|kv| self.walk(&kv.value, d));
+            }
+            Ast::Identity { .. }
+            | Ast::Field { .. }
+            | Ast::Index { .. }
+            | Ast::Literal { .. }
+            | Ast::Slice { .. } => {}
+        }
     }
 }
 
@@ -90,7 +202,29 @@ fn scalar(v: &Variable) -> Option<String> {
     match v {
         Variable::Null => None,
         Variable::String(s) => Some(s.clone()),
-        other => serde_json::to_string(other).ok(),
+        other => {
+            // At most MAX_VALUE_JSON bytes: a value over it is left out.
+            let mut out = Limited(Vec::new());
+            serde_json::to_writer(&mut out, other).ok()?;
+            String::from_utf8(out.0).ok()
+        }
+    }
+}
+
+/// A buffer that refuses to grow past [`MAX_VALUE_JSON`].
+struct Limited(Vec<u8>);
+
+impl std::io::Write for Limited {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.0.len() + buf.len() > MAX_VALUE_JSON {
+            return Err(std::io::Error::other("value too large"));
+        }
+        self.0.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 

@@ -5,6 +5,9 @@ use std::collections::HashSet;
 /// Placeholders every template may use besides spider arguments.
 pub const BUILTINS: &[&str] = &["url", "status", "depth", "spider"];
 
+/// The longest text a template renders to, in bytes.
+pub const MAX_RENDERED: usize = 1 << 20;
+
 /// A parsed template.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Template {
@@ -90,17 +93,27 @@ impl Template {
     }
 
     /// Renders with `lookup` (unknown names render empty; validation rules them out).
+    /// The result is cut at [`MAX_RENDERED`] bytes: templates over other fields could
+    /// otherwise grow exponentially (`{a}{a}` over `{b}{b}` over ...).
     pub fn render<'a>(&self, lookup: impl Fn(&str) -> Option<std::borrow::Cow<'a, str>>) -> String {
         let mut out = String::new();
         for p in &self.parts {
-            match p {
-                Part::Lit(s) => out.push_str(s),
-                Part::Var(v) => {
-                    if let Some(val) = lookup(v) {
-                        out.push_str(&val);
-                    }
+            let piece = match p {
+                Part::Lit(s) => std::borrow::Cow::Borrowed(s.as_str()),
+                Part::Var(v) => match lookup(v) {
+                    Some(val) => val,
+                    None => continue,
+                },
+            };
+            if out.len() + piece.len() > MAX_RENDERED {
+                let mut end = MAX_RENDERED - out.len();
+                while !piece.is_char_boundary(end) {
+                    end -= 1;
                 }
+                out.push_str(&piece[..end]);
+                break;
             }
+            out.push_str(&piece);
         }
         out
     }
@@ -123,6 +136,14 @@ mod tests {
             .unwrap()
             .unknown_var(&known)
             .is_none());
+    }
+
+    #[test]
+    fn rendering_is_cut_at_the_limit() {
+        let t = Template::parse("{a}{a}{a}").unwrap();
+        let big = "é".repeat(MAX_RENDERED / 3);
+        let out = t.render(|_| Some(Cow::Borrowed(big.as_str())));
+        assert!(out.len() <= MAX_RENDERED && out.len() > MAX_RENDERED - 4);
     }
 
     #[test]
