@@ -389,14 +389,21 @@ fn attributes(
     scanned: Option<&[(String, bool)]>,
 ) -> Vec<(Attribute, bool)> {
     let mut out: Vec<(Attribute, bool)> = Vec::with_capacity(attrs.len());
+    // Hash lookups keep a tag with thousands of attributes linear.
+    let mut seen: std::collections::HashSet<Box<str>> =
+        std::collections::HashSet::with_capacity(attrs.len());
+    let mut had_value: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
+    for (n, v) in scanned.unwrap_or_default() {
+        had_value.entry(n.as_str()).or_insert(*v);
+    }
     for a in attrs {
         let name = cut_name(&a.name.local);
-        if out.iter().any(|(o, _)| *o.name == *name) {
+        if !seen.insert(Box::from(&*name)) {
             continue;
         }
         let bare = a.value.is_empty()
             && match scanned {
-                Some(s) => s.iter().find(|(n, _)| *n == *name).is_none_or(|(_, v)| !v),
+                Some(_) => had_value.get(&*name).is_none_or(|v| !v),
                 None => table::is_boolean_attr(&name),
             };
         let value: Box<str> = if bare && table::is_boolean_attr(&name) {

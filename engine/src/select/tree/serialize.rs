@@ -148,13 +148,20 @@ fn escape_text(text: &str, out: &mut String) {
 fn escape_attr(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     let mut rest = value;
+    // Once a closing `}` or `-->` is not found, none is found later either: remember
+    // it, so a value full of `&{` stays linear.
+    let (mut no_brace, mut no_comment_end) = (false, false);
     while let Some(i) = rest.find(['&', '<', '>']) {
         out.push_str(&rest[..i]);
         let tail = &rest[i..];
-        let kept = if tail.starts_with("&{") {
-            tail.find('}').map(|e| e + 1)
-        } else if tail.starts_with("<!--") {
-            tail.find("-->").map(|e| e + 3)
+        let kept = if tail.starts_with("&{") && !no_brace {
+            let found = tail.find('}').map(|e| e + 1);
+            no_brace = found.is_none();
+            found
+        } else if tail.starts_with("<!--") && !no_comment_end {
+            let found = tail.find("-->").map(|e| e + 3);
+            no_comment_end = found.is_none();
+            found
         } else {
             None
         };
