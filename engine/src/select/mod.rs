@@ -19,6 +19,7 @@
 
 mod css2xpath;
 pub mod dom;
+mod entities;
 mod limits;
 pub mod tree;
 pub mod xpath1;
@@ -483,13 +484,14 @@ impl<'p> SelectionList<'p> {
 
     /// Regex matches over every result's string, as Scrapy's `.re()`: with a group
     /// named `extract`, that group; with other groups, every group of every match;
-    /// without groups, the whole matches.
+    /// without groups, the whole matches. Character references in the matches are
+    /// replaced, except `&lt;` and `&amp;` (parsel's `replace_entities`).
     pub fn re(&self, re: &Regex) -> Vec<String> {
         let mut out = Vec::new();
         for s in self.iter() {
             regex_matches(re, &s.get(), &mut out, false);
         }
-        out
+        out.into_iter().map(replace_entities).collect()
     }
 
     /// The first string [`SelectionList::re`] would return.
@@ -498,7 +500,7 @@ impl<'p> SelectionList<'p> {
         for s in self.iter() {
             regex_matches(re, &s.get(), &mut out, true);
             if !out.is_empty() {
-                return out.into_iter().next();
+                return out.into_iter().next().map(replace_entities);
             }
         }
         None
@@ -581,6 +583,100 @@ pub(crate) fn regex_matches(re: &Regex, text: &str, out: &mut Vec<String>, first
 /// expression languages bounded like selectors, such as JMESPath).
 pub fn nesting_depth(expr: &str) -> usize {
     limits::nesting(expr, true)
+}
+
+/// w3lib's `replace_entities(text, keep=["lt", "amp"])`, as parsel applies it to
+/// `.re()` results: `&name;` (HTML 4 names; the `;` optional), `&#NN;` and `&#xHH;`
+/// become their characters (`&#128;`–`&#159;` as windows-1252), except `&lt;` and
+/// `&amp;`; an unknown or invalid reference ending in `;` is removed.
+pub fn replace_entities(text: String) -> String {
+    if !text.contains('&') {
+        return text;
+    }
+    let b = text.as_bytes();
+    let mut out = String::with_capacity(text.len());
+    let mut i = 0;
+    let mut copied = 0;
+    while let Some(off) = text[i..].find('&') {
+        let start = i + off;
+        let mut j = start + 1;
+        let (kind, digits_start) = if b.get(j) == Some(&b'#') {
+            if matches!(b.get(j + 1), Some(b'x' | b'X')) {
+                (16, j + 2)
+            } else {
+                (10, j + 1)
+            }
+        } else {
+            (0, j)
+        };
+        j = digits_start;
+        while j < b.len()
+            && match kind {
+                16 => b[j].is_ascii_hexdigit(),
+                10 => b[j].is_ascii_digit(),
+                _ => b[j].is_ascii_alphanumeric(),
+            }
+        {
+            j += 1;
+        }
+        if j == digits_start {
+            i = start + 1;
+            continue;
+        }
+        let semicolon = b.get(j) == Some(&b';');
+        let body = &text[digits_start..j];
+        let end = if semicolon { j + 1 } else { j };
+        let replacement: Option<Option<char>> = if kind == 0 {
+            let lower = body.to_ascii_lowercase();
+            if lower == "lt" || lower == "amp" {
+                None
+            } else {
+                let find = |n: &str| {
+                    entities::HTML4
+                        .binary_search_by(|(k, _)| (*k).cmp(n))
+                        .ok()
+                        .and_then(|k| char::from_u32(entities::HTML4[k].1))
+                };
+                match find(body).or_else(|| find(&lower)) {
+                    Some(c) => Some(Some(c)),
+                    None if semicolon => Some(None),
+                    None => None,
+                }
+            }
+        } else {
+            let n = u32::from_str_radix(body, kind).ok();
+            let c = n.and_then(|n| {
+                if (0x80..=0x9f).contains(&n) {
+                    let byte = [n as u8];
+                    encoding_rs::WINDOWS_1252
+                        .decode_without_bom_handling(&byte)
+                        .0
+                        .chars()
+                        .next()
+                } else {
+                    char::from_u32(n)
+                }
+            });
+            match c {
+                Some(c) => Some(Some(c)),
+                None if semicolon => Some(None),
+                None => None,
+            }
+        };
+        match replacement {
+            Some(r) => {
+                out.push_str(&text[copied..start]);
+                if let Some(c) = r {
+                    out.push(c);
+                }
+                copied = end;
+                i = end;
+            }
+            None => i = start + 1,
+        }
+    }
+    out.push_str(&text[copied..]);
+    out
 }
 
 /// Escapes text as lxml serialises it inside an element.

@@ -416,3 +416,21 @@ fn xpath_work_is_bounded_per_page_not_only_per_expression() {
     let other = Page::parse(&html);
     assert!(other.try_select(&q).is_ok());
 }
+
+#[test]
+fn re_replaces_character_references_as_parsel_does() {
+    for (text, want) in [
+        ("x &gt; y", "x > y"),
+        ("a &lt;b&gt; &amp; c", "a &lt;b> &amp; c"),
+        ("&eacute;t&Eacute; &#233; &#xE9; &#150;", "étÉ é é \u{2013}"),
+        ("&AMP; &Lt; &nbsp;x", "&AMP; &Lt; \u{a0}x"),
+        ("&copy 2024 &bogus; &bogus &#;", "© 2024  &bogus &#;"),
+        ("no entities", "no entities"),
+        ("&#99999999;", ""),
+    ] {
+        assert_eq!(replace_entities(text.to_string()), want, "{text}");
+    }
+    let page = Page::parse("<p>x &gt; y &amp; z</p>");
+    let re = Regex::new("<p>(.*)</p>").unwrap();
+    assert_eq!(page.css("p").unwrap().re(&re), vec!["x > y &amp; z"]);
+}

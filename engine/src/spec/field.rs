@@ -201,7 +201,9 @@ pub(crate) fn first_match<'t>(re: &Regex, text: &'t str) -> Option<&'t str> {
 fn regex_values(re: &Regex, text: &str) -> Vec<String> {
     let mut out = Vec::new();
     crate::select::regex_matches(re, text, &mut out, false);
-    out
+    out.into_iter()
+        .map(crate::select::replace_entities)
+        .collect()
 }
 
 fn convert(v: &str, kind: FieldType) -> Option<Value> {

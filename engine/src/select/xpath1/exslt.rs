@@ -10,6 +10,12 @@ use super::eval::{Ctx, Evaluator};
 use super::num::py_float_repr;
 use super::{EvalError, Value, XNode, REGEX_SIZE_LIMIT};
 
+/// Units of work charged for compiling one regex (cached ones are free).
+const REGEX_COMPILE_COST: u64 = 10_000;
+
+/// The longest string `re:replace()` builds, in bytes.
+const MAX_REPLACED: usize = 64 << 20;
+
 /// How many compiled regexes one evaluation keeps.
 const REGEX_CACHE: usize = 16;
 
@@ -95,6 +101,8 @@ impl<'a> Evaluator<'a> {
         {
             return Ok(r.clone());
         }
+        // Compiling costs far more than matching a node: charge it.
+        self.budget.spend(REGEX_COMPILE_COST)?;
         // Python's \Z is Rust's \z.
         let translated = pattern.replace("\\Z", "\\z");
         let r = RegexBuilder::new(&translated)
@@ -194,10 +202,15 @@ impl<'a> Evaluator<'a> {
                         let mut last = 0;
                         for caps in re.captures_iter(&s) {
                             let Some(m) = caps.get(0) else { continue };
+                            let before = out.len();
                             out.push_str(&s[last..m.start()]);
                             expand(&template, &caps, &mut out);
                             last = m.end();
-                            self.budget.spend(out.len() as u64 / 16 + 1)?;
+                            // What this match added, so the total stays linear.
+                            self.budget.spend((out.len() - before) as u64 / 16 + 1)?;
+                            if out.len() > MAX_REPLACED {
+                                return Err(EvalError::Budget);
+                            }
                             if !global {
                                 break;
                             }
