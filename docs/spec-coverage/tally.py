@@ -14,7 +14,7 @@ TAGS = [
     "json-in-script", "processors", "start-list", "post-body", "form-from-response",
     "pagination", "nested-lists", "meta-passing", "csv-or-regex-items",
     "extends-storefinder", "opening-hours", "code",
-    "browser",  # not in the brief's list: Playwright (headless browser) rendering
+    "browser",  # an addition to the planned list: Playwright (headless browser) rendering
 ]
 
 # (spider file, base class(es), tags, code reasons, note)
@@ -325,7 +325,7 @@ def main():
            "crawl-rules", "pagination", "start-list", "post-body", "meta-passing", "extends-storefinder"}
     ok = expressible(pkg)
     left = {n: SPIDERS[n] - pkg for n in SPIDERS if n not in ok}
-    print("\n## After the brief's package\n")
+    print("\n## After the planned spec features\n")
     print(f"Package: {', '.join(sorted(pkg))}.\n")
     print(f"Expressible: {len(ok)}/60 ({len(ok) / 60:.0%}). Not yet: {len(left)}.\n")
     blockers = Counter(t for miss in left.values() for t in miss)
