@@ -10,8 +10,9 @@ def _links(html: str) -> list[str]:
 
 
 def test_console_pages_and_links_work_behind_the_gateway(api, site, project):
+    base, _ = site
     api.deploy(project)
-    job = api.schedule(project, site)["jobid"]
+    job = api.schedule(project, base)
     api.wait(job, "finished")
 
     page_url = f"{api.url}/console/"
