@@ -18,7 +18,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import boto3
 import pytest
 
-from conftest import _endpoint, wait_until
+from conftest import _endpoint, s3_text, wait_until
 from test_failures import crawler_pids
 
 
@@ -54,7 +54,7 @@ def drain_queue(sqs, url: str, into: list) -> list:
     return into
 
 
-def test_rules_on_the_bus_receive_finished_and_failed_jobs(api, stack, site, project, events):
+def test_rules_on_the_bus_receive_finished_and_failed_jobs(api, aws, stack, site, project, events):
     base, _ = site
     _, sqs = events
     finished = {"source": ["trawl"], "detail-type": ["Trawl Job State Change"],
@@ -71,6 +71,13 @@ def test_rules_on_the_bus_receive_finished_and_failed_jobs(api, stack, site, pro
         # A job whose crawler dies fails (as in test_failures).
         bad = api.schedule(project, base, setting=["DOWNLOAD_DELAY=0.3", "CONCURRENT_REQUESTS_PER_DOMAIN=1"])
         api.wait(bad, "running")
+        # Kill the crawler mid-crawl, once it has uploaded its log (as test_failures
+        # does): a runtime killed while it starts up leaves LocalStack's function stuck.
+        log_key = f"logs/{project}/shop/{bad}.log"
+        wait_until(
+            "the running job's log upload",
+            lambda: "Spider opened" in (s3_text(aws["s3"], stack["BucketName"], log_key) or ""),
+        )
         for pid in wait_until("a crawler process", crawler_pids, timeout=30):
             os.kill(pid, signal.SIGKILL)
         api.wait(bad, "finished", timeout=240)
