@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The web console in a real headless browser: Playwright for Python drives Debian's
 # chromium (/usr/bin/chromium, or $TRAWL_CHROMIUM; no browser download) against a real
-# `trawl serve` with real crawls of `trawl demo-site` on loopback. Writes the
-# screenshots in docs/screenshots/.
+# `trawl serve` with real crawls of `trawl demo-site` on loopback. Writes screenshots
+# to target/console-screenshots/; TRAWL_UPDATE_SCREENSHOTS=1 refreshes the README's
+# in docs/screenshots/.
 #
 # Installs playwright and pytest into ${TRAWL_CACHE:-~/.cache/trawl}/console-venv with
 # pip (reused between runs; never `playwright install`). Uses the `trawl` binary in

@@ -9,7 +9,8 @@ without a reload, with its log (level filter, search), stats, chart, items (esca
 an item value that is HTML stays text) and spec; a running job is cancelled from the
 jobs table; a cron schedule shows its next runs in its time zone, fires, is disabled
 and deleted; behind a proxy that serves the API under a prefix (X-Forwarded-Prefix)
-the pages, live updates and the log work. Screenshots go to docs/screenshots/.
+the pages, live updates and the log work. Screenshots go to target/console-screenshots/
+(docs/screenshots/ with TRAWL_UPDATE_SCREENSHOTS=1).
 
 Run with tests/console/run.sh.
 """
@@ -37,7 +38,13 @@ from playwright.sync_api import expect, sync_playwright
 ROOT = Path(__file__).resolve().parents[2]
 TRAWL = Path(os.environ.get("TRAWL_BIN_DIR", ROOT / "target" / "debug")) / "trawl"
 CHROMIUM = os.environ.get("TRAWL_CHROMIUM", "/usr/bin/chromium")
-SHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed with TRAWL_UPDATE_SCREENSHOTS=1; otherwise they
+# go to the build directory, so a test run leaves the checkout as it was.
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("TRAWL_UPDATE_SCREENSHOTS")
+    else Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target")) / "console-screenshots"
+)
 USER, PASSWORD = "admin", "s3cret-console"
 EVIL = "<img src=x onerror=window.__xss=1>"
 # The example shop with a field whose value is HTML: it must be shown as text.
