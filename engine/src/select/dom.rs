@@ -167,7 +167,7 @@ impl Document {
     /// recently opened one breaks the document-order invariant: the parser appends
     /// only to the element open at the time. [`Document::finish`] must run before the
     /// descendant ranges are used.
-    pub fn append(&mut self, parent: NodeId, data: NodeData) -> NodeId {
+    pub(crate) fn append(&mut self, parent: NodeId, data: NodeData) -> NodeId {
         let id = NodeId(u32::try_from(self.nodes.len()).expect("documents hold < 2^32 nodes"));
         let prev = self.nodes[parent.index()].last_child;
         self.nodes.push(Node {
@@ -192,7 +192,7 @@ impl Document {
     /// subtree ends where its last descendant's does). The builder calls it once the
     /// tree is complete; appending does not walk up the ancestors, so building stays
     /// linear however deep the tree.
-    pub fn finish(&mut self) {
+    pub(crate) fn finish(&mut self) {
         for i in (1..self.nodes.len()).rev() {
             let end = self.nodes[i].subtree_end;
             if let Some(p) = self.nodes[i].parent {
@@ -203,7 +203,7 @@ impl Document {
     }
 
     /// Appends text to `parent`, merged into its last child when that is text.
-    pub fn append_text(&mut self, parent: NodeId, text: &str) {
+    pub(crate) fn append_text(&mut self, parent: NodeId, text: &str) {
         if text.is_empty() {
             return;
         }
@@ -216,21 +216,9 @@ impl Document {
         self.append(parent, NodeData::Text(text.to_string()));
     }
 
-    /// Adds `attrs` to element `id`, skipping names it already has (as browsers and
-    /// libxml2 do for a repeated `<html>` or `<body>` tag).
-    pub fn merge_attrs(&mut self, id: NodeId, attrs: Vec<Attribute>) {
-        if let NodeData::Element(el) = &mut self.nodes[id.index()].data {
-            for a in attrs {
-                if el.attr(&a.name).is_none() {
-                    el.attrs.push(a);
-                }
-            }
-        }
-    }
-
     /// Records that attribute `index` of element `id` was written without a value
     /// (`<div hidden>`, serialized so); marks come in document order.
-    pub fn mark_valueless(&mut self, id: NodeId, index: usize) {
+    pub(crate) fn mark_valueless(&mut self, id: NodeId, index: usize) {
         let key = (id, u32::try_from(index).unwrap_or(u32::MAX));
         if self.valueless.last().is_none_or(|&last| last < key) {
             self.valueless.push(key);
@@ -251,7 +239,10 @@ impl Document {
     }
 
     /// The descendants of `id` in document order (not `id` itself).
-    pub fn descendants(&self, id: NodeId) -> impl DoubleEndedIterator<Item = NodeId> {
+    pub fn descendants(
+        &self,
+        id: NodeId,
+    ) -> impl DoubleEndedIterator<Item = NodeId> + ExactSizeIterator {
         (id.0 + 1..self.node(id).subtree_end).map(NodeId)
     }
 

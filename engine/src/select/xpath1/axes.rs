@@ -167,45 +167,32 @@ pub(crate) fn collect(
     budget.spend(visited + 1)
 }
 
-/// The following axis of `node` in document order: the following siblings of it and of
-/// each ancestor, each with its descendants.
+/// The following axis of `node` in document order: ids are in document order and a
+/// subtree is an id range, so it is every node after `node`'s subtree.
 fn following(
     doc: &Document,
     node: NodeId,
     push: &mut impl FnMut(NodeId, &mut Vec<XNode>),
     out: &mut Vec<XNode>,
 ) {
-    let mut cur = Some(node);
-    while let Some(a) = cur {
-        let mut s = doc.node(a).next_sibling;
-        while let Some(id) = s {
-            push(id, out);
-            for d in doc.descendants(id) {
-                push(d, out);
-            }
-            s = doc.node(id).next_sibling;
-        }
-        cur = doc.node(a).parent;
+    let end = doc.node(node).subtree_end as usize;
+    for id in doc.descendants(NodeId::ROOT).skip(end.saturating_sub(1)) {
+        push(id, out);
     }
 }
 
-/// The preceding axis of `node` in reverse document order.
+/// The preceding axis of `node` in reverse document order: the nodes before it that
+/// are not its ancestors.
 fn preceding(
     doc: &Document,
     node: NodeId,
     push: &mut impl FnMut(NodeId, &mut Vec<XNode>),
     out: &mut Vec<XNode>,
 ) {
-    let mut cur = Some(node);
-    while let Some(a) = cur {
-        let mut s = doc.node(a).prev_sibling;
-        while let Some(id) = s {
-            for d in doc.descendants(id).rev() {
-                push(d, out);
-            }
+    let before = node.index().saturating_sub(1);
+    for id in doc.descendants(NodeId::ROOT).take(before).rev() {
+        if !doc.is_ancestor(id, node) {
             push(id, out);
-            s = doc.node(id).prev_sibling;
         }
-        cur = doc.node(a).parent;
     }
 }
