@@ -139,7 +139,7 @@ impl Response {
     }
 
     /// The media type of the `Content-Type` header, lowercased ("" when absent).
-    fn mime(&self) -> String {
+    pub fn mime(&self) -> String {
         self.header("content-type")
             .map(|ct| {
                 ct.split(';')

@@ -241,15 +241,8 @@ pub fn elements(result: Rcvar) -> Vec<Rcvar> {
 /// Whether a response holds JSON: a JSON media type, or a body that starts like JSON
 /// and parses as such (checked by the caller).
 pub fn is_json_response(response: &Response) -> bool {
-    let ct = response
-        .header("content-type")
-        .unwrap_or("")
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    ct == "application/json" || ct.ends_with("+json") || ct == "text/json"
+    let mime = response.mime();
+    mime == "application/json" || mime.ends_with("+json") || mime == "text/json"
 }
 
 /// The JSON-LD objects of a page (`<script type="application/ld+json">`), with every
