@@ -90,6 +90,14 @@ impl<'h> Doc<'h> {
             if let Some(v) = json::parse(text) {
                 return Doc::Json(v);
             }
+            if text.len() > json::MAX_EMBEDDED_JSON {
+                tracing::warn!(
+                    url = %response.url,
+                    bytes = text.len(),
+                    "JSON body over {} bytes: read as a page, not as JSON",
+                    json::MAX_EMBEDDED_JSON
+                );
+            }
         }
         Doc::Html(Page::parse_with_url(text, &response.url))
     }
@@ -128,6 +136,12 @@ impl SpecSpider {
             args: all,
             failures: Mutex::new(HashMap::new()),
         };
+        for (i, t) in spider.spec.sitemap_urls.iter().enumerate() {
+            let path = format!("sitemap_urls[{i}]");
+            spider
+                .expand_url(t)
+                .map_err(|e| SpecError::new(path, format!("{e:#}")))?;
+        }
         for (i, t) in spider.spec.start_urls.iter().enumerate() {
             let path = format!("start_urls[{i}]");
             spider
@@ -153,14 +167,6 @@ impl SpecSpider {
             Value::String(s) => Cow::Borrowed(s.as_str()),
             other => Cow::Owned(other.to_string()),
         })
-    }
-
-    fn start_url(&self, t: &super::Template) -> anyhow::Result<Url> {
-        let text = t.render(|v| match v {
-            "spider" => Some(Cow::Borrowed(self.spec.name.as_str())),
-            other => self.arg(other),
-        });
-        Url::parse(&text).with_context(|| format!("invalid start URL {text:?}"))
     }
 
     /// A start URL template, once per element of the list arguments it names.
@@ -562,11 +568,13 @@ impl Spider for SpecSpider {
     fn start_requests(&self) -> anyhow::Result<StartRequests> {
         let mut requests = Vec::new();
         for t in &self.spec.sitemap_urls {
-            requests.push(
-                Request::get(self.start_url(t)?)
-                    .callback(SITEMAP_CALLBACK)
-                    .dont_filter(true),
-            );
+            for url in self.expand_url(t)? {
+                requests.push(
+                    Request::get(url)
+                        .callback(SITEMAP_CALLBACK)
+                        .dont_filter(true),
+                );
+            }
         }
         for t in &self.spec.start_urls {
             for url in self.expand_url(t)? {
