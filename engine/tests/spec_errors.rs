@@ -162,7 +162,7 @@ fn field_without_source() {
     assert_err(
         &e,
         "callbacks.product.fields.title",
-        &["needs one of css, xpath, jmespath or value"],
+        &["needs one of css, xpath, jmespath, value or values"],
     );
 }
 

@@ -590,6 +590,13 @@ pub fn nesting_depth(expr: &str) -> usize {
 /// become their characters (`&#128;`–`&#159;` as windows-1252), except `&lt;` and
 /// `&amp;`; an unknown or invalid reference ending in `;` is removed.
 pub fn replace_entities(text: String) -> String {
+    replace_entities_keeping(text, &["lt", "amp"])
+}
+
+/// [`replace_entities`] keeping the references named in `keep` (lowercase names) as
+/// they are; with nothing kept, it is Python's `html.unescape` for HTML 4's names
+/// (and `&apos;`).
+pub fn replace_entities_keeping(text: String, keep: &[&str]) -> String {
     if !text.contains('&') {
         return text;
     }
@@ -628,8 +635,10 @@ pub fn replace_entities(text: String) -> String {
         let end = if semicolon { j + 1 } else { j };
         let replacement: Option<Option<char>> = if kind == 0 {
             let lower = body.to_ascii_lowercase();
-            if lower == "lt" || lower == "amp" {
+            if keep.contains(&lower.as_str()) {
                 None
+            } else if body == "apos" {
+                Some(Some('\''))
             } else {
                 let find = |n: &str| {
                     entities::HTML4

@@ -61,6 +61,8 @@ pub enum Source {
     },
     /// A template rendered per item (`{url}`, `{category}`).
     Template(Template),
+    /// Several templates, one value each (empty ones dropped by `strip`).
+    Templates(Vec<Template>),
     /// A constant JSON value (numbers, booleans, lists).
     Constant(Value),
 }
@@ -114,6 +116,7 @@ impl Field {
         let mut values: Vec<String> = match &self.source {
             Source::Constant(v) => return Ok(Extracted::Value(v.clone())),
             Source::Template(t) => vec![t.render(vars)],
+            Source::Templates(ts) => ts.iter().map(|t| t.render(vars)).collect(),
             Source::Select(q) => scope.strings(q)?,
             Source::Json { text: None, path } => match scope {
                 Scope::Json(v) => {
@@ -162,10 +165,11 @@ impl Field {
             values = values.iter().flat_map(|v| regex_values(re, v)).collect();
         }
         for p in &self.process {
-            values = values
-                .into_iter()
-                .filter_map(|v| p.apply(v, base))
-                .collect();
+            let mut next = Vec::with_capacity(values.len());
+            for v in values {
+                p.apply(v, base, &mut next);
+            }
+            values = next;
         }
         if let Some(sep) = &self.join {
             values = if values.is_empty() {

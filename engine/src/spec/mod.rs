@@ -5,6 +5,7 @@
 //! at fault: a bad regex, a bad selector, an unknown key, a wrong type, an unknown
 //! callback or placeholder. [`SpecSpider`] runs a validated spec.
 
+pub mod extends;
 mod field;
 pub mod json;
 pub mod limits;
@@ -21,6 +22,7 @@ use indexmap::IndexMap;
 use regex::Regex;
 use serde_json::{Map, Value};
 
+pub use extends::{DirSources, NoSources, SpecSources};
 pub use field::{ExtractError, Extracted, Field, Scope, Source};
 pub use schema::{CallbackSpec, FieldSpec, FieldType, FollowSpec, SitemapRuleSpec, SpecFile};
 pub use spider::SpecSpider;
@@ -45,7 +47,8 @@ pub struct SpecError {
 }
 
 impl SpecError {
-    fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
+    /// One error at `path` (a field path such as `callbacks.x.fields.y`).
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> Self {
         SpecError {
             path: path.into(),
             message: message.into(),
@@ -262,19 +265,39 @@ impl Spec {
     /// Parses and validates a spec; `known_args` are argument names that will be
     /// supplied at run time (besides those the spec declares under `args`).
     pub fn parse(text: &str, format: SpecFormat, known_args: &[&str]) -> Result<Spec, SpecError> {
-        limits::check_text(text)?;
-        let value: Value = match format {
-            SpecFormat::Toml => {
-                let t: toml::Table = toml::from_str(text).map_err(|e| {
-                    SpecError::new("spec", format!("invalid TOML: {}", e.message()))
-                })?;
-                serde_json::to_value(t).map_err(|e| SpecError::new("spec", e.to_string()))?
-            }
-            SpecFormat::Json => serde_json::from_str(text)
-                .map_err(|e| SpecError::new("spec", format!("invalid JSON: {e}")))?,
-        };
-        limits::check_nesting(&value)?;
-        let file: SpecFile = serde_path_to_error::deserialize(value).map_err(|e| {
+        Spec::parse_with(text, format, known_args, &extends::NoSources)
+    }
+
+    /// [`Spec::parse`] with a place to look up what `extends` and `script_file` name.
+    pub fn parse_with(
+        text: &str,
+        format: SpecFormat,
+        known_args: &[&str],
+        sources: &dyn SpecSources,
+    ) -> Result<Spec, SpecError> {
+        let doc = Spec::resolve(text, format, sources)?;
+        if doc.get("abstract") == Some(&Value::Bool(true)) {
+            return Err(SpecError::new(
+                "abstract",
+                "an abstract spec is only a base for others (extends = \"...\"), not a spider",
+            ));
+        }
+        Spec::from_document(doc, known_args)
+    }
+
+    /// The spec's document with its `extends` chain merged in and its `script_file`
+    /// read: a self-contained spec for [`Spec::from_document`].
+    pub fn resolve(
+        text: &str,
+        format: SpecFormat,
+        sources: &dyn SpecSources,
+    ) -> Result<Value, SpecError> {
+        extends::resolve(extends::document(text, format)?, sources)
+    }
+
+    /// Validates a resolved spec document (see [`Spec::resolve`]).
+    pub fn from_document(doc: Value, known_args: &[&str]) -> Result<Spec, SpecError> {
+        let file: SpecFile = serde_path_to_error::deserialize(doc).map_err(|e| {
             let path = e.path().to_string();
             let path = if path == "." {
                 "spec".to_string()
@@ -291,10 +314,13 @@ impl Spec {
     pub fn load(path: &Path, known_args: &[&str]) -> Result<Spec, SpecError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| SpecError::new("spec", format!("cannot read {}: {e}", path.display())))?;
+        let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
+        let sources = extends::DirSources(dir);
         match SpecFormat::from_path(path) {
-            Some(f) => Spec::parse(&text, f, known_args),
-            None => Spec::parse(&text, SpecFormat::Toml, known_args)
-                .or_else(|e| Spec::parse(&text, SpecFormat::Json, known_args).map_err(|_| e)),
+            Some(f) => Spec::parse_with(&text, f, known_args, &sources),
+            None => Spec::parse_with(&text, SpecFormat::Toml, known_args, &sources).or_else(|e| {
+                Spec::parse_with(&text, SpecFormat::Json, known_args, &sources).map_err(|_| e)
+            }),
         }
     }
 }
@@ -844,6 +870,25 @@ fn compile_field(
         (Ok(q), Ok(j)) => (Ok(q), j),
     };
     let source = match (query, &f.value) {
+        (Ok(q), v) if f.values.is_some() => {
+            if q.is_some() || json.is_some() || v.is_some() {
+                Err(SpecError::new(
+                    path,
+                    "values excludes css, xpath, jmespath and value",
+                ))
+            } else {
+                let list = f.values.as_deref().unwrap_or_default();
+                let mut ts = Vec::with_capacity(list.len());
+                for (i, t) in list.iter().enumerate() {
+                    ts.extend(errs.take(template(&format!("{path}.values[{i}]"), t, known)));
+                }
+                if list.is_empty() {
+                    Err(SpecError::new(format!("{path}.values"), "an empty list"))
+                } else {
+                    Ok(Source::Templates(ts))
+                }
+            }
+        }
         (Ok(_), Some(_)) if json.is_some() => Err(SpecError::new(
             path,
             "give either jmespath or a value, not both",
@@ -864,7 +909,7 @@ fn compile_field(
         (Ok(None), Some(v)) => Ok(Source::Constant(v.clone())),
         (Ok(None), None) => Err(SpecError::new(
             path,
-            "needs one of css, xpath, jmespath or value",
+            "needs one of css, xpath, jmespath, value or values",
         )),
     };
     let source = errs.take(source);

@@ -13,6 +13,10 @@ pub struct SpecFile {
     /// What this spider is for.
     #[serde(default)]
     pub description: Option<String>,
+    /// A base for other specs only (`extends`), not a spider (always false here:
+    /// abstract specs are refused before they are compiled).
+    #[serde(default, rename = "abstract")]
+    pub is_abstract: bool,
     /// Start URLs; may hold `{arg}` placeholders.
     #[serde(default)]
     pub start_urls: Vec<String>,
@@ -159,12 +163,15 @@ pub struct FieldSpec {
     /// with `css`/`xpath`, over the JSON in the selected text.
     #[serde(default)]
     pub jmespath: Option<String>,
+    /// Several templates, one value each, empty ones dropped: the first that is not
+    /// empty (a fallback), or all of them with `join` (address lines) or `all`.
+    #[serde(default)]
+    pub values: Option<Vec<String>>,
     /// A regex applied to each value as parsel's `.re()`; with `jmespath` and a selector,
     /// it cuts the JSON out of the selected text instead (group 1 when it has groups).
     #[serde(default)]
     pub re: Option<String>,
-    /// Processors applied to each value, in order (`lower`, `upper`, `url`, `slug`,
-    /// `squash`, `{ replace = [regex, with] }`, `{ prefix = ".." }`, `{ suffix = ".." }`).
+    /// Processors applied to each value, in order (see [`super::process::Processor`]).
     #[serde(default)]
     pub process: Vec<Value>,
     /// Join every value with this separator into one string.

@@ -445,6 +445,8 @@ impl SpecSpider {
             }
         }
         let Some(then) = &cb.then else {
+            // Fields named `_...` are scratch values for templates, not output.
+            item.retain(|k, _| !k.starts_with('_'));
             return out.item(item);
         };
         let path = || format!("callbacks.{name}.then");

@@ -2,7 +2,10 @@
 //!
 //! Trawl runs declarative spider specs, not Python, so a project version is a bundle
 //! of specs: a single spec (TOML, or JSON when the text starts with `{`), or a zip,
-//! tar.gz or tar of spec files (`.toml`/`.json` at any depth). Other files (a README,
+//! tar.gz or tar of spec files (`.toml`/`.json` at any depth) and the scripts they
+//! name (`script_file = "stores.rhai"`). A spec may extend another of the bundle
+//! (`extends = "base"`, by spider name or file path); a base with `abstract = true` is
+//! not a spider itself. Other files (a README,
 //! Python sources next to the specs) are ignored, as are hidden files and directories
 //! (names starting with `.`) and macOS `__MACOSX` metadata. A real Python egg is
 //! rejected with a message that says what to send instead.
@@ -21,7 +24,8 @@ use std::path::Path;
 use std::rc::Rc;
 use std::sync::Arc;
 
-use trawl_engine::spec::{Spec, SpecError, SpecFormat, SpecSpider};
+use serde_json::Value;
+use trawl_engine::spec::{Spec, SpecError, SpecFormat, SpecSources, SpecSpider};
 
 /// The most bytes a bundle may decompress to: the spec files of a zip, or the whole
 /// tar stream of a tar.gz (or the text of a single spec).
@@ -91,6 +95,8 @@ pub struct BundleSpec {
     pub format: SpecFormat,
     /// The spec's text.
     pub source: String,
+    /// The spec with its `extends` chain and `script_file` resolved, as JSON.
+    pub resolved: String,
 }
 
 impl Bundle {
@@ -113,7 +119,9 @@ impl BundleSpec {
     /// with the argument values.
     pub fn spider(&self, args: &[(String, String)]) -> Result<SpecSpider, SpecError> {
         let known: Vec<&str> = args.iter().map(|(k, _)| k.as_str()).collect();
-        let spec = Spec::parse(&self.source, self.format, &known)?;
+        let doc: Value = serde_json::from_str(&self.resolved)
+            .map_err(|e| SpecError::new("spec", e.to_string()))?;
+        let spec = Spec::from_document(doc, &known)?;
         SpecSpider::new(Arc::new(spec), args)
     }
 }
@@ -129,26 +137,50 @@ pub fn parse_bundle(data: &[u8]) -> Result<Bundle, BundleError> {
     } else {
         vec![single_spec(data)?]
     };
-    let mut specs: Vec<BundleSpec> = Vec::with_capacity(files.len());
+    let (spec_files, scripts): (Vec<_>, Vec<_>) =
+        files.into_iter().partition(|(_, f, _)| f.is_some());
+    let mut docs = Vec::with_capacity(spec_files.len());
+    for (file, format, text) in spec_files {
+        let format = format.expect("partitioned");
+        // Read before bases are resolved: a base is found by its name.
+        let raw = raw_document(&text, format);
+        let name = raw
+            .as_ref()
+            .and_then(|d| d.get("name")?.as_str().map(str::to_string));
+        let is_abstract = raw.is_some_and(|d| d.get("abstract") == Some(&Value::Bool(true)));
+        docs.push((file, format, text, name, is_abstract));
+    }
+    let mut specs: Vec<BundleSpec> = Vec::with_capacity(docs.len());
     let mut seen: HashMap<String, usize> = HashMap::new();
-    for (file, format, source) in files {
-        let spec = Spec::parse(&source, format, &[]).map_err(|error| BundleError::Spec {
+    for (file, format, source, _, is_abstract) in &docs {
+        if *is_abstract {
+            continue;
+        }
+        let sources = BundleSources {
+            dir: file.rsplit_once('/').map_or("", |(d, _)| d),
+            docs: &docs,
+            scripts: &scripts,
+        };
+        let spec_err = |error| BundleError::Spec {
             file: file.clone(),
             error,
-        })?;
+        };
+        let spec = Spec::parse_with(source, *format, &[], &sources).map_err(spec_err)?;
+        let resolved = Spec::resolve(source, *format, &sources).map_err(spec_err)?;
         if let Some(&i) = seen.get(&spec.name) {
             return Err(BundleError::DuplicateSpider {
                 name: spec.name,
                 first: specs[i].file.clone(),
-                second: file,
+                second: file.clone(),
             });
         }
         seen.insert(spec.name.clone(), specs.len());
         specs.push(BundleSpec {
             name: spec.name,
-            file,
-            format,
-            source,
+            file: file.clone(),
+            format: *format,
+            source: source.clone(),
+            resolved: resolved.to_string(),
         });
     }
     if specs.is_empty() {
@@ -157,10 +189,61 @@ pub fn parse_bundle(data: &[u8]) -> Result<Bundle, BundleError> {
     Ok(Bundle { specs })
 }
 
-/// A spec file read from the upload: (file name, format, text).
-type SpecText = (String, SpecFormat, String);
+/// A spec's document as written (before `extends`), when it parses.
+fn raw_document(text: &str, format: SpecFormat) -> Option<Value> {
+    match format {
+        SpecFormat::Toml => toml::from_str::<toml::Table>(text)
+            .ok()
+            .and_then(|t| serde_json::to_value(t).ok()),
+        SpecFormat::Json => serde_json::from_str(text).ok(),
+    }
+}
 
-fn single_spec(data: &[u8]) -> Result<SpecText, BundleError> {
+/// What `extends` and `script_file` find in a bundle: specs by spider name or by path
+/// (relative to the spec's directory, then to the bundle's root), scripts by path.
+struct BundleSources<'a> {
+    dir: &'a str,
+    docs: &'a [(String, SpecFormat, String, Option<String>, bool)],
+    scripts: &'a [BundleFile],
+}
+
+impl BundleSources<'_> {
+    fn paths(&self, path: &str) -> [String; 2] {
+        let local = if self.dir.is_empty() {
+            path.to_string()
+        } else {
+            format!("{}/{path}", self.dir)
+        };
+        [local, path.to_string()]
+    }
+}
+
+impl SpecSources for BundleSources<'_> {
+    fn spec(&self, name: &str) -> Option<(String, SpecFormat)> {
+        let by_name = self.docs.iter().find(|d| d.3.as_deref() == Some(name));
+        let by_path = || {
+            self.paths(name)
+                .into_iter()
+                .find_map(|p| self.docs.iter().find(|d| d.0 == p))
+        };
+        by_name
+            .or_else(by_path)
+            .map(|(_, format, text, _, _)| (text.clone(), *format))
+    }
+
+    fn file(&self, path: &str) -> Option<String> {
+        self.paths(path)
+            .into_iter()
+            .find_map(|p| self.scripts.iter().find(|s| s.0 == p))
+            .map(|s| s.2.clone())
+    }
+}
+
+/// A file read from the upload: (file name, its spec format or `None` for a script,
+/// text).
+type BundleFile = (String, Option<SpecFormat>, String);
+
+fn single_spec(data: &[u8]) -> Result<BundleFile, BundleError> {
     if data.len() as u64 > MAX_UNCOMPRESSED {
         return Err(too_large());
     }
@@ -174,9 +257,9 @@ fn single_spec(data: &[u8]) -> Result<SpecText, BundleError> {
         return Err(BundleError::Empty);
     }
     Ok(if text.trim_start().starts_with('{') {
-        ("spec.json".into(), SpecFormat::Json, text.to_string())
+        ("spec.json".into(), Some(SpecFormat::Json), text.to_string())
     } else {
-        ("spec.toml".into(), SpecFormat::Toml, text.to_string())
+        ("spec.toml".into(), Some(SpecFormat::Toml), text.to_string())
     })
 }
 
@@ -195,6 +278,8 @@ fn too_many() -> BundleError {
 enum EntryKind {
     /// A spec file to read.
     Spec(SpecFormat),
+    /// A script specs may name (`.rhai`).
+    Script,
     /// A sign of a Python egg or project.
     Python,
     /// Anything else: skipped.
@@ -226,6 +311,9 @@ fn classify(raw: &str) -> Option<EntryKind> {
     if let Some(format) = SpecFormat::from_path(Path::new(name)) {
         return Some(EntryKind::Spec(format));
     }
+    if name.to_ascii_lowercase().ends_with(".rhai") {
+        return Some(EntryKind::Script);
+    }
     let lower = name.to_ascii_lowercase();
     if lower.ends_with(".py") || lower.ends_with(".pyc") || lower == "scrapy.cfg" {
         return Some(EntryKind::Python);
@@ -236,11 +324,11 @@ fn classify(raw: &str) -> Option<EntryKind> {
 /// Turns the spec files and Python markers of an archive into spec texts, or the
 /// Python-egg error.
 fn finish(
-    specs: Vec<SpecText>,
+    specs: Vec<BundleFile>,
     python: bool,
     egg_info: bool,
-) -> Result<Vec<SpecText>, BundleError> {
-    if egg_info || (specs.is_empty() && python) {
+) -> Result<Vec<BundleFile>, BundleError> {
+    if egg_info || (specs.iter().all(|f| f.1.is_none()) && python) {
         return Err(BundleError::PythonEgg);
     }
     Ok(specs)
@@ -255,7 +343,7 @@ fn spec_text(file: &str, bytes: Vec<u8>) -> Result<String, BundleError> {
         .map_err(|_| BundleError::Invalid(format!("{file}: not UTF-8 text")))
 }
 
-fn read_zip(data: &[u8]) -> Result<Vec<SpecText>, BundleError> {
+fn read_zip(data: &[u8]) -> Result<Vec<BundleFile>, BundleError> {
     let mut zip = zip::ZipArchive::new(Cursor::new(data))
         .map_err(|e| BundleError::Invalid(format!("cannot read the zip: {e}")))?;
     if zip.len() > MAX_ENTRIES {
@@ -278,7 +366,11 @@ fn read_zip(data: &[u8]) -> Result<Vec<SpecText>, BundleError> {
                 python = true;
                 egg_info |= name.contains("EGG-INFO") || name.contains(".egg-info");
             }
-            Some(EntryKind::Spec(format)) => {
+            Some(kind @ (EntryKind::Spec(_) | EntryKind::Script)) => {
+                let format = match kind {
+                    EntryKind::Spec(f) => Some(f),
+                    _ => None,
+                };
                 if entry.is_symlink() {
                     continue;
                 }
@@ -330,7 +422,7 @@ impl<R: Read> Read for Limited<R> {
     }
 }
 
-fn read_tar(reader: impl Read) -> Result<Vec<SpecText>, BundleError> {
+fn read_tar(reader: impl Read) -> Result<Vec<BundleFile>, BundleError> {
     let exceeded = Rc::new(Cell::new(false));
     let limited = Limited {
         inner: reader,
@@ -345,7 +437,7 @@ fn read_tar(reader: impl Read) -> Result<Vec<SpecText>, BundleError> {
     finish(specs, python, egg_info)
 }
 
-fn read_tar_entries(reader: impl Read) -> Result<(Vec<SpecText>, bool, bool), BundleError> {
+fn read_tar_entries(reader: impl Read) -> Result<(Vec<BundleFile>, bool, bool), BundleError> {
     let bad = |e: std::io::Error| BundleError::Invalid(format!("cannot read the tar.gz: {e}"));
     let mut archive = tar::Archive::new(reader);
     let (mut specs, mut python, mut egg_info) = (Vec::new(), false, false);
@@ -369,7 +461,11 @@ fn read_tar_entries(reader: impl Read) -> Result<(Vec<SpecText>, bool, bool), Bu
                 python = true;
                 egg_info |= name.contains("EGG-INFO") || name.contains(".egg-info");
             }
-            Some(EntryKind::Spec(format)) => {
+            Some(kind @ (EntryKind::Spec(_) | EntryKind::Script)) => {
+                let format = match kind {
+                    EntryKind::Spec(f) => Some(f),
+                    _ => None,
+                };
                 let name = name.strip_prefix("./").unwrap_or(&name).to_string();
                 let mut bytes = Vec::new();
                 entry.read_to_end(&mut bytes).map_err(bad)?;
@@ -475,12 +571,50 @@ mod tests {
             name: "s".into(),
             file: "s.toml".into(),
             format: SpecFormat::Toml,
+            resolved: Spec::resolve(&text, SpecFormat::Toml, &trawl_engine::spec::NoSources)
+                .unwrap()
+                .to_string(),
             source: text,
         };
         assert!(bs
             .spider(&[("site".into(), "https://a.example".into())])
             .is_ok());
         assert!(bs.spider(&[("site".into(), "not a url".into())]).is_err());
+    }
+
+    #[test]
+    fn specs_extend_others_of_the_bundle_and_abstract_bases_are_not_spiders() {
+        let base = "abstract = true\nname = \"base\"\nstart_callback = \"page\"\n\
+                    [callbacks.page.fields]\ntitle = { css = \"h1::text\" }\n";
+        let child = "name = \"child\"\nextends = \"base\"\n\
+                     start_urls = [\"https://example.com/\"]\n\
+                     [callbacks.page.fields]\nprice = { css = \".price::text\" }\n";
+        let by_path = "name = \"other\"\nextends = \"../bases/base.toml\"\n\
+                       start_urls = [\"https://example.org/\"]\n";
+        let data = zip_of(&[
+            ("bases/base.toml", base.as_bytes()),
+            ("child.toml", child.as_bytes()),
+            ("more/other.toml", by_path.as_bytes()),
+        ]);
+        let err = parse_bundle(&data).unwrap_err();
+        // Paths are not normalised: `..` never reaches outside the bundle's names.
+        assert!(err.to_string().contains("no spec or template"), "{err}");
+        let data = zip_of(&[
+            ("bases/base.toml", base.as_bytes()),
+            ("child.toml", child.as_bytes()),
+        ]);
+        let bundle = parse_bundle(&data).unwrap();
+        assert_eq!(bundle.spider_names(), vec!["child"]);
+        let spider = bundle.get("child").unwrap().spider(&[]).unwrap();
+        let fields: Vec<&str> = spider.spec().callbacks["page"]
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .collect();
+        assert_eq!(fields, vec!["title", "price"]);
+        // A base that is not complete is fine; one that is abstract alone is no bundle.
+        let only_base = zip_of(&[("bases/base.toml", base.as_bytes())]);
+        assert_eq!(parse_bundle(&only_base).unwrap_err(), BundleError::Empty);
     }
 
     #[test]

@@ -1,0 +1,291 @@
+//! `extends`: a spec built on another spec or on a named template, and `script_file`:
+//! a script kept in its own file.
+//!
+//! A spec with `extends = "base"` is the base document with the spec's own keys laid
+//! over it: tables merge key by key (recursively), anything else (strings, numbers,
+//! lists) replaces what the base had, and `null` (JSON) removes the key. The base is
+//! looked up in the spec's [`SpecSources`] first — another spec of the same bundle
+//! by spider name or by file path, or a file next to the spec for `trawl crawl` —
+//! then among the [named templates](TEMPLATES) shipped with Trawl. Bases may extend
+//! other bases, up to [`MAX_EXTENDS_DEPTH`] levels; a cycle is an error.
+//!
+//! A base meant only to be extended says `abstract = true`: it is not a spider of its
+//! bundle and need not be complete on its own.
+
+use serde_json::{Map, Value};
+
+use super::{limits, SpecError, SpecFormat};
+
+/// The longest chain of `extends`.
+pub const MAX_EXTENDS_DEPTH: usize = 8;
+
+/// Named templates shipped with Trawl: spec documents for common store-finder
+/// platforms, to be extended with a site's own keys (`extends = "wp_store_locator"`).
+pub const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "wp_store_locator",
+        include_str!("../../templates/wp_store_locator.toml"),
+    ),
+    (
+        "structured_data",
+        include_str!("../../templates/structured_data.toml"),
+    ),
+];
+
+/// Where a spec's `extends` and `script_file` are looked up.
+pub trait SpecSources {
+    /// The text and format of the spec called `name` (a spider name or a path).
+    fn spec(&self, name: &str) -> Option<(String, SpecFormat)>;
+    /// The text of the file at `path` (relative to the spec).
+    fn file(&self, path: &str) -> Option<String>;
+}
+
+/// No sources: only the named templates.
+pub struct NoSources;
+
+impl SpecSources for NoSources {
+    fn spec(&self, _: &str) -> Option<(String, SpecFormat)> {
+        None
+    }
+    fn file(&self, _: &str) -> Option<String> {
+        None
+    }
+}
+
+/// Files in a directory (for specs read from disk): `extends = "base"` reads
+/// `base.toml` or `base.json` there, or a path relative to it.
+pub struct DirSources(pub std::path::PathBuf);
+
+impl SpecSources for DirSources {
+    fn spec(&self, name: &str) -> Option<(String, SpecFormat)> {
+        let direct = self.0.join(name);
+        let candidates = [
+            direct.clone(),
+            self.0.join(format!("{name}.toml")),
+            self.0.join(format!("{name}.json")),
+        ];
+        candidates.iter().find_map(|p| {
+            let text = std::fs::read_to_string(p).ok()?;
+            let format = SpecFormat::from_path(p).unwrap_or(SpecFormat::Toml);
+            Some((text, format))
+        })
+    }
+    fn file(&self, path: &str) -> Option<String> {
+        std::fs::read_to_string(self.0.join(path)).ok()
+    }
+}
+
+/// Parses a spec text into its document (checked for size and nesting).
+pub(crate) fn document(text: &str, format: SpecFormat) -> Result<Value, SpecError> {
+    limits::check_text(text)?;
+    let value: Value = match format {
+        SpecFormat::Toml => {
+            let t: toml::Table = toml::from_str(text)
+                .map_err(|e| SpecError::new("spec", format!("invalid TOML: {}", e.message())))?;
+            serde_json::to_value(t).map_err(|e| SpecError::new("spec", e.to_string()))?
+        }
+        SpecFormat::Json => serde_json::from_str(text)
+            .map_err(|e| SpecError::new("spec", format!("invalid JSON: {e}")))?,
+    };
+    limits::check_nesting(&value)?;
+    Ok(value)
+}
+
+/// The spec document with its `extends` chain merged in and its `script_file` read.
+pub(crate) fn resolve(doc: Value, sources: &dyn SpecSources) -> Result<Value, SpecError> {
+    let mut chain = Vec::new();
+    let doc = merge_bases(doc, sources, &mut chain)?;
+    inline_script(doc, sources)
+}
+
+fn merge_bases(
+    mut doc: Value,
+    sources: &dyn SpecSources,
+    chain: &mut Vec<String>,
+) -> Result<Value, SpecError> {
+    let Some(obj) = doc.as_object_mut() else {
+        return Ok(doc);
+    };
+    let Some(base) = obj.remove("extends") else {
+        return Ok(doc);
+    };
+    let Value::String(name) = base else {
+        return Err(SpecError::new(
+            "extends",
+            "extends takes the name of a spec or template",
+        ));
+    };
+    if chain.contains(&name) {
+        chain.push(name);
+        return Err(SpecError::new(
+            "extends",
+            format!("extends goes round in a circle: {}", chain.join(" -> ")),
+        ));
+    }
+    if chain.len() >= MAX_EXTENDS_DEPTH {
+        return Err(SpecError::new(
+            "extends",
+            format!("extends chain longer than {MAX_EXTENDS_DEPTH}"),
+        ));
+    }
+    let (text, format) = sources
+        .spec(&name)
+        .or_else(|| {
+            TEMPLATES
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, t)| (t.to_string(), SpecFormat::Toml))
+        })
+        .ok_or_else(|| {
+            let names: Vec<&str> = TEMPLATES.iter().map(|(n, _)| *n).collect();
+            SpecError::new(
+                "extends",
+                format!(
+                    "no spec or template {name:?} (templates: {})",
+                    names.join(", ")
+                ),
+            )
+        })?;
+    chain.push(name.clone());
+    let base = document(&text, format)
+        .and_then(|d| merge_bases(d, sources, chain))
+        .map_err(|e| {
+            SpecError::new("extends", format!("in {name:?}: {}: {}", e.path, e.message))
+        })?;
+    chain.pop();
+    let mut merged = base;
+    // What is abstract is the base, not its children.
+    if let Some(m) = merged.as_object_mut() {
+        m.remove("abstract");
+    }
+    overlay(&mut merged, doc);
+    limits::check_nesting(&merged)?;
+    Ok(merged)
+}
+
+/// Lays `top` over `base`: tables merge, `null` removes, anything else replaces.
+fn overlay(base: &mut Value, top: Value) {
+    match (base, top) {
+        (Value::Object(b), Value::Object(t)) => overlay_map(b, t),
+        (b, t) => *b = t,
+    }
+}
+
+fn overlay_map(base: &mut Map<String, Value>, top: Map<String, Value>) {
+    for (k, v) in top {
+        match (base.get_mut(&k), v) {
+            (_, Value::Null) => {
+                base.remove(&k);
+            }
+            (Some(b @ Value::Object(_)), v @ Value::Object(_)) => overlay(b, v),
+            (_, v) => {
+                base.insert(k, v);
+            }
+        }
+    }
+}
+
+fn inline_script(mut doc: Value, sources: &dyn SpecSources) -> Result<Value, SpecError> {
+    let Some(obj) = doc.as_object_mut() else {
+        return Ok(doc);
+    };
+    let Some(file) = obj.remove("script_file") else {
+        return Ok(doc);
+    };
+    let Value::String(path) = file else {
+        return Err(SpecError::new(
+            "script_file",
+            "script_file takes a path to a script",
+        ));
+    };
+    if obj.contains_key("script") {
+        return Err(SpecError::new(
+            "script_file",
+            "give either script or script_file, not both",
+        ));
+    }
+    let text = sources.file(&path).ok_or_else(|| {
+        SpecError::new(
+            "script_file",
+            format!("no file {path:?} next to the spec (in the bundle)"),
+        )
+    })?;
+    limits::check_text(&text).map_err(|e| SpecError::new("script_file", e.message))?;
+    obj.insert("script".into(), Value::String(text));
+    Ok(doc)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+    use std::collections::HashMap;
+
+    struct Map2(HashMap<&'static str, &'static str>);
+
+    impl SpecSources for Map2 {
+        fn spec(&self, name: &str) -> Option<(String, SpecFormat)> {
+            self.0.get(name).map(|t| (t.to_string(), SpecFormat::Toml))
+        }
+        fn file(&self, path: &str) -> Option<String> {
+            self.0.get(path).map(|t| t.to_string())
+        }
+    }
+
+    fn sources() -> Map2 {
+        Map2(HashMap::from([
+            (
+                "base",
+                "abstract = true\nallowed_domains = [\"a\"]\n[args]\nsite = \"x\"\nkey = \"k\"\n\
+                 [callbacks.stores.fields]\nname = { jmespath = \"name\" }\ncity = { jmespath = \"city\" }\n",
+            ),
+            ("mid", "extends = \"base\"\n[args]\nkey = \"mid\"\n"),
+            ("loop1", "extends = \"loop2\""),
+            ("loop2", "extends = \"loop1\""),
+            ("parse.rhai", "fn parse(r) { [] }"),
+        ]))
+    }
+
+    #[test]
+    fn tables_merge_and_the_rest_replaces() {
+        let doc = json!({
+            "extends": "mid",
+            "name": "child",
+            "allowed_domains": ["b"],
+            "args": {"site": "y"},
+            "callbacks": {"stores": {"fields": {"city": null, "ref": {"jmespath": "id"}}}},
+        });
+        let out = resolve(doc, &sources()).unwrap();
+        assert_eq!(
+            out,
+            json!({
+                "allowed_domains": ["b"],
+                "args": {"site": "y", "key": "mid"},
+                "callbacks": {"stores": {"fields": {
+                    "name": {"jmespath": "name"}, "ref": {"jmespath": "id"}}}},
+                "name": "child",
+            })
+        );
+    }
+
+    #[test]
+    fn cycles_unknown_bases_and_scripts() {
+        let e = resolve(json!({"extends": "loop1"}), &sources()).unwrap_err();
+        assert!(e.message.contains("circle"), "{e}");
+        let e = resolve(json!({"extends": "nope"}), &sources()).unwrap_err();
+        assert!(e.message.contains("no spec or template \"nope\""), "{e}");
+        assert_eq!(e.path, "extends");
+        let out = resolve(json!({"script_file": "parse.rhai"}), &sources()).unwrap();
+        assert_eq!(out["script"], "fn parse(r) { [] }");
+        let e = resolve(json!({"script_file": "x.rhai"}), &sources()).unwrap_err();
+        assert_eq!(e.path, "script_file");
+    }
+
+    #[test]
+    fn templates_parse() {
+        for (name, text) in TEMPLATES {
+            let doc = document(text, SpecFormat::Toml).unwrap();
+            assert_eq!(doc["abstract"], true, "{name}");
+        }
+    }
+}
