@@ -387,6 +387,20 @@ impl<'p> Selection<'p> {
         self.element_id().is_some()
     }
 
+    /// The tag name of an element result (lowercase).
+    pub fn name(&self) -> Option<&'p str> {
+        let id = self.element_id()?;
+        self.page.doc.element(id).map(|e| &*e.name)
+    }
+
+    /// The text of an element result and its descendants (lxml's `text_content()`).
+    pub fn text_content(&self) -> String {
+        match self.element_id() {
+            Some(id) => self.page.doc.text_content(id),
+            None => self.as_str().unwrap_or_default().to_string(),
+        }
+    }
+
     /// An attribute of an element result (`None` for other results).
     pub fn attr(&self, name: &str) -> Option<&'p str> {
         let id = self.element_id()?;

@@ -7,6 +7,7 @@
 
 pub mod extends;
 mod field;
+pub mod form;
 pub mod json;
 pub mod limits;
 pub mod process;
@@ -209,6 +210,8 @@ pub struct Callback {
     pub then: Option<Follow>,
     /// Pagination by a query counter.
     pub paginate: Option<Paginate>,
+    /// A form of the page to submit.
+    pub form: Option<form::FormSubmit>,
 }
 
 /// Pagination by a query counter: the next page is requested while a page yields
@@ -622,6 +625,12 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
                 &then.callback,
             ));
         }
+        if let Some(form) = &cb.form {
+            errs.take(check_callback(
+                &format!("callbacks.{name}.form.callback"),
+                &form.callback,
+            ));
+        }
     }
 
     let mut rules = Vec::new();
@@ -836,10 +845,26 @@ fn compile_callback(
             max: p.max.unwrap_or(limit).min(limit),
         })
     });
-    if cb.fields.is_empty() && cb.follow.is_empty() {
+    let form = cb.form.as_ref().and_then(|f| {
+        let fpath = format!("{path}.form");
+        let select = errs.take(one_selector(&fpath, f.css.as_deref(), f.xpath.as_deref()))?;
+        let mut formdata = IndexMap::new();
+        for (k, v) in &f.formdata {
+            let t = errs.take(template(&format!("{fpath}.formdata.{k}"), v, &known))?;
+            formdata.insert(k.clone(), t);
+        }
+        Some(form::FormSubmit {
+            select,
+            formdata,
+            dont_click: f.dont_click,
+            callback: f.callback.clone(),
+            priority: f.priority,
+        })
+    });
+    if cb.fields.is_empty() && cb.follow.is_empty() && cb.form.is_none() {
         errs.push(SpecError::new(
             path,
-            "a callback needs fields or follow entries",
+            "a callback needs fields, follow entries or a form",
         ));
     }
     errs.check()?;
@@ -849,6 +874,7 @@ fn compile_callback(
         follow,
         then,
         paginate,
+        form,
     })
 }
 

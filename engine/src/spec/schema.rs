@@ -82,6 +82,33 @@ pub struct CallbackSpec {
     /// yield items.
     #[serde(default)]
     pub paginate: Option<PaginateSpec>,
+    /// Submit a form of the page (a login, a search), as `FormRequest.from_response`.
+    #[serde(default)]
+    pub form: Option<FormSpec>,
+}
+
+/// Submitting a form of the page.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FormSpec {
+    /// A CSS selector for the form, or for an element inside it (default: the first
+    /// form of the page).
+    #[serde(default)]
+    pub css: Option<String>,
+    /// An XPath expression for the form, or for an element inside it.
+    #[serde(default)]
+    pub xpath: Option<String>,
+    /// Values that replace the form's own or are added (templates: `{user}`).
+    #[serde(default)]
+    pub formdata: IndexMap<String, String>,
+    /// Do not add the first submit button's name and value.
+    #[serde(default)]
+    pub dont_click: bool,
+    /// The callback for the response.
+    pub callback: String,
+    /// Request priority.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 /// Pagination by a counter in the URL's query.

@@ -110,6 +110,8 @@ pub struct SpecSpider {
     args: Map<String, Value>,
     /// How often each selector (by its path in the spec) failed at crawl time.
     failures: Mutex<HashMap<String, u64>>,
+    /// The queries forms are read with.
+    forms: super::form::Queries,
 }
 
 impl SpecSpider {
@@ -135,6 +137,7 @@ impl SpecSpider {
             spec,
             args: all,
             failures: Mutex::new(HashMap::new()),
+            forms: super::form::Queries::new(),
         };
         for (i, t) in spider.spec.sitemap_urls.iter().enumerate() {
             let path = format!("sitemap_urls[{i}]");
@@ -359,6 +362,9 @@ impl SpecSpider {
                 }
             }
         }
+        if let (Some(form), Doc::Html(page)) = (&cb.form, doc) {
+            self.submit_form(name, form, page, &vars, response, out);
+        }
         for (i, f) in cb.follow.iter().enumerate() {
             let path = || format!("callbacks.{name}.follow[{i}]");
             let hrefs: Vec<String> = match (&f.source, doc) {
@@ -478,6 +484,49 @@ impl SpecSpider {
             }
             None => out.drop_item(format!("no detail URL for callbacks.{name}.then")),
         }
+    }
+
+    /// Submits the form a callback names, with its `formdata` rendered for this page.
+    fn submit_form<'v>(
+        &self,
+        name: &str,
+        form: &super::form::FormSubmit,
+        page: &Page<'_>,
+        vars: &dyn Fn(&str) -> Option<Cow<'v, str>>,
+        response: &Response,
+        out: &mut Output,
+    ) {
+        let path = || format!("callbacks.{name}.form");
+        let query = form
+            .select
+            .clone()
+            .unwrap_or_else(|| Query::xpath("//form").expect("a valid constant XPath"));
+        let Some(found) = self.ok_or_report(path, page.try_select(&query), &response.url) else {
+            return;
+        };
+        let data: Vec<(String, String)> = form
+            .formdata
+            .iter()
+            .map(|(k, t)| (k.clone(), t.render(vars)))
+            .collect();
+        let submission = found.iter().next().and_then(|el| {
+            super::form::submit(&self.forms, &el, &data, form.dont_click, &response.url)
+        });
+        let Some(s) = submission else {
+            self.selector_failed(&path(), &response.url, &"no <form> found on the page");
+            return;
+        };
+        let mut r = Request::get(s.url)
+            .method(s.method)
+            .callback(form.callback.clone())
+            .priority(form.priority);
+        if let Some(body) = s.body {
+            r = r
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body(body);
+        }
+        r.depth = response.request.depth + 1;
+        out.request(r);
     }
 
     /// CrawlSpider: every rule extracts links; each link is requested once per page.
