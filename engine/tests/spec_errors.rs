@@ -432,3 +432,50 @@ count = { xpath = "frobnicate(//a)" }
         .unwrap();
     assert!(count.1.contains("frobnicate"), "{}", count.1);
 }
+
+#[test]
+fn errors_in_processors_values_forms_and_extends_name_their_field() {
+    let text = r#"
+name = "t"
+start_urls = ["http://127.0.0.1:1/"]
+start_callback = "login"
+
+[callbacks.login]
+form = { css = "form[", formdata = { user = "{nobody}" }, callback = "nowhere" }
+
+[callbacks.page.fields]
+a = { css = "h1::text", process = ["lower", { split = "" }, { map = {} }, { keep = "(" }] }
+b = { values = ["{a}", "{later}"] }
+c = { values = ["{a}"], css = "h1" }
+later = { value = "x" }
+"#;
+    let e = toml_err(text);
+    let paths: Vec<&str> = e.all().map(|(p, _)| p).collect();
+    for want in [
+        "callbacks.login.form.css",
+        "callbacks.login.form.formdata.user",
+        "callbacks.page.fields.a.process[1]",
+        "callbacks.page.fields.a.process[2]",
+        "callbacks.page.fields.a.process[3]",
+        "callbacks.page.fields.b.values[1]",
+        "callbacks.page.fields.c",
+    ] {
+        assert!(paths.contains(&want), "no error for {want} in {paths:?}");
+    }
+    let e = toml_err("name = \"t\"\nextends = \"no_such_template\"\n");
+    assert_err(&e, "extends", &["no spec or template", "wp_store_locator"]);
+    let e = toml_err("extends = \"wp_store_locator\"\n");
+    assert_err(&e, "spec", &["missing field `name`"]);
+    let e = toml_err("name = \"t\"\nextends = \"wp_store_locator\"\nscript_file = \"x.rhai\"\n");
+    assert_err(&e, "script_file", &["no file"]);
+}
+
+#[test]
+fn a_form_callback_must_exist() {
+    let text = BASE.replace(
+        "[callbacks.product.fields]",
+        "[callbacks.product]\nform = { callback = \"nowhere\" }\n[callbacks.product.fields]",
+    );
+    let e = toml_err(&text);
+    assert_err(&e, "callbacks.product.form.callback", &["unknown callback"]);
+}

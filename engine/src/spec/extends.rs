@@ -10,7 +10,8 @@
 //! other bases, up to [`MAX_EXTENDS_DEPTH`] levels; a cycle is an error.
 //!
 //! A base meant only to be extended says `abstract = true`: it is not a spider of its
-//! bundle and need not be complete on its own.
+//! bundle and need not be complete on its own. Neither `abstract` nor `name` is
+//! inherited.
 
 use serde_json::{Map, Value};
 
@@ -154,9 +155,10 @@ fn merge_bases(
         })?;
     chain.pop();
     let mut merged = base;
-    // What is abstract is the base, not its children.
+    // What is abstract is the base, not its children; and a spider has its own name.
     if let Some(m) = merged.as_object_mut() {
         m.remove("abstract");
+        m.remove("name");
     }
     overlay(&mut merged, doc);
     limits::check_nesting(&merged)?;

@@ -847,14 +847,14 @@ fn compile_callback(
     });
     let form = cb.form.as_ref().and_then(|f| {
         let fpath = format!("{path}.form");
-        let select = errs.take(one_selector(&fpath, f.css.as_deref(), f.xpath.as_deref()))?;
+        let select = errs.take(one_selector(&fpath, f.css.as_deref(), f.xpath.as_deref()));
         let mut formdata = IndexMap::new();
         for (k, v) in &f.formdata {
-            let t = errs.take(template(&format!("{fpath}.formdata.{k}"), v, &known))?;
-            formdata.insert(k.clone(), t);
+            let t = errs.take(template(&format!("{fpath}.formdata.{k}"), v, &known));
+            formdata.insert(k.clone(), t?);
         }
         Some(form::FormSubmit {
-            select,
+            select: select?,
             formdata,
             dont_click: f.dont_click,
             callback: f.callback.clone(),
