@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use reqwest::multipart::{Form, Part};
-use trawl_engine::spec::{Spec, SpecFormat};
+use trawl_engine::spec::{DirSources, Spec, SpecFormat};
 
 use super::api::ScrapydClient;
 use super::{print_json, ServerOpts};
@@ -104,13 +104,25 @@ pub fn collect(path: &Path) -> anyhow::Result<Vec<SpecFile>> {
         .collect()
 }
 
-/// Validates every spec; gives one `file: field: problem` line per invalid spec and
-/// per spider name used twice.
+/// The folder a spec's `extends` and `script_file` are read from.
+fn sources(s: &SpecFile) -> DirSources {
+    DirSources(s.path.parent().unwrap_or(Path::new(".")).to_path_buf())
+}
+
+/// Whether a spec is an abstract base (`abstract = true`), only for others to extend.
+fn is_abstract(s: &SpecFile) -> bool {
+    Spec::resolve(&s.text, s.format, &trawl_engine::spec::NoSources)
+        .map(|d| d.get("abstract") == Some(&serde_json::Value::Bool(true)))
+        .unwrap_or(false)
+}
+
+/// Validates every spec (abstract bases through the specs extending them); gives one
+/// `file: field: problem` line per invalid spec and per spider name used twice.
 pub fn validate(specs: &[SpecFile]) -> Result<(), Vec<String>> {
     let mut problems = Vec::new();
     let mut names: HashMap<String, &Path> = HashMap::new();
-    for s in specs {
-        match Spec::parse(&s.text, s.format, &[]) {
+    for s in specs.iter().filter(|s| !is_abstract(s)) {
+        match Spec::parse_with(&s.text, s.format, &[], &sources(s)) {
             Ok(spec) => {
                 if let Some(first) = names.insert(spec.name.clone(), &s.path) {
                     problems.push(format!(
@@ -131,13 +143,26 @@ pub fn validate(specs: &[SpecFile]) -> Result<(), Vec<String>> {
     }
 }
 
-/// The upload: a single file spec as is, a folder's specs as an in-memory zip.
+/// The upload: a single file spec as is (or, when it extends another file or names a
+/// script file, as one JSON spec with those resolved), a folder's specs and scripts
+/// (`.rhai`) as an in-memory zip.
 pub fn bundle(specs: &[SpecFile], from_dir: bool) -> anyhow::Result<Bundle> {
     if let [one] = specs {
         if !from_dir {
+            let plain = Spec::resolve(&one.text, one.format, &trawl_engine::spec::NoSources)
+                .is_ok_and(|d| d.get("script_file").is_none());
+            if plain {
+                return Ok(Bundle {
+                    file_name: one.name.clone(),
+                    bytes: one.text.clone().into_bytes(),
+                });
+            }
+            let doc = Spec::resolve(&one.text, one.format, &sources(one))
+                .map_err(|e| anyhow::anyhow!("{}: {e}", one.path.display()))?;
+            let stem = one.name.rsplit_once('.').map_or(one.name.as_str(), |p| p.0);
             return Ok(Bundle {
-                file_name: one.name.clone(),
-                bytes: one.text.clone().into_bytes(),
+                file_name: format!("{stem}.json"),
+                bytes: serde_json::to_vec_pretty(&doc)?,
             });
         }
     }
@@ -147,6 +172,29 @@ pub fn bundle(specs: &[SpecFile], from_dir: bool) -> anyhow::Result<Bundle> {
     for s in specs {
         zip.start_file(s.name.as_str(), options)?;
         zip.write_all(s.text.as_bytes())?;
+    }
+    let mut dirs: Vec<&Path> = specs.iter().filter_map(|s| s.path.parent()).collect();
+    dirs.dedup();
+    if from_dir {
+        for dir in dirs {
+            let mut scripts: Vec<PathBuf> = std::fs::read_dir(dir)?
+                .filter_map(|e| Some(e.ok()?.path()))
+                .filter(|p| {
+                    p.is_file()
+                        && p.extension()
+                            .is_some_and(|e| e.eq_ignore_ascii_case("rhai"))
+                        && !p
+                            .file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+                })
+                .collect();
+            scripts.sort();
+            for p in scripts {
+                let name = p.file_name().unwrap_or_default().to_string_lossy();
+                zip.start_file(name.as_ref(), options)?;
+                zip.write_all(&std::fs::read(&p)?)?;
+            }
+        }
     }
     Ok(Bundle {
         file_name: "bundle.zip".to_string(),
@@ -277,6 +325,41 @@ mod tests {
             problems[1].contains("dup.toml: spider name \"a\""),
             "{problems:?}"
         );
+    }
+
+    #[test]
+    fn bases_and_scripts_go_with_their_folder_and_a_single_file_is_resolved() {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            dir.path(),
+            "base.toml",
+            "abstract = true\nname = \"base\"\nstart_callback = \"page\"\n\
+             [callbacks.page.fields]\ntitle = { css = \"title::text\" }\n",
+        );
+        write(
+            dir.path(),
+            "child.toml",
+            "name = \"child\"\nextends = \"base\"\nstart_urls = [\"http://x/\"]\n",
+        );
+        write(dir.path(), "parse.rhai", "fn parse(response) { [] }");
+        let specs = collect(dir.path()).unwrap();
+        validate(&specs).unwrap();
+        let b = bundle(&specs, true).unwrap();
+        let zip = zip::ZipArchive::new(std::io::Cursor::new(b.bytes)).unwrap();
+        let mut names: Vec<&str> = zip.file_names().collect();
+        names.sort();
+        assert_eq!(names, ["base.toml", "child.toml", "parse.rhai"]);
+
+        let one = collect(&dir.path().join("child.toml")).unwrap();
+        validate(&one).unwrap();
+        let b = bundle(&one, false).unwrap();
+        assert_eq!(b.file_name, "child.json");
+        let doc: serde_json::Value = serde_json::from_slice(&b.bytes).unwrap();
+        assert_eq!(
+            doc["callbacks"]["page"]["fields"]["title"]["css"],
+            "title::text"
+        );
+        assert!(doc.get("extends").is_none());
     }
 
     #[test]
