@@ -461,3 +461,53 @@ fn hostile_jmespath_is_refused_when_the_spec_is_checked() {
         JsonPath::compile(ok).unwrap_or_else(|e| panic!("{ok}: {e}"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn javascript_object_literals_in_scripts_are_read_and_hostile_ones_refused() {
+    let deep = format!(
+        "var deep = {}1{};",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    let base = serve_router(Router::new().route(
+        "/",
+        get(move || {
+            let deep = deep.clone();
+            async move {
+                Html(format!(
+                    "<html><body><script>\n\
+                     // stores, as the site's bundle assigns them\n\
+                     var locations = [{{id: 1, name: 'Café \"Nord\"', lat: 0x10, tags: ['a',],}},\n\
+                                      {{id: 2, name: \"Sud\", lat: 2.5, /* closed */ tags: [],}},];\n\
+                     </script><script>{deep}</script></body></html>"
+                ))
+            }
+        }),
+    ))
+    .await;
+    let spec = format!(
+        r#"
+name = "literals"
+start_urls = ["{base}/"]
+start_callback = "page"
+
+[callbacks.page]
+items = {{ xpath = "//script/text()", re = '(?s)var (?:locations|deep) = (.*?\]);', jmespath = "[]" }}
+
+[callbacks.page.fields]
+id = {{ jmespath = "id", type = "int", required = true }}
+name = {{ jmespath = "name" }}
+lat = {{ jmespath = "lat", type = "float" }}
+"#
+    );
+    let (outcome, items) = crawl_spec(&spec, &[], &[]).await;
+    assert_eq!(outcome.finish_reason, "finished");
+    let got: Vec<Value> = items.into_iter().map(Value::Object).collect();
+    assert_eq!(
+        got,
+        vec![
+            json!({"id": 1, "name": "Café \"Nord\"", "lat": 16.0}),
+            json!({"id": 2, "name": "Sud", "lat": 2.5}),
+        ]
+    );
+}

@@ -180,11 +180,44 @@ pub fn to_var(v: &Value) -> Rcvar {
 }
 
 /// Parses `text` as JSON (at most [`MAX_EMBEDDED_JSON`] bytes).
+///
+/// Text that is not JSON is read as a JavaScript object literal (JSON5: unquoted keys,
+/// single quotes, trailing commas, comments, hexadecimal numbers), as sites assign
+/// state to script variables (`var stores = [{id: 1, name: 'A'},]`); such text nested
+/// deeper than [`MAX_LITERAL_NESTING`] is refused before it is parsed.
 pub fn parse(text: &str) -> Option<Rcvar> {
     if text.len() > MAX_EMBEDDED_JSON {
         return None;
     }
-    Variable::from_json(text.trim()).ok().map(Rcvar::new)
+    let text = text.trim();
+    if let Ok(v) = Variable::from_json(text) {
+        return Some(Rcvar::new(v));
+    }
+    if bracket_depth(text) > MAX_LITERAL_NESTING {
+        return None;
+    }
+    let value: serde_json::Value = json5::from_str(text).ok()?;
+    Some(to_var(&value))
+}
+
+/// The deepest nesting of a JavaScript literal read as JSON5.
+pub const MAX_LITERAL_NESTING: usize = 128;
+
+/// The deepest nesting of `[` and `{`, counting those inside strings too (an
+/// overestimate, so the bound holds whatever the quoting).
+fn bracket_depth(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
 }
 
 /// The strings a JMESPath result gives a field, as parsel's `.jmespath().getall()`:
