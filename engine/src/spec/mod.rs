@@ -6,6 +6,7 @@
 //! callback or placeholder. [`SpecSpider`] runs a validated spec.
 
 mod field;
+pub mod hours;
 pub mod json;
 pub mod limits;
 pub mod process;
@@ -920,7 +921,18 @@ fn compile_field(
             ));
         }
     }
+    let hours = match &f.hours {
+        Some(h) => hours::HoursOptions::compile(&format!("{path}.hours"), h)?,
+        None => None,
+    };
+    if hours.is_some() && (all || f.join.is_some() || kind != FieldType::String) {
+        return Err(SpecError::new(
+            format!("{path}.hours"),
+            "hours gives one string: it excludes all, join and type",
+        ));
+    }
     Ok(Field {
+        hours,
         name: name.to_string(),
         source,
         re,
