@@ -503,24 +503,25 @@ impl HoursOptions {
                 "day" => o.day = Some(text()?),
                 "open" => o.open = Some(text()?),
                 "close" => o.close = Some(text()?),
-                "day_index" => match val.as_str().or_else(|| None) {
-                    _ if val.as_i64() == Some(0) => o.day_base = 0,
-                    _ if val.as_i64() == Some(1) => o.day_base = 1,
-                    Some("monday=0") | Some("0") => o.day_base = 0,
-                    Some("monday=1") | Some("1") => o.day_base = 1,
-                    Some("sunday=0") => {
-                        o.day_base = 0;
-                        o.sunday_first = true
-                    }
-                    Some("sunday=1") => {
-                        o.day_base = 1;
-                        o.sunday_first = true
-                    }
-                    _ => return Err(SpecError::new(
-                        &kpath,
-                        "expected 0, 1, \"monday=0\", \"monday=1\", \"sunday=0\" or \"sunday=1\"",
-                    )),
-                },
+                "day_index" => {
+                    let s = match val {
+                        Value::Number(n) => n.to_string(),
+                        Value::String(s) => s.clone(),
+                        _ => String::new(),
+                    };
+                    (o.day_base, o.sunday_first) = match s.as_str() {
+                        "0" | "monday=0" => (0, false),
+                        "1" | "monday=1" => (1, false),
+                        "sunday=0" => (0, true),
+                        "sunday=1" => (1, true),
+                        _ => {
+                            return Err(SpecError::new(
+                                &kpath,
+                                "expected 0, 1, \"monday=0\", \"monday=1\", \"sunday=0\" or \"sunday=1\"",
+                            ))
+                        }
+                    };
+                }
                 other => {
                     return Err(SpecError::new(
                         &kpath,
@@ -808,7 +809,7 @@ fn add_json(oh: &mut OpeningHours, v: &Value, o: &HoursOptions, budget: &mut usi
                 let days = days_of_value(day, o);
                 add_record(oh, &days, m, o, None);
             } else {
-                add_day_keyed(oh, m, o, budget, depth);
+                add_day_keyed(oh, m, o, budget);
             }
         }
         _ => {}
@@ -892,7 +893,6 @@ fn add_day_keyed(
     m: &serde_json::Map<String, Value>,
     o: &HoursOptions,
     budget: &mut usize,
-    depth: usize,
 ) {
     let mut prefixed: Vec<(usize, String)> = Vec::new();
     for (k, v) in m {
@@ -935,7 +935,6 @@ fn add_day_keyed(
             }
         }
     }
-    let _ = depth;
     for (d, p) in prefixed {
         add_record(oh, &[d], m, o, Some(&p));
     }
@@ -1121,7 +1120,6 @@ fn starts_word(rest: &str, w: &str) -> bool {
 fn lex(text: &str, lang: Lang) -> Vec<Tok> {
     let mut out = Vec::new();
     let mut i = 0;
-    let bytes = text.as_bytes();
     let prev_alnum = |i: usize| {
         text[..i]
             .chars()
@@ -1221,7 +1219,6 @@ fn lex(text: &str, lang: Lang) -> Vec<Tok> {
             ';' | '|' | '\n' | '\r' => out.push(Tok::Break),
             _ => {}
         }
-        let _ = bytes;
         i += c.len_utf8();
     }
     out
