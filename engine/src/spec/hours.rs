@@ -307,6 +307,8 @@ fn named_ranges(lang: Lang) -> &'static [(&'static str, &'static [u8])] {
             ("feriali", WEEK),
             ("lavorativi", WEEK),
             ("weekend", WEEKEND),
+            ("prefestivi", &[5]),
+            ("prefestivo", &[5]),
         ],
         Lang::Nl => &[
             ("dagelijks", ALL),
@@ -1412,7 +1414,8 @@ fn add_text(oh: &mut OpeningHours, text: &str, lang: Lang, default_days: Option<
                 match (open, prev) {
                     (Some(a), Some(Tok::Dash)) => {
                         if let (Some(a), Some(b)) = (convert(a, false), convert(*time, true)) {
-                            ranges.push((a, b));
+                            // Opening at midnight is the start of the day.
+                            ranges.push((a % (24 * 60), b));
                         }
                         open = None;
                     }
@@ -1579,6 +1582,48 @@ mod tests {
         assert_eq!(
             text("Sunday 9am - midday").as_deref(),
             Some("Su 09:00-12:00")
+        );
+    }
+
+    #[test]
+    fn free_text_as_all_the_places_reads_it() {
+        for (input, expected) in [
+            (
+                "Monday: 08:00 - Midday, 14:00 - Midnight   tue-sat: Midnight-0800",
+                "Mo 08:00-12:00,14:00-24:00; Tu-Sa 00:00-08:00",
+            ),
+            (
+                "Sunday to Thursday 0800-1400, Wed-Sat 1300-1800",
+                "Mo-Tu 08:00-14:00; We-Th 08:00-14:00,13:00-18:00; Fr-Sa 13:00-18:00; Su 08:00-14:00",
+            ),
+            (
+                "Monday to Thursday 7am to 7pm, Friday 12am to 11:59pm, Weekends CLOSED",
+                "Mo-Th 07:00-19:00; Fr 00:00-24:00; Sa-Su closed",
+            ),
+            (
+                "MON-THU: 8:00 - 8:00 PM FRI: 8:00 AM - 10:00 PM SAT: 9:00 AM - 10:00 PM SUN: 9:00 AM - 8:00 PM",
+                "Mo-Th 08:00-20:00; Fr 08:00-22:00; Sa 09:00-22:00; Su 09:00-20:00",
+            ),
+            (
+                "Mo-Tu 06-12,We 14-18:30,Th 09-17,Fr 04-24,Sa-Su 00:00-11:59",
+                "Mo-Tu 06:00-12:00; We 14:00-18:30; Th 09:00-17:00; Fr 04:00-24:00; Sa-Su 00:00-11:59",
+            ),
+            (
+                "all days 08:00-13:00; WEEKDAYS 15-18; friday closed",
+                "Mo-Th 08:00-13:00,15:00-18:00; Fr closed; Sa-Su 08:00-13:00",
+            ),
+            ("Monday to Tuesday 0:45 AM to 11:45 PM", "Mo-Tu 00:45-23:45"),
+            ("Thurs 2PM-6:30P.M.", "Th 14:00-18:30"),
+        ] {
+            assert_eq!(text(input).as_deref(), Some(expected), "{input}");
+        }
+        assert_eq!(
+            text_in(
+                "lun 08:00-13:00;giorni feriali dalle 14:00 fino alle 18:00; prefestivi 12:00-16:00; domenica chiusi",
+                "it"
+            )
+            .as_deref(),
+            Some("Mo 08:00-13:00,14:00-18:00; Tu-Fr 14:00-18:00; Sa 12:00-16:00; Su closed")
         );
     }
 
