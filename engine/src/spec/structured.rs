@@ -248,6 +248,7 @@ pub fn microdata_objects(page: &Page<'_>, base: &Url, types: &[String]) -> Vec<R
         doc,
         base,
         props: 0,
+        ids: None,
     };
     let mut out = Vec::new();
     let scopes: Vec<NodeId> = doc
@@ -280,9 +281,11 @@ struct Microdata<'d> {
     base: &'d Url,
     /// Properties read so far (bounds the work on hostile pages).
     props: usize,
+    /// Elements by `id` (first one wins), made at the first `itemref`.
+    ids: Option<std::collections::HashMap<&'d str, NodeId>>,
 }
 
-impl Microdata<'_> {
+impl<'d> Microdata<'d> {
     /// The object of the item at `id`; `chain` holds the items being read around it
     /// (an `itemref` loop reads as a string).
     fn item(&mut self, id: NodeId, chain: &mut Vec<NodeId>) -> Value {
@@ -322,7 +325,16 @@ impl Microdata<'_> {
             .split_ascii_whitespace()
             .take(64)
         {
-            if let Some((rid, _)) = doc.elements().find(|(_, e)| e.attr("id") == Some(r)) {
+            let ids = self.ids.get_or_insert_with(|| {
+                let mut m = std::collections::HashMap::new();
+                for (nid, e) in doc.elements() {
+                    if let Some(i) = e.attr("id") {
+                        m.entry(i).or_insert(nid);
+                    }
+                }
+                m
+            });
+            if let Some(&rid) = ids.get(r) {
                 if rid != id && !doc.is_ancestor(rid, id) {
                     refs.push(rid);
                 }
