@@ -470,6 +470,7 @@ async fn store_locator_with_json_ld() {
         assert_eq!(i["lat"], json!(s.lat));
         assert_eq!(i["phone"], s.phone.replace(' ', ""));
         assert_eq!(i["website"], format!("{base}/stores/{}", s.slug));
+        assert_eq!(i["opening_hours"], "Mo-Fr 07:00-19:00; Sa 08:00-18:00");
     }
 }
 
@@ -549,5 +550,6 @@ async fn a_named_template_wp_store_locator() {
             None => s.line1.clone(),
         };
         assert_eq!(i["street_address"], street);
+        assert_eq!(i["opening_hours"], "Mo 07:00-19:00");
     }
 }

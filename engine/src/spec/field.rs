@@ -91,6 +91,8 @@ pub struct Field {
     pub default: Option<Value>,
     /// Drop the item when nothing matches and there is no default.
     pub required: bool,
+    /// Read the value as opening hours (an OSM `opening_hours` string).
+    pub hours: Option<super::hours::HoursOptions>,
 }
 
 /// The result of extracting one field.
@@ -113,6 +115,9 @@ impl Field {
         vars: &dyn Fn(&str) -> Option<Cow<'v, str>>,
         base: Option<&Url>,
     ) -> Result<Extracted, ExtractError> {
+        if let Some(h) = &self.hours {
+            return super::hours::extract_field(self, h, scope, vars);
+        }
         let mut values: Vec<String> = match &self.source {
             Source::Constant(v) => return Ok(Extracted::Value(v.clone())),
             Source::Template(t) => vec![t.render(vars)],

@@ -8,12 +8,14 @@
 pub mod extends;
 mod field;
 pub mod form;
+pub mod hours;
 pub mod json;
 pub mod limits;
 pub mod process;
 mod schema;
 mod spider;
 pub mod start;
+pub mod structured;
 mod template;
 
 use std::collections::HashSet;
@@ -175,6 +177,29 @@ pub enum ItemSource {
     },
     /// One item per JSON-LD object of these `@type`s (any when empty).
     JsonLd(Vec<String>),
+    /// One item per microdata item of these types, shaped like JSON-LD; first the
+    /// JSON-LD objects of `json_ld` types, when given.
+    Microdata {
+        /// The microdata item types.
+        types: Vec<String>,
+        /// JSON-LD types also taken.
+        json_ld: Option<Vec<String>>,
+    },
+    /// One item per CSV row of the body, or of the text a selector picks.
+    Csv {
+        /// The selector of the CSV text, when it is in an HTML page.
+        text: Option<Query>,
+        /// How the CSV is read.
+        options: structured::CsvOptions,
+    },
+    /// One item per match of a regex over the body, or over the text a selector picks:
+    /// an object of its groups.
+    Regex {
+        /// The selector of the text, when not the whole body.
+        text: Option<Query>,
+        /// The regex.
+        re: Regex,
+    },
 }
 
 /// Where followed URLs come from.
@@ -387,6 +412,9 @@ fn jmespath(path: &str, expr: &str) -> Result<JsonPath, SpecError> {
 
 /// Compiles a callback's `items`: nodes, JSON elements or JSON-LD objects.
 fn compile_items(path: &str, s: &schema::SelectorSpec) -> Result<ItemSource, SpecError> {
+    if let Some(compiled) = structured::compile_items(path, s) {
+        return compiled;
+    }
     let selector = one_selector(path, s.css.as_deref(), s.xpath.as_deref())?;
     match (&s.json_ld, &s.jmespath, selector) {
         (Some(types), None, None) if s.re.is_none() => Ok(ItemSource::JsonLd(types.to_vec())),
@@ -410,7 +438,7 @@ fn compile_items(path: &str, s: &schema::SelectorSpec) -> Result<ItemSource, Spe
         )),
         (None, None, None) => Err(SpecError::new(
             path,
-            "needs css, xpath, jmespath or json_ld",
+            "needs css, xpath, jmespath, re, json_ld, microdata or csv",
         )),
     }
 }
@@ -991,7 +1019,18 @@ fn compile_field(
             ));
         }
     }
+    let hours = match &f.hours {
+        Some(h) => hours::HoursOptions::compile(&format!("{path}.hours"), h)?,
+        None => None,
+    };
+    if hours.is_some() && (all || f.join.is_some() || kind != FieldType::String) {
+        return Err(SpecError::new(
+            format!("{path}.hours"),
+            "hours gives one string: it excludes all, join and type",
+        ));
+    }
     Ok(Field {
+        hours,
         name: name.to_string(),
         source,
         re,

@@ -151,6 +151,14 @@ pub struct SelectorSpec {
     /// One item per JSON-LD object of this `@type` (or any of these types).
     #[serde(default)]
     pub json_ld: Option<OneOrMany>,
+    /// One item per microdata `itemscope` of this `itemtype` (or any of these), shaped
+    /// like JSON-LD.
+    #[serde(default)]
+    pub microdata: Option<OneOrMany>,
+    /// One item per CSV row of the body (or of the selected text): `true` or
+    /// `{ delimiter = ";", header = true }`.
+    #[serde(default)]
+    pub csv: Option<Value>,
 }
 
 /// A string or a list of strings.
@@ -222,6 +230,10 @@ pub struct FieldSpec {
     /// Drop the item when nothing matches and there is no default.
     #[serde(default)]
     pub required: bool,
+    /// Read the value as opening hours and give an OpenStreetMap `opening_hours`
+    /// string: `true`, or `{ days = "de", day = "..", open = "..", close = ".." }`.
+    #[serde(default)]
+    pub hours: Option<Value>,
 }
 
 /// A field's output type.

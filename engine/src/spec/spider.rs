@@ -344,6 +344,38 @@ impl SpecSpider {
                         self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
                     }
                 }
+                (Some(ItemSource::Microdata { types, json_ld }), Doc::Html(page)) => {
+                    let mut found = json_ld
+                        .as_ref()
+                        .map(|t| json::json_ld_objects(page, t))
+                        .unwrap_or_default();
+                    found.extend(super::structured::microdata_objects(page, &base, types));
+                    for v in found {
+                        self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
+                    }
+                }
+                (
+                    Some(src @ (ItemSource::Csv { text, .. } | ItemSource::Regex { text, .. })),
+                    _,
+                ) => {
+                    let texts = match (text, doc) {
+                        (None, _) => Ok(vec![Cow::Borrowed(response.text())]),
+                        (Some(q), Doc::Html(page)) => page
+                            .try_select(q)
+                            .map(|l| l.getall().into_iter().map(Cow::Owned).collect()),
+                        (Some(_), Doc::Json(_)) => Ok(Vec::new()),
+                    };
+                    let texts = self
+                        .ok_or_report(items_path, texts, &response.url)
+                        .unwrap_or_default();
+                    for v in texts
+                        .iter()
+                        .flat_map(|t| super::structured::text_items(src, t))
+                        .take(super::structured::MAX_CSV_ROWS)
+                    {
+                        self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
+                    }
+                }
                 (Some(_), _) => {}
             }
         }
