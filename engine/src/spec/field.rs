@@ -45,6 +45,9 @@ pub enum ExtractError {
     /// A JMESPath expression failed.
     #[error("{0}")]
     Json(String),
+    /// A script processor failed.
+    #[error("{0}")]
+    Script(String),
 }
 
 /// Where a field's raw values come from.
@@ -162,10 +165,11 @@ impl Field {
             values = values.iter().flat_map(|v| regex_values(re, v)).collect();
         }
         for p in &self.process {
-            values = values
-                .into_iter()
-                .filter_map(|v| p.apply(v, base))
-                .collect();
+            let mut kept = Vec::with_capacity(values.len());
+            for v in values {
+                kept.extend(p.try_apply(v, base).map_err(ExtractError::Script)?);
+            }
+            values = kept;
         }
         if let Some(sep) = &self.join {
             values = if values.is_empty() {

@@ -27,11 +27,14 @@ pub enum Processor {
     Prefix(String),
     /// Put text after the value.
     Suffix(String),
+    /// A function of the spec's script: `fn name(value)` returns the new value, or `()`
+    /// to drop it.
+    Script(super::script::ScriptFn),
 }
 
 /// The names accepted, for error messages.
 const NAMES: &str = "lower, upper, url, slug, squash, { replace = [regex, replacement] }, \
-                     { prefix = \"...\" }, { suffix = \"...\" }";
+                     { prefix = \"...\" }, { suffix = \"...\" }, { script = \"fn_name\" }";
 
 impl Processor {
     /// Compiles one entry of a `process` list; the error names what is wrong.
@@ -53,6 +56,7 @@ impl Processor {
                         .ok_or_else(|| format!("{k} takes a string"))
                 };
                 match k.as_str() {
+                    "script" => Err("a script processor needs the spec's top-level script".into()),
                     "prefix" => Ok(Processor::Prefix(text(arg)?)),
                     "suffix" => Ok(Processor::Suffix(text(arg)?)),
                     "replace" => {
@@ -82,7 +86,34 @@ impl Processor {
         }
     }
 
-    /// Applies the processor to `v`; `base` resolves relative URLs.
+    /// Compiles one entry of a `process` list in a spec whose script is `script`:
+    /// `{ script = "fn_name" }` names one of its functions. None when the entry names a
+    /// function of a script that did not compile (that error is reported at `script`).
+    pub(crate) fn compile_in_spec(
+        v: &Value,
+        script: super::script::Hook<'_>,
+    ) -> Result<Option<Processor>, String> {
+        let name = match v.as_object().and_then(|m| m.get("script")) {
+            Some(name) if v.as_object().is_some_and(|m| m.len() == 1) => name,
+            _ => return Processor::compile(v).map(Some),
+        };
+        let name = name.as_str().ok_or("script takes a function name")?;
+        Ok(script.function(name, 1)?.map(Processor::Script))
+    }
+
+    /// Applies the processor to `v` as [`Processor::apply`]; a script that fails is an
+    /// error.
+    pub fn try_apply(&self, v: String, base: Option<&Url>) -> Result<Option<String>, String> {
+        match self {
+            Processor::Script(f) => f
+                .process(v)
+                .map_err(|e| format!("script function {}: {e}", f.name())),
+            other => Ok(other.apply(v, base)),
+        }
+    }
+
+    /// Applies the processor to `v`; `base` resolves relative URLs. A script that fails
+    /// drops the value (use [`Processor::try_apply`] to see why).
     pub fn apply(&self, v: String, base: Option<&Url>) -> Option<String> {
         Some(match self {
             Processor::Lower => v.to_lowercase(),
@@ -96,6 +127,7 @@ impl Processor {
             Processor::Replace(re, with) => re.replace_all(&v, with.as_str()).into_owned(),
             Processor::Prefix(p) => format!("{p}{v}"),
             Processor::Suffix(s) => format!("{v}{s}"),
+            Processor::Script(f) => f.process(v).ok()??,
         })
     }
 }

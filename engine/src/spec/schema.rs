@@ -53,6 +53,10 @@ pub struct SpecFile {
     /// (DeltaFetch); honoured by the control plane.
     #[serde(default)]
     pub incremental: bool,
+    /// Rhai source defining the functions scripted callbacks and `{ script = ".." }`
+    /// processors call (see [`super::script`]).
+    #[serde(default)]
+    pub script: Option<String>,
 }
 
 /// One named callback.
@@ -78,6 +82,10 @@ pub struct CallbackSpec {
     /// yield items.
     #[serde(default)]
     pub paginate: Option<PaginateSpec>,
+    /// The function of the spec's `script` that handles the response instead:
+    /// `fn name(response)` returning items and requests (it may still `follow`).
+    #[serde(default)]
+    pub script: Option<String>,
 }
 
 /// Pagination by a counter in the URL's query.
@@ -164,7 +172,8 @@ pub struct FieldSpec {
     #[serde(default)]
     pub re: Option<String>,
     /// Processors applied to each value, in order (`lower`, `upper`, `url`, `slug`,
-    /// `squash`, `{ replace = [regex, with] }`, `{ prefix = ".." }`, `{ suffix = ".." }`).
+    /// `squash`, `{ replace = [regex, with] }`, `{ prefix = ".." }`, `{ suffix = ".." }`,
+    /// `{ script = "fn_name" }`).
     #[serde(default)]
     pub process: Vec<Value>,
     /// Join every value with this separator into one string.
