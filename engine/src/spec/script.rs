@@ -110,7 +110,7 @@ fn sandbox() -> Engine {
         .set_max_variables(MAX_VARIABLES)
         .disable_symbol("eval");
     engine.on_progress(|ops| {
-        if ops % 256 != 0 {
+        if ops % 16 != 0 {
             return None;
         }
         let late = DEADLINE.with(|d| d.get().is_some_and(|t| Instant::now() >= t));
@@ -177,8 +177,14 @@ impl Script {
         }
     }
 
-    /// Calls `name(arg)` within the limits, on a thread of its own.
-    fn call(&self, name: &str, arg: Dynamic) -> Result<Dynamic, String> {
+    /// Calls `name(arg)` within the limits, on a thread of its own, and turns its
+    /// result into `T` there (a deeply nested value is also dropped there).
+    fn call<T: Send>(
+        &self,
+        name: &str,
+        arg: impl FnOnce() -> Dynamic + Send,
+        convert: impl FnOnce(Dynamic) -> T + Send,
+    ) -> Result<T, String> {
         let run = || {
             DEADLINE.with(|d| d.set(Some(Instant::now() + CALL_DEADLINE)));
             let options = CallFnOptions::new().eval_ast(false).rewind_scope(true);
@@ -187,10 +193,10 @@ impl Script {
                 &mut Scope::new(),
                 &self.ast,
                 name,
-                (arg,),
+                (arg(),),
             );
             DEADLINE.with(|d| d.set(None));
-            r.map_err(|e| describe(&e))
+            r.map(convert).map_err(|e| describe(&e))
         };
         std::thread::scope(|s| {
             std::thread::Builder::new()
@@ -276,17 +282,17 @@ impl ScriptFn {
     /// Runs the function as a field processor: a string in, a string (or `()` to drop
     /// the value) out.
     pub fn process(&self, value: String) -> Result<Option<String>, String> {
-        let out = self.script.call(&self.name, Dynamic::from(value))?;
-        if out.is_unit() {
-            return Ok(None);
-        }
-        if out.is_string() {
-            return Ok(Some(out.into_string().expect("a string")));
-        }
-        match to_json(&out, 0)? {
-            Value::Null => Ok(None),
-            other => Ok(Some(other.to_string())),
-        }
+        let convert = |out: Dynamic| {
+            if out.is_string() {
+                return Ok(Some(out.into_string().expect("a string")));
+            }
+            match to_json(&out, 0)? {
+                Value::Null => Ok(None),
+                other => Ok(Some(other.to_string())),
+            }
+        };
+        self.script
+            .call(&self.name, || Dynamic::from(value), convert)?
     }
 
     /// Runs the function as a callback on `response`. The outputs before an error are
@@ -295,48 +301,46 @@ impl ScriptFn {
     pub fn callback(
         &self,
         response: &Response,
-        is_callback: &dyn Fn(&str) -> bool,
+        is_callback: &(dyn Fn(&str) -> bool + Sync),
         default_callback: &str,
     ) -> (Vec<ScriptOutput>, Option<String>) {
-        let r = ScriptResponse::new(response);
-        let result = match self.script.call(&self.name, Dynamic::from(r)) {
-            Ok(v) => v,
-            Err(e) => return (Vec::new(), Some(e)),
-        };
-        let values: Array = if result.is_array() {
-            result.into_array().expect("an array")
-        } else if result.is_unit() {
-            Array::new()
-        } else {
-            vec![result]
-        };
-        let mut out = Vec::new();
-        let mut bytes = 0usize;
-        for (i, v) in values.into_iter().enumerate() {
-            if out.len() >= MAX_OUTPUTS {
-                return (
-                    out,
-                    Some(format!("output capped at {MAX_OUTPUTS} items and requests")),
-                );
-            }
-            let one = match output(v, response, is_callback, default_callback) {
-                Ok(Some(o)) => o,
-                Ok(None) => continue,
-                Err(e) => return (out, Some(format!("returned value [{i}]: {e}"))),
+        let arg = || Dynamic::from(ScriptResponse::new(response));
+        let convert = |result: Dynamic| {
+            let values: Array = if result.is_array() {
+                result.into_array().expect("an array")
+            } else if result.is_unit() {
+                Array::new()
+            } else {
+                vec![result]
             };
-            bytes += match &one {
-                ScriptOutput::Item(m) => json_len(m),
-                ScriptOutput::Request(r) => r.url.as_str().len() + r.body.len(),
-            };
-            if bytes > MAX_OUTPUT_BYTES {
-                return (
-                    out,
-                    Some(format!("output capped at {MAX_OUTPUT_BYTES} bytes")),
-                );
+            let mut out = Vec::new();
+            let mut bytes = 0usize;
+            for (i, v) in values.into_iter().enumerate() {
+                if out.len() >= MAX_OUTPUTS {
+                    let e = format!("output capped at {MAX_OUTPUTS} items and requests");
+                    return (out, Some(e));
+                }
+                let one = match output(v, response, is_callback, default_callback) {
+                    Ok(Some(o)) => o,
+                    Ok(None) => continue,
+                    Err(e) => return (out, Some(format!("returned value [{i}]: {e}"))),
+                };
+                bytes += match &one {
+                    ScriptOutput::Item(m) => json_len(m),
+                    ScriptOutput::Request(r) => r.url.as_str().len() + r.body.len(),
+                };
+                if bytes > MAX_OUTPUT_BYTES {
+                    let e = format!("output capped at {MAX_OUTPUT_BYTES} bytes");
+                    return (out, Some(e));
+                }
+                out.push(one);
             }
-            out.push(one);
+            (out, None)
+        };
+        match self.script.call(&self.name, arg, convert) {
+            Ok(r) => r,
+            Err(e) => (Vec::new(), Some(e)),
         }
-        (out, None)
     }
 }
 
@@ -348,7 +352,7 @@ fn json_len(m: &serde_json::Map<String, Value>) -> usize {
 fn output(
     v: Dynamic,
     response: &Response,
-    is_callback: &dyn Fn(&str) -> bool,
+    is_callback: &(dyn Fn(&str) -> bool + Sync),
     default_callback: &str,
 ) -> Result<Option<ScriptOutput>, String> {
     if v.is_unit() {
@@ -694,3 +698,7 @@ fn to_json(v: &Dynamic, depth: usize) -> Result<Value, String> {
     }
     Err(format!("a {} cannot be stored in an item", v.type_name()))
 }
+
+#[cfg(test)]
+#[path = "script_tests.rs"]
+mod tests;
