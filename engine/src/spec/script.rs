@@ -261,7 +261,7 @@ pub enum ScriptOutput {
     /// An item.
     Item(serde_json::Map<String, Value>),
     /// A request.
-    Request(Request),
+    Request(Box<Request>),
 }
 
 impl ScriptFn {
@@ -371,7 +371,7 @@ fn output(
         ));
     };
     spec.build(response, is_callback, default_callback)
-        .map(|r| Some(ScriptOutput::Request(r)))
+        .map(|r| Some(ScriptOutput::Request(Box::new(r))))
 }
 
 /// A request a script built with `request(...)`: checked when returned.

@@ -48,7 +48,7 @@ fn items(out: &[ScriptOutput]) -> Vec<Value> {
 fn requests(out: &[ScriptOutput]) -> Vec<&Request> {
     out.iter()
         .filter_map(|o| match o {
-            ScriptOutput::Request(r) => Some(r),
+            ScriptOutput::Request(r) => Some(&**r),
             _ => None,
         })
         .collect()

@@ -262,7 +262,7 @@ impl SpecSpider {
         for o in outputs {
             match o {
                 super::script::ScriptOutput::Item(item) => out.item(item),
-                super::script::ScriptOutput::Request(r) => out.request(r),
+                super::script::ScriptOutput::Request(r) => out.request(*r),
             }
         }
         if let Some(e) = error {
