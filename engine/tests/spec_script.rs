@@ -256,3 +256,20 @@ z = { css = "b::text", process = [{ script = "one" }] }
     let all = errors(&long);
     has(&all, "script", "script too long");
 }
+
+/// The README's example of scripted callbacks is a valid spec.
+#[test]
+fn the_readme_example_compiles() {
+    let readme = include_str!("../../README.md");
+    let start = readme
+        .find("script = '''\nfn parse_stores")
+        .expect("the example");
+    let end = start + readme[start..].find("```").expect("its end");
+    let spec = format!(
+        "name = \"readme\"\nstart_urls = [\"http://127.0.0.1:1/\"]\nstart_callback = \"stores\"\n{}",
+        &readme[start..end]
+    );
+    let spec = Spec::parse(&spec, SpecFormat::Toml, &[]).unwrap_or_else(|e| panic!("{e}"));
+    assert!(spec.callbacks["stores"].script.is_some());
+    assert_eq!(spec.callbacks["store"].follow.len(), 1);
+}
