@@ -296,7 +296,7 @@ fn output_is_capped() {
 }
 
 #[test]
-fn print_goes_to_the_log_not_stdout() {
+fn print_and_debug_go_to_the_log_and_the_call_goes_on() {
     let (out, e) = run(r#"print("hello"); debug(#{ a: 1 }); #{ ok: true }"#);
     assert_eq!(e, None);
     assert_eq!(items(&out), vec![json!({"ok": true})]);
