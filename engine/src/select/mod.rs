@@ -212,6 +212,19 @@ impl<'h> Page<'h> {
         page
     }
 
+    /// Parses `html` fetched from `url` into a page that does not borrow the text (its
+    /// [`Page::source`] is empty), for holders that must own the page.
+    pub fn parse_detached(html: &str, url: &Url) -> Page<'static> {
+        let page = Page::parse_with_url(html, url);
+        Page {
+            source: "",
+            doc: page.doc,
+            work: page.work,
+            base_href: page.base_href,
+            base_url: page.base_url,
+        }
+    }
+
     /// The URL relative links resolve against, given the URL the page came from.
     pub fn effective_base(&self, url: &Url) -> Url {
         self.base_href

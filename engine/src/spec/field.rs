@@ -45,6 +45,9 @@ pub enum ExtractError {
     /// A JMESPath expression failed.
     #[error("{0}")]
     Json(String),
+    /// A script processor failed.
+    #[error("{0}")]
+    Script(String),
 }
 
 /// Where a field's raw values come from.
@@ -172,7 +175,8 @@ impl Field {
         for p in &self.process {
             let mut next = Vec::with_capacity(values.len());
             for v in values {
-                p.apply(v, base, &mut next);
+                p.try_apply(v, base, &mut next)
+                    .map_err(ExtractError::Script)?;
             }
             values = next;
         }

@@ -13,6 +13,7 @@ pub mod json;
 pub mod limits;
 pub mod process;
 mod schema;
+pub mod script;
 mod spider;
 pub mod start;
 pub mod structured;
@@ -237,6 +238,8 @@ pub struct Callback {
     pub paginate: Option<Paginate>,
     /// A form of the page to submit.
     pub form: Option<form::FormSubmit>,
+    /// The script function that handles the response (a scripted callback).
+    pub script: Option<script::ScriptFn>,
 }
 
 /// Pagination by a query counter: the next page is requested while a page yields
@@ -608,6 +611,15 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
                 .extend(cb.fields.keys().cloned());
         }
     }
+    let script = file.script.as_deref().map(|src| {
+        errs.take(script::Script::compile(src))
+            .map(std::sync::Arc::new)
+    });
+    let hook = match &script {
+        None => script::Hook::Absent,
+        Some(None) => script::Hook::Broken,
+        Some(Some(s)) => script::Hook::Ready(s),
+    };
     let mut callbacks = IndexMap::new();
     for (name, cb) in file.callbacks.iter().take(limits::MAX_CALLBACKS) {
         let path = format!("callbacks.{name}");
@@ -615,7 +627,7 @@ fn compile(file: SpecFile, known_args: &[&str]) -> Result<Spec, SpecError> {
         if let Some(extra) = inherited.get(name.as_str()) {
             known.extend(extra.iter().cloned());
         }
-        if let Some(cb) = errs.take(compile_callback(&path, name, cb, &known)) {
+        if let Some(cb) = errs.take(compile_callback(&path, name, cb, &known, hook)) {
             callbacks.insert(name.clone(), cb);
         }
     }
@@ -785,8 +797,28 @@ fn compile_callback(
     name: &str,
     cb: &CallbackSpec,
     known: &HashSet<String>,
+    hook: script::Hook<'_>,
 ) -> Result<Callback, SpecError> {
     let mut errs = Errors::default();
+    let script = cb.script.as_ref().and_then(|f| {
+        for (key, given) in [
+            ("items", cb.items.is_some()),
+            ("fields", !cb.fields.is_empty()),
+            ("then", cb.then.is_some()),
+            ("paginate", cb.paginate.is_some()),
+        ] {
+            if given {
+                errs.push(SpecError::new(
+                    format!("{path}.{key}"),
+                    "a scripted callback returns its own items and requests: it takes \
+                     follow, but no items, fields, then or paginate",
+                ));
+            }
+        }
+        let f = hook.function(f, 1);
+        errs.take(f.map_err(|m| SpecError::new(format!("{path}.script"), m)))
+            .flatten()
+    });
     let items = match &cb.items {
         Some(s) => errs.take(compile_items(&format!("{path}.items"), s)),
         None => None,
@@ -808,7 +840,7 @@ fn compile_callback(
     let mut known = known.clone();
     for (fname, f) in cb.fields.iter().take(limits::MAX_FIELDS_PER_CALLBACK) {
         let fpath = format!("{path}.fields.{fname}");
-        fields.extend(errs.take(compile_field(&fpath, fname, f, &known)));
+        fields.extend(errs.take(compile_field(&fpath, fname, f, &known, hook)));
         known.insert(fname.clone());
     }
     let mut follow = Vec::new();
@@ -889,10 +921,10 @@ fn compile_callback(
             priority: f.priority,
         })
     });
-    if cb.fields.is_empty() && cb.follow.is_empty() && cb.form.is_none() {
+    if cb.fields.is_empty() && cb.follow.is_empty() && cb.form.is_none() && cb.script.is_none() {
         errs.push(SpecError::new(
             path,
-            "a callback needs fields, follow entries or a form",
+            "a callback needs fields, follow entries, a form or a script",
         ));
     }
     errs.check()?;
@@ -903,6 +935,7 @@ fn compile_callback(
         then,
         paginate,
         form,
+        script,
     })
 }
 
@@ -911,6 +944,7 @@ fn compile_field(
     name: &str,
     f: &FieldSpec,
     known: &HashSet<String>,
+    hook: script::Hook<'_>,
 ) -> Result<Field, SpecError> {
     let mut errs = Errors::default();
     let query = one_selector(path, f.css.as_deref(), f.xpath.as_deref());
@@ -973,9 +1007,10 @@ fn compile_field(
         .enumerate()
         .filter_map(|(i, p)| {
             errs.take(
-                Processor::compile(p)
+                Processor::compile_in_spec(p, hook)
                     .map_err(|m| SpecError::new(format!("{path}.process[{i}]"), m)),
             )
+            .flatten()
         })
         .collect();
     let re = errs.take(

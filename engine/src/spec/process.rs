@@ -64,6 +64,9 @@ pub enum Processor {
     Keep(Regex),
     /// Drop values a regex matches.
     Drop(Regex),
+    /// A function of the spec's script: `fn name(value)` returns the new value, or `()`
+    /// to drop it.
+    Script(super::script::ScriptFn),
 }
 
 /// The names accepted, for error messages.
@@ -72,7 +75,7 @@ const NAMES: &str = "lower, upper, title, url, slug, squash, unescape, strip_tag
                      { prefix = \"...\" }, { suffix = \"...\" }, { strip_prefix = \"...\" }, \
                      { strip_suffix = \"...\" }, { split = \"sep\" }, { split = [\"sep\", index] }, \
                      { map = { from = \"to\", \"*\" = \"other\" } }, { keep = regex }, \
-                     { drop = regex }";
+                     { drop = regex }, { script = \"fn_name\" }";
 
 fn pattern(p: &str) -> Result<Regex, String> {
     if p.len() > limits::MAX_PATTERN_LEN {
@@ -118,6 +121,7 @@ impl Processor {
                     _ => Err(format!("{k} takes a string or a list of strings")),
                 };
                 match k.as_str() {
+                    "script" => Err("a script processor needs the spec's top-level script".into()),
                     "prefix" => Ok(Processor::Prefix(text(arg)?)),
                     "suffix" => Ok(Processor::Suffix(text(arg)?)),
                     "strip_prefix" => Ok(Processor::StripPrefix(texts(arg)?)),
@@ -185,8 +189,47 @@ impl Processor {
         }
     }
 
+    /// Compiles one entry of a `process` list in a spec whose script is `script`:
+    /// `{ script = "fn_name" }` names one of its functions. None when the entry names a
+    /// function of a script that did not compile (that error is reported at `script`).
+    pub(crate) fn compile_in_spec(
+        v: &Value,
+        script: super::script::Hook<'_>,
+    ) -> Result<Option<Processor>, String> {
+        let name = match v.as_object().and_then(|m| m.get("script")) {
+            Some(name) if v.as_object().is_some_and(|m| m.len() == 1) => name,
+            _ => return Processor::compile(v).map(Some),
+        };
+        let name = name.as_str().ok_or("script takes a function name")?;
+        Ok(script.function(name, 1)?.map(Processor::Script))
+    }
+
+    /// Applies the processor to `v` as [`Processor::apply`]; a script that fails is an
+    /// error.
+    pub fn try_apply(
+        &self,
+        v: String,
+        base: Option<&Url>,
+        out: &mut Vec<String>,
+    ) -> Result<(), String> {
+        match self {
+            Processor::Script(f) => {
+                let r = f
+                    .process(v)
+                    .map_err(|e| format!("script function {}: {e}", f.name()))?;
+                out.extend(r);
+                Ok(())
+            }
+            other => {
+                other.apply(v, base, out);
+                Ok(())
+            }
+        }
+    }
+
     /// Applies the processor to `v`, pushing what comes out (nothing, one value or
-    /// several) to `out`; `base` resolves relative URLs.
+    /// several) to `out`; `base` resolves relative URLs. A script that fails drops the
+    /// value (use [`Processor::try_apply`] to see why).
     pub fn apply(&self, v: String, base: Option<&Url>, out: &mut Vec<String>) {
         let one = match self {
             Processor::Lower => v.to_lowercase(),
@@ -246,6 +289,10 @@ impl Processor {
             Processor::Keep(re) if !re.is_match(&v) => return,
             Processor::Drop(re) if re.is_match(&v) => return,
             Processor::Keep(_) | Processor::Drop(_) => v,
+            Processor::Script(f) => match f.process(v) {
+                Ok(Some(v)) => v,
+                _ => return,
+            },
         };
         out.push(one);
     }

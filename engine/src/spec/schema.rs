@@ -57,6 +57,10 @@ pub struct SpecFile {
     /// (DeltaFetch); honoured by the control plane.
     #[serde(default)]
     pub incremental: bool,
+    /// Rhai source defining the functions scripted callbacks and `{ script = ".." }`
+    /// processors call (see [`super::script`]).
+    #[serde(default)]
+    pub script: Option<String>,
 }
 
 /// One named callback.
@@ -82,6 +86,10 @@ pub struct CallbackSpec {
     /// yield items.
     #[serde(default)]
     pub paginate: Option<PaginateSpec>,
+    /// The function of the spec's `script` that handles the response instead:
+    /// `fn name(response)` returning items and requests (it may still `follow`).
+    #[serde(default)]
+    pub script: Option<String>,
     /// Submit a form of the page (a login, a search), as `FormRequest.from_response`.
     #[serde(default)]
     pub form: Option<FormSpec>,
@@ -206,7 +214,8 @@ pub struct FieldSpec {
     /// it cuts the JSON out of the selected text instead (group 1 when it has groups).
     #[serde(default)]
     pub re: Option<String>,
-    /// Processors applied to each value, in order (see [`super::process::Processor`]).
+    /// Processors applied to each value, in order (see [`super::process::Processor`];
+    /// `{ script = "fn_name" }` calls a function of the spec's script).
     #[serde(default)]
     pub process: Vec<Value>,
     /// Join every value with this separator into one string.

@@ -250,6 +250,40 @@ impl SpecSpider {
         }
     }
 
+    /// Runs scripted callback `name`: its items and requests go to `out`; a failure (an
+    /// error, a limit hit) is reported as [`SpecSpider::selector_failed`] reports
+    /// selectors, under `callbacks.NAME.script`.
+    fn run_script(
+        &self,
+        name: &str,
+        f: &super::script::ScriptFn,
+        response: &Response,
+        out: &mut Output,
+    ) {
+        let is_callback = |cb: &str| self.spec.callbacks.contains_key(cb);
+        let (outputs, error) = f.callback(response, &is_callback, name);
+        for o in outputs {
+            match o {
+                super::script::ScriptOutput::Item(item) => out.item(item),
+                super::script::ScriptOutput::Request(r) => out.request(*r),
+            }
+        }
+        if let Some(e) = error {
+            let path = format!("callbacks.{name}.script");
+            let n = {
+                let mut failures = self.failures.lock();
+                let n = failures.entry(path.clone()).or_insert(0);
+                *n += 1;
+                *n
+            };
+            if n == 1 {
+                tracing::warn!(script = %path, url = %response.url, error = %e, "script failed on a page");
+            } else if n == 10u64.pow(n.ilog10()) {
+                tracing::warn!(script = %path, failures = n, last_url = %response.url, error = %e, "script failed again");
+            }
+        }
+    }
+
     /// The value of `result`, or None after reporting its error under `path`.
     fn ok_or_report<T, E: std::fmt::Display>(
         &self,
@@ -314,6 +348,9 @@ impl SpecSpider {
             Doc::Html(page) => page.effective_base(&response.url),
             Doc::Json(_) => response.url.clone(),
         };
+        if let Some(f) = &cb.script {
+            self.run_script(name, f, response, out);
+        }
         let before = (out.items.len(), out.requests.len(), out.dropped.len());
         let items_path = || format!("callbacks.{name}.items");
         if !cb.fields.is_empty() {
