@@ -384,6 +384,59 @@ async fn wpsl(Query(q): Query<HashMap<String, String>>) -> Response {
         .into_response()
 }
 
+/// A dealer of the scripted example: code, name, services, closed.
+const DEALERS: [(&str, &str, &[&str], bool); 4] = [
+    (
+        "D100",
+        "Northwind Motors Leeds",
+        &["sales", "service"],
+        false,
+    ),
+    ("D200", "Northwind Motors Paris", &["service"], false),
+    ("D300", "Northwind Motors Oslo", &["sales"], false),
+    ("D400", "Northwind Motors Lyon", &["sales", "service"], true),
+];
+
+fn dealer_hours(i: usize) -> Value {
+    json!({
+        "monday": "08:00-18:00", "tuesday": "08:00-18:00", "wednesday": "08:00-18:00",
+        "thursday": "08:00-18:00", "friday": "08:00-18:00",
+        "saturday": if i % 2 == 0 { "09:00-13:00" } else { "closed" },
+    })
+}
+
+/// `/api/dealers`: every dealer, hours as a JSON string inside the JSON.
+async fn dealers_api() -> Response {
+    let list: Vec<Value> = DEALERS
+        .iter()
+        .enumerate()
+        .map(|(i, (code, name, services, closed))| {
+            json!({
+                "code": code, "name": name, "services": services,
+                "status": if *closed { "closed" } else { "open" },
+                "lat": 50.0 + i as f64, "lng": 1.5 + i as f64,
+                "hours": dealer_hours(i).to_string(),
+            })
+        })
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({ "dealers": list }).to_string(),
+    )
+        .into_response()
+}
+
+async fn dealer_page(Path(code): Path<String>) -> Response {
+    match DEALERS.iter().position(|d| d.0 == code) {
+        Some(i) => Html(format!(
+            "<html><body><h1>{}</h1><a href=\"tel:+33100{i}\">call</a></body></html>",
+            DEALERS[i].1
+        ))
+        .into_response(),
+        None => StatusCode::NOT_FOUND.into_response(),
+    }
+}
+
 async fn site() -> String {
     let sessions: Sessions = Arc::default();
     let app = Router::new()
@@ -395,6 +448,8 @@ async fn site() -> String {
         .route("/sitemaps/stores.xml", get(sitemap_stores))
         .route("/sitemaps/pages.xml", get(sitemap_pages))
         .route("/wp-admin/admin-ajax.php", get(wpsl))
+        .route("/api/dealers", get(dealers_api))
+        .route("/dealers/{code}", get(dealer_page))
         .merge(login_routes(sessions));
     serve_router(app).await
 }
@@ -552,4 +607,41 @@ async fn a_named_template_wp_store_locator() {
         assert_eq!(i["street_address"], street);
         assert_eq!(i["opening_hours"], "Mo 07:00-19:00");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_scripted_callback() {
+    let base = site().await;
+    let (outcome, items) = crawl_example("scripted/dealers.toml", &base).await;
+    let got = by_ref(&items, "ref");
+    let mut want = HashMap::new();
+    for (i, (code, name, services, closed)) in DEALERS.iter().enumerate() {
+        if *closed {
+            continue;
+        }
+        let hours = if i % 2 == 0 {
+            "Mo-Fr 08:00-18:00; Sa 09:00-13:00"
+        } else {
+            "Mo-Fr 08:00-18:00; Sa closed"
+        };
+        for service in *services {
+            let r = format!("{code}-{service}");
+            let shop = if *service == "sales" {
+                "car"
+            } else {
+                "car_repair"
+            };
+            want.insert(
+                r.clone(),
+                json!({
+                    "ref": r, "name": name, "shop": shop, "lat": 50.0 + i as f64,
+                    "lon": 1.5 + i as f64, "website": format!("{base}/dealers/{code}"),
+                    "phone": format!("+33100{i}"), "opening_hours": hours,
+                }),
+            );
+        }
+    }
+    assert_eq!(got, want);
+    // The list, then the three open dealers' pages.
+    assert_eq!(stat(&outcome, "response_received_count"), 4);
 }

@@ -618,6 +618,8 @@ fn register_api(engine: &mut Engine) {
             format!("<Response {}>", r.0.url)
         })
         .register_fn("parse_json", |s: &str| parse_json(s))
+        .register_fn("opening_hours", |v: Dynamic| opening_hours(&v, &Map::new()))
+        .register_fn("opening_hours", |v: Dynamic, o: Map| opening_hours(&v, &o))
         .register_fn("item", |m: Map| m)
         .register_type_with_name::<RequestSpec>("Request")
         .register_fn("request", |url: &str| RequestSpec {
@@ -633,6 +635,25 @@ fn register_api(engine: &mut Engine) {
         .register_fn("to_string", |r: &mut RequestSpec| {
             format!("<Request {}>", r.url)
         });
+}
+
+/// `opening_hours(value)` / `opening_hours(value, #{ days: "de", ... })`: a field's
+/// `hours` conversion (text, schema.org objects, day-keyed maps, records) to an OSM
+/// `opening_hours` string, or `()` when nothing is read.
+fn opening_hours(v: &Dynamic, options: &Map) -> Result<Dynamic, Box<EvalAltResult>> {
+    let options = to_json(&Dynamic::from_map(options.clone()), 0)?;
+    let options = match &options {
+        Value::Object(m) if m.is_empty() => Value::Bool(true),
+        other => other.clone(),
+    };
+    let o = super::hours::HoursOptions::compile("opening_hours", &options)
+        .map_err(|e| e.message)?
+        .unwrap_or_default();
+    let v = to_json(v, 0)?;
+    Ok(match super::hours::from_json(&v, &o) {
+        Some(s) => s.into(),
+        None => Dynamic::UNIT,
+    })
 }
 
 /// A JSON value as a script value.

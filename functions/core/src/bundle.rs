@@ -618,6 +618,25 @@ mod tests {
     }
 
     #[test]
+    fn scripts_travel_in_the_bundle_with_their_spec() {
+        let spec = include_str!("../../../examples/scripted/dealers.toml");
+        let script = include_str!("../../../examples/scripted/dealers.rhai");
+        let data = zip_of(&[
+            ("dealers/dealers.toml", spec.as_bytes()),
+            ("dealers/dealers.rhai", script.as_bytes()),
+        ]);
+        let bundle = parse_bundle(&data).unwrap();
+        let spider = bundle.get("scripted_dealers").unwrap().spider(&[]).unwrap();
+        assert!(spider.spec().callbacks["dealer"].script.is_some());
+        let without = zip_of(&[("dealers/dealers.toml", spec.as_bytes())]);
+        let err = parse_bundle(&without).unwrap_err().to_string();
+        assert!(
+            err.starts_with("dealers/dealers.toml: script_file: no file \"dealers.rhai\""),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn zip_of_specs() {
         let (a, b) = (spec("alpha"), spec("beta"));
         let data = zip_of(&[
