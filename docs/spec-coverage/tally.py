@@ -369,6 +369,54 @@ def main():
           f"`code` reasons ({'; '.join(code_fix.values())}): {len(after)}/60; still code: "
           f"{', '.join(sorted(set(SPIDERS) - after))}.")
 
+    now()
+
+
+# How each tag is written in a Trawl spec today (README "Crawling", docs/SPECS.md).
+NOW = {
+    "html-css-xpath": "`css` / `xpath` fields and `items`",
+    "crawl-rules": "`[[rules]]` (LinkExtractor keys)",
+    "sitemap": "`sitemap_urls` (robots.txt, indexes), `sitemap_rules`, `sitemap_follow`",
+    "json-api": "`jmespath` fields, `items = { jmespath }`, JSON `follow`",
+    "json-ld": "`items = { json_ld = [...] }`, template `structured_data`",
+    "microdata": "`items = { microdata = [...] }`",
+    "json-in-script": "`items`/fields with a selector + `re` cut + `jmespath`; JavaScript literals read as JSON5",
+    "processors": "`process` (affix, replace, strip_prefix/suffix, split, map, yesno, keep/drop, title, "
+                  "unescape, strip_tags, url, slug), `values` (fallbacks, joined lines), `_scratch` fields",
+    "start-list": "list `args` (`{points.lat}`), `-a ids=1,2,3`, expanded in start URLs and requests",
+    "post-body": "`start_requests` with `json` / `form` / `body` and headers; script `request(#{...})`",
+    "form-from-response": "`form = { css, formdata, callback }` (FormRequest.from_response, checked against Scrapy)",
+    "pagination": "`paginate = { param, step, max }`, `follow` next links",
+    "nested-lists": "JMESPath projections (`stores[].branches[]`)",
+    "meta-passing": "`then` (the item goes on to its detail page), script `kwargs`",
+    "csv-or-regex-items": "`items = { csv = ... }`, `items = { re = ... }`",
+    "extends-storefinder": "`extends` (a bundle's abstract base, or a named template such as `wp_store_locator`)",
+    "opening-hours": "field option `hours` (schema.org, OSM strings, free text in 9 languages, day-keyed maps, "
+                     "records); `opening_hours()` in scripts",
+    "code": "a sandboxed Rhai callback or processor (`script`, `script_file`)",
+}
+
+
+def now():
+    covered = set(TAGS) - {"browser"}
+    assert set(NOW) == covered, set(NOW) ^ covered
+    ok = expressible(covered)
+    no_code = expressible(covered - {"code"})
+    print("\n## What specs express now\n")
+    print("Every tag but `browser` has a spec feature:\n")
+    print("| tag | spiders | written as |")
+    print("|---|---:|---|")
+    counts = Counter(t for tags in SPIDERS.values() for t in tags)
+    for t in TAGS:
+        if t in NOW:
+            print(f"| `{t}` | {counts[t]} | {NOW[t]} |")
+    print(f"\n**Expressible: {len(ok)}/60 ({len(ok) / 60:.0%})**, the scripted hook counted "
+          f"(the {counts['code']} `code` spiders are written with a script); "
+          f"without scripts: {len(no_code)}/60 ({len(no_code) / 60:.0%}).\n")
+    left = sorted(set(SPIDERS) - ok)
+    print("Not expressible: " + ", ".join(f"{n} ({', '.join(sorted(SPIDERS[n] - covered))})" for n in left)
+          + " — they render pages in a headless browser (Playwright); the engine has no browser.")
+
 
 if __name__ == "__main__":
     main()

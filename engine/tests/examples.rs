@@ -437,6 +437,21 @@ async fn dealer_page(Path(code): Path<String>) -> Response {
     }
 }
 
+/// `/api/search?lat=..&lng=..`: the stores within half a degree of latitude.
+async fn search(Query(q): Query<HashMap<String, String>>) -> Response {
+    let lat: f64 = q.get("lat").and_then(|v| v.parse().ok()).unwrap_or(0.0);
+    let results: Vec<Value> = stores()
+        .iter()
+        .filter(|s| lat - 0.5 <= s.lat && s.lat < lat + 0.5)
+        .map(|s| json!({ "id": s.id, "name": s.name, "lat": s.lat, "lng": s.lon }))
+        .collect();
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        json!({ "results": results }).to_string(),
+    )
+        .into_response()
+}
+
 async fn site() -> String {
     let sessions: Sessions = Arc::default();
     let app = Router::new()
@@ -449,6 +464,7 @@ async fn site() -> String {
         .route("/sitemaps/pages.xml", get(sitemap_pages))
         .route("/wp-admin/admin-ajax.php", get(wpsl))
         .route("/api/dealers", get(dealers_api))
+        .route("/api/search", get(search))
         .route("/dealers/{code}", get(dealer_page))
         .merge(login_routes(sessions));
     serve_router(app).await
@@ -492,8 +508,8 @@ async fn json_api_with_pagination() {
     let got = by_ref(&items, "ref");
     let all = stores();
     assert_eq!(got.len(), all.len());
-    // 3 pages of stores, then the empty page that ends the pagination.
-    assert_eq!(stat(&outcome, "response_received_count"), 4);
+    // 3 pages of stores: the third says it is the last.
+    assert_eq!(stat(&outcome, "response_received_count"), 3);
     for s in &all {
         let i = &got[&s.id.to_string()];
         let street = match &s.line2 {
@@ -643,5 +659,14 @@ async fn a_scripted_callback() {
     }
     assert_eq!(got, want);
     // The list, then the three open dealers' pages.
+    assert_eq!(stat(&outcome, "response_received_count"), 4);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn start_requests_from_a_csv_of_points() {
+    let base = site().await;
+    let (outcome, items) = crawl_example("grid-search.toml", &base).await;
+    let got = by_ref(&items, "ref");
+    assert_eq!(got.len(), stores().len());
     assert_eq!(stat(&outcome, "response_received_count"), 4);
 }

@@ -50,7 +50,10 @@ fn every_sampled_spider_spec_is_valid() {
                 Err(e) => failures.push(format!("{file}: {e}")),
             }
             let stem = path.file_stem().unwrap().to_string_lossy().to_string();
-            if !files.iter().any(|f| extends_of(f).as_deref() == Some(stem.as_str())) {
+            if !files
+                .iter()
+                .any(|f| extends_of(f).as_deref() == Some(stem.as_str()))
+            {
                 failures.push(format!("{file}: abstract base extended by no spec"));
             }
             continue;
@@ -59,7 +62,10 @@ fn every_sampled_spider_spec_is_valid() {
             Ok(spec) => {
                 let stem = path.file_stem().unwrap().to_string_lossy();
                 if spec.name != stem {
-                    failures.push(format!("{file}: spider name {:?} differs from file", spec.name));
+                    failures.push(format!(
+                        "{file}: spider name {:?} differs from file",
+                        spec.name
+                    ));
                 }
                 spiders.push(spec.name);
             }
@@ -69,7 +75,12 @@ fn every_sampled_spider_spec_is_valid() {
     for f in &failures {
         eprintln!("FAIL {f}");
     }
-    assert!(failures.is_empty(), "{} spec(s) invalid:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{} spec(s) invalid:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     assert!(
         spiders.len() >= 12,
         "only {} spider specs in docs/spec-coverage/specs: {spiders:?}",

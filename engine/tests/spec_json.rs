@@ -511,3 +511,57 @@ lat = {{ jmespath = "lat", type = "float" }}
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_cut_from_a_jsonp_body_and_page_selectors_beside_json_ld() {
+    let base = serve_router(
+        Router::new()
+            .route(
+                "/stores.js",
+                get(|| async {
+                    (
+                        [(header::CONTENT_TYPE, "application/javascript")],
+                        "callback({\"stores\": [{\"id\": 1, \"note\": \"a<b\"}, {\"id\": 2}]});",
+                    )
+                }),
+            )
+            .route(
+                "/store",
+                get(|| async {
+                    Html(
+                        "<html><head><script type=\"application/ld+json\">\
+                         {\"@type\": \"Store\", \"name\": \"North\"}</script></head>\
+                         <body><p class=\"street\">1 High St</p></body></html>",
+                    )
+                }),
+            ),
+    )
+    .await;
+    let spec = format!(
+        r#"
+name = "jsonp"
+start_urls = ["{base}/stores.js"]
+start_callback = "stores"
+start_requests = [{{ url = "{base}/store", callback = "store" }}]
+
+[callbacks.stores]
+items = {{ re = 'callback\((.*)\);', jmespath = "stores" }}
+fields = {{ id = {{ jmespath = "id", type = "int" }}, note = {{ jmespath = "note" }} }}
+
+[callbacks.store]
+items = {{ json_ld = "Store" }}
+fields = {{ name = {{ jmespath = "name" }}, street = {{ css = "p.street::text" }} }}
+"#
+    );
+    let (_, items) = crawl_spec(&spec, &[], &[]).await;
+    let mut got: Vec<Value> = items.into_iter().map(Value::Object).collect();
+    got.sort_by_key(|v| v.to_string());
+    assert_eq!(
+        got,
+        vec![
+            json!({"id": 1, "note": "a<b"}),
+            json!({"id": 2}),
+            json!({"name": "North", "street": "1 High St"}),
+        ]
+    );
+}

@@ -1,9 +1,12 @@
-//! `extends`: a spec built on another spec or on a named template, and `script_file`:
-//! a script kept in its own file.
+//! `extends`: a spec built on another spec or on a named template; `script_file`: a
+//! script kept in its own file; `args_files`: list arguments read from CSV files
+//! (points of a search grid, store ids), one row per element.
 //!
 //! A spec with `extends = "base"` is the base document with the spec's own keys laid
 //! over it: tables merge key by key (recursively), anything else (strings, numbers,
-//! lists) replaces what the base had, and `null` (JSON) removes the key. The base is
+//! lists) replaces what the base had, and `null` (JSON) removes the key; a field is
+//! replaced whole (its keys are one definition), and `unset = ["dotted.key", ...]`
+//! removes keys of the base (TOML has no `null`). The base is
 //! looked up in the spec's [`SpecSources`] first — another spec of the same bundle
 //! by spider name or by file path, or a file next to the spec for `trawl crawl` —
 //! then among the [named templates](TEMPLATES) shipped with Trawl. Bases may extend
@@ -96,7 +99,8 @@ pub(crate) fn document(text: &str, format: SpecFormat) -> Result<Value, SpecErro
 pub(crate) fn resolve(doc: Value, sources: &dyn SpecSources) -> Result<Value, SpecError> {
     let mut chain = Vec::new();
     let doc = merge_bases(doc, sources, &mut chain)?;
-    inline_script(doc, sources)
+    let doc = inline_script(doc, sources)?;
+    inline_args_files(doc, sources)
 }
 
 fn merge_bases(
@@ -160,31 +164,67 @@ fn merge_bases(
         m.remove("abstract");
         m.remove("name");
     }
-    overlay(&mut merged, doc);
+    if let Some(paths) = doc.as_object_mut().and_then(|m| m.remove("unset")) {
+        unset(&mut merged, paths)?;
+    }
+    overlay(&mut merged, doc, &mut Vec::new());
     limits::check_nesting(&merged)?;
     Ok(merged)
 }
 
-/// Lays `top` over `base`: tables merge, `null` removes, anything else replaces.
-fn overlay(base: &mut Value, top: Value) {
+/// Lays `top` over `base`: tables merge, `null` removes, anything else replaces. A
+/// field (`callbacks.*.fields.*`) is replaced whole: its keys are one definition.
+fn overlay(base: &mut Value, top: Value, path: &mut Vec<String>) {
     match (base, top) {
-        (Value::Object(b), Value::Object(t)) => overlay_map(b, t),
+        (Value::Object(b), Value::Object(t)) if !is_field(path) => overlay_map(b, t, path),
         (b, t) => *b = t,
     }
 }
 
-fn overlay_map(base: &mut Map<String, Value>, top: Map<String, Value>) {
+fn is_field(path: &[String]) -> bool {
+    matches!(path, [c, _, f, _] if c == "callbacks" && f == "fields")
+}
+
+fn overlay_map(base: &mut Map<String, Value>, top: Map<String, Value>, path: &mut Vec<String>) {
     for (k, v) in top {
         match (base.get_mut(&k), v) {
             (_, Value::Null) => {
                 base.remove(&k);
             }
-            (Some(b @ Value::Object(_)), v @ Value::Object(_)) => overlay(b, v),
+            (Some(b @ Value::Object(_)), v @ Value::Object(_)) => {
+                path.push(k);
+                overlay(b, v, path);
+                path.pop();
+            }
             (_, v) => {
                 base.insert(k, v);
             }
         }
     }
+}
+
+/// `unset = ["callbacks.stores.fields.phone", "args.key"]`: keys of the base removed
+/// (TOML has no `null`).
+fn unset(doc: &mut Value, paths: Value) -> Result<(), SpecError> {
+    let bad = || SpecError::new("unset", "unset takes a list of dotted key paths");
+    let Value::Array(paths) = paths else {
+        return Err(bad());
+    };
+    for p in paths {
+        let Value::String(p) = p else {
+            return Err(bad());
+        };
+        let mut parts: Vec<&str> = p.split('.').collect();
+        let last = parts.pop().ok_or_else(bad)?;
+        let mut at = Some(&mut *doc);
+        for part in parts {
+            at = at.and_then(|v| v.get_mut(part));
+        }
+        if let Some(m) = at.and_then(Value::as_object_mut) {
+            m.remove(last);
+        }
+    }
+    Ok(())
 }
 
 fn inline_script(mut doc: Value, sources: &dyn SpecSources) -> Result<Value, SpecError> {
@@ -217,6 +257,69 @@ fn inline_script(mut doc: Value, sources: &dyn SpecSources) -> Result<Value, Spe
     Ok(doc)
 }
 
+/// The most rows one `args_files` CSV gives.
+pub const MAX_ARGS_FILE_ROWS: usize = 100_000;
+
+/// `args_files = { points = "grid.csv" }`: the argument `points` becomes the list of
+/// the file's rows, each an object keyed by the CSV header (`{points.lat}`).
+fn inline_args_files(mut doc: Value, sources: &dyn SpecSources) -> Result<Value, SpecError> {
+    let Some(obj) = doc.as_object_mut() else {
+        return Ok(doc);
+    };
+    let Some(files) = obj.remove("args_files") else {
+        return Ok(doc);
+    };
+    let Value::Object(files) = files else {
+        return Err(SpecError::new(
+            "args_files",
+            "args_files maps argument names to CSV files",
+        ));
+    };
+    let mut args = match obj.remove("args") {
+        Some(Value::Object(a)) => a,
+        None => Map::new(),
+        Some(_) => return Err(SpecError::new("args", "args must be a table")),
+    };
+    for (name, path) in files {
+        let at = format!("args_files.{name}");
+        let Value::String(path) = path else {
+            return Err(SpecError::new(at, "give the path of a CSV file"));
+        };
+        let text = sources.file(&path).ok_or_else(|| {
+            SpecError::new(
+                &at,
+                format!("no file {path:?} next to the spec (in the bundle)"),
+            )
+        })?;
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(false)
+            .from_reader(text.as_bytes());
+        let header = reader
+            .headers()
+            .map_err(|e| SpecError::new(&at, format!("{path}: {e}")))?
+            .clone();
+        let mut rows = Vec::new();
+        for record in reader.records() {
+            let record = record.map_err(|e| SpecError::new(&at, format!("{path}: {e}")))?;
+            if rows.len() == MAX_ARGS_FILE_ROWS {
+                return Err(SpecError::new(
+                    &at,
+                    format!("{path}: more than {MAX_ARGS_FILE_ROWS} rows"),
+                ));
+            }
+            let row: Map<String, Value> = header
+                .iter()
+                .zip(record.iter())
+                .map(|(k, v)| (k.trim().to_string(), Value::String(v.trim().to_string())))
+                .collect();
+            rows.push(Value::Object(row));
+        }
+        args.insert(name, Value::Array(rows));
+    }
+    obj.insert("args".into(), Value::Object(args));
+    Ok(doc)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -245,6 +348,8 @@ mod tests {
             ("loop1", "extends = \"loop2\""),
             ("loop2", "extends = \"loop1\""),
             ("parse.rhai", "fn parse(r) { [] }"),
+            ("grid.csv", "lat,lon\n51.5, -0.12\n53.8,-1.55\n"),
+            ("ragged.csv", "lat,lon\n1\n"),
         ]))
     }
 
@@ -271,6 +376,22 @@ mod tests {
     }
 
     #[test]
+    fn fields_replace_whole_and_unset_removes() {
+        let doc = json!({
+            "extends": "base",
+            "name": "child",
+            "unset": ["callbacks.stores.fields.city", "args.key", "no.such.key"],
+            "callbacks": {"stores": {"fields": {"name": {"value": "Acme"}}}},
+        });
+        let out = resolve(doc, &sources()).unwrap();
+        assert_eq!(
+            out["callbacks"]["stores"]["fields"],
+            json!({"name": {"value": "Acme"}})
+        );
+        assert_eq!(out["args"], json!({"site": "x"}));
+    }
+
+    #[test]
     fn cycles_unknown_bases_and_scripts() {
         let e = resolve(json!({"extends": "loop1"}), &sources()).unwrap_err();
         assert!(e.message.contains("circle"), "{e}");
@@ -281,6 +402,19 @@ mod tests {
         assert_eq!(out["script"], "fn parse(r) { [] }");
         let e = resolve(json!({"script_file": "x.rhai"}), &sources()).unwrap_err();
         assert_eq!(e.path, "script_file");
+        let out = resolve(
+            json!({"args": {"key": "k"}, "args_files": {"points": "grid.csv"}}),
+            &sources(),
+        )
+        .unwrap();
+        assert_eq!(
+            out["args"],
+            json!({"key": "k", "points": [{"lat": "51.5", "lon": "-0.12"}, {"lat": "53.8", "lon": "-1.55"}]})
+        );
+        let e = resolve(json!({"args_files": {"p": "ragged.csv"}}), &sources()).unwrap_err();
+        assert_eq!(e.path, "args_files.p");
+        let e = resolve(json!({"args_files": {"p": "none.csv"}}), &sources()).unwrap_err();
+        assert!(e.message.contains("no file"), "{e}");
     }
 
     #[test]

@@ -21,17 +21,20 @@ pub enum Scope<'a, 'p> {
     Page(&'a Page<'p>),
     /// One node.
     Node(&'a Selection<'a>),
-    /// A JSON value.
-    Json(&'a Rcvar),
+    /// A JSON value, and the page it came from (JSON-LD, microdata, JSON in a
+    /// script), where `css`/`xpath` fields select.
+    Json(&'a Rcvar, Option<&'a Page<'p>>),
 }
 
 impl<'a> Scope<'a, '_> {
-    /// The strings `query` selects in this scope (none in a JSON scope).
+    /// The strings `query` selects in this scope: in a JSON scope, on the page the JSON
+    /// came from (none for a JSON response).
     pub fn strings(&self, query: &Query) -> Result<Vec<String>, SelectError> {
         Ok(match self {
             Scope::Page(p) => p.try_select(query)?.getall(),
             Scope::Node(n) => n.try_select(query)?.getall(),
-            Scope::Json(_) => Vec::new(),
+            Scope::Json(_, Some(p)) => p.try_select(query)?.getall(),
+            Scope::Json(_, None) => Vec::new(),
         })
     }
 }
@@ -127,7 +130,7 @@ impl Field {
             Source::Templates(ts) => ts.iter().map(|t| t.render(vars)).collect(),
             Source::Select(q) => scope.strings(q)?,
             Source::Json { text: None, path } => match scope {
-                Scope::Json(v) => {
+                Scope::Json(v, _) => {
                     let found = path.search(v).map_err(ExtractError::Json)?;
                     json::values(&found)
                 }

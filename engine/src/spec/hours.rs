@@ -689,7 +689,7 @@ pub(super) fn extract_field<'v>(
             from_texts(&texts, o)
         }
         Source::Json { text: None, path } => match scope {
-            Scope::Json(v) => {
+            Scope::Json(v, _) => {
                 let found = path.search(v).map_err(ExtractError::Json)?;
                 from_json(&to_value(&found), o)
             }

@@ -254,6 +254,8 @@ pub struct Paginate {
     pub step: i64,
     /// The last counter requested.
     pub max: i64,
+    /// True on the JSON of the last page.
+    pub stop: Option<JsonPath>,
 }
 
 /// The most pages one pagination may request.
@@ -898,7 +900,12 @@ fn compile_callback(
             return None;
         }
         let limit = start.saturating_add(step.saturating_mul(MAX_PAGES - 1));
+        let stop = match &p.stop {
+            Some(expr) => Some(errs.take(jmespath(&format!("{ppath}.stop"), expr))?),
+            None => None,
+        };
         Some(Paginate {
+            stop,
             param: p.param.clone(),
             start,
             step,

@@ -135,6 +135,10 @@ pub struct PaginateSpec {
     /// items; at most 10,000 pages).
     #[serde(default)]
     pub max: Option<i64>,
+    /// A JMESPath over the JSON response: the page is the last when it is true
+    /// (`pageInfo.pageNo >= pageInfo.totalPageCnt`).
+    #[serde(default)]
+    pub stop: Option<String>,
 }
 
 /// Where a callback's items come from: HTML nodes (CSS or XPath), JSON elements

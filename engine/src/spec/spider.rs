@@ -103,6 +103,14 @@ impl<'h> Doc<'h> {
     }
 }
 
+/// The page of an HTML document.
+fn page_of<'a, 'h>(doc: &'a Doc<'h>) -> Option<&'a Page<'h>> {
+    match doc {
+        Doc::Html(page) => Some(page),
+        Doc::Json(_) => None,
+    }
+}
+
 /// A spider defined by a spec, with its run-time arguments.
 #[derive(Debug)]
 pub struct SpecSpider {
@@ -307,9 +315,17 @@ impl SpecSpider {
         text: Option<&Query>,
         cut: Option<&Regex>,
         path: &JsonPath,
+        body: &str,
     ) -> Result<Vec<Rcvar>, String> {
         let mut out = Vec::new();
         match (doc, text) {
+            // JSON cut out of a body that is not JSON (JSONP, a .js file, a text page).
+            (_, None) if cut.is_some() => {
+                let cut = cut.and_then(|re| super::field::first_match(re, body));
+                if let Some(data) = cut.and_then(json::parse) {
+                    out.extend(json::elements(path.search(&data)?));
+                }
+            }
             (Doc::Json(v), None) => out.extend(json::elements(path.search(v)?)),
             (Doc::Html(page), Some(q)) => {
                 for text in page.try_select(q).map_err(|e| e.to_string())?.iter() {
@@ -359,7 +375,7 @@ impl SpecSpider {
                     self.emit_item(name, cb, Scope::Page(page), &vars, &base, response, out)
                 }
                 (None, Doc::Json(v)) => {
-                    self.emit_item(name, cb, Scope::Json(v), &vars, &base, response, out)
+                    self.emit_item(name, cb, Scope::Json(v, None), &vars, &base, response, out)
                 }
                 (Some(ItemSource::Nodes(q)), Doc::Html(page)) => {
                     let nodes = self.ok_or_report(items_path, page.try_select(q), &response.url);
@@ -368,17 +384,34 @@ impl SpecSpider {
                     }
                 }
                 (Some(ItemSource::Json { text, cut, path }), _) => {
-                    let found = self.json_items(doc, text.as_ref(), cut.as_ref(), path);
+                    let found =
+                        self.json_items(doc, text.as_ref(), cut.as_ref(), path, response.text());
                     for v in self
                         .ok_or_report(items_path, found, &response.url)
                         .unwrap_or_default()
                     {
-                        self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
+                        self.emit_item(
+                            name,
+                            cb,
+                            Scope::Json(&v, page_of(doc)),
+                            &vars,
+                            &base,
+                            response,
+                            out,
+                        );
                     }
                 }
                 (Some(ItemSource::JsonLd(types)), Doc::Html(page)) => {
                     for v in json::json_ld_objects(page, types) {
-                        self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
+                        self.emit_item(
+                            name,
+                            cb,
+                            Scope::Json(&v, page_of(doc)),
+                            &vars,
+                            &base,
+                            response,
+                            out,
+                        );
                     }
                 }
                 (Some(ItemSource::Microdata { types, json_ld }), Doc::Html(page)) => {
@@ -388,7 +421,15 @@ impl SpecSpider {
                         .unwrap_or_default();
                     found.extend(super::structured::microdata_objects(page, &base, types));
                     for v in found {
-                        self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
+                        self.emit_item(
+                            name,
+                            cb,
+                            Scope::Json(&v, page_of(doc)),
+                            &vars,
+                            &base,
+                            response,
+                            out,
+                        );
                     }
                 }
                 (
@@ -410,7 +451,15 @@ impl SpecSpider {
                         .flat_map(|t| super::structured::text_items(src, t))
                         .take(super::structured::MAX_CSV_ROWS)
                     {
-                        self.emit_item(name, cb, Scope::Json(&v), &vars, &base, response, out);
+                        self.emit_item(
+                            name,
+                            cb,
+                            Scope::Json(&v, page_of(doc)),
+                            &vars,
+                            &base,
+                            response,
+                            out,
+                        );
                     }
                 }
                 (Some(_), _) => {}
@@ -423,7 +472,15 @@ impl SpecSpider {
                 || out.requests[before.1..]
                     .iter()
                     .any(|r| r.cb_kwargs.contains_key(PASSED_ITEM));
-            if yielded {
+            let last = match (&p.stop, doc) {
+                (Some(stop), Doc::Json(v)) => {
+                    let path = || format!("callbacks.{name}.paginate.stop");
+                    self.ok_or_report(path, stop.search(v), &response.url)
+                        .is_none_or(|r| r.is_truthy())
+                }
+                _ => false,
+            };
+            if yielded && !last {
                 if let Some(next) = next_page(&response.request.url, p) {
                     let mut r = Request::get(next).callback(name.to_string());
                     r.depth = response.request.depth + 1;
@@ -532,7 +589,7 @@ impl SpecSpider {
             (FollowSource::Select(q), Scope::Node(n)) => self
                 .ok_or_report(path, n.try_select(q), &response.url)
                 .map(|l| hrefs(&l)),
-            (FollowSource::Json(p), Scope::Json(v)) => self
+            (FollowSource::Json(p), Scope::Json(v, _)) => self
                 .ok_or_report(path, p.search(v), &response.url)
                 .map(|found| json::values(&found)),
             _ => None,

@@ -2,8 +2,8 @@
 //!
 //! Trawl runs declarative spider specs, not Python, so a project version is a bundle
 //! of specs: a single spec (TOML, or JSON when the text starts with `{`), or a zip,
-//! tar.gz or tar of spec files (`.toml`/`.json` at any depth) and the scripts they
-//! name (`script_file = "stores.rhai"`). A spec may extend another of the bundle
+//! tar.gz or tar of spec files (`.toml`/`.json` at any depth) and the files they
+//! name (`script_file = "stores.rhai"`, `args_files = { points = "grid.csv" }`). A spec may extend another of the bundle
 //! (`extends = "base"`, by spider name or file path); a base with `abstract = true` is
 //! not a spider itself. Other files (a README,
 //! Python sources next to the specs) are ignored, as are hidden files and directories
@@ -278,8 +278,8 @@ fn too_many() -> BundleError {
 enum EntryKind {
     /// A spec file to read.
     Spec(SpecFormat),
-    /// A script specs may name (`.rhai`).
-    Script,
+    /// A file specs may name: a script (`.rhai`), rows of list arguments (`.csv`).
+    Side,
     /// A sign of a Python egg or project.
     Python,
     /// Anything else: skipped.
@@ -311,10 +311,10 @@ fn classify(raw: &str) -> Option<EntryKind> {
     if let Some(format) = SpecFormat::from_path(Path::new(name)) {
         return Some(EntryKind::Spec(format));
     }
-    if name.to_ascii_lowercase().ends_with(".rhai") {
-        return Some(EntryKind::Script);
-    }
     let lower = name.to_ascii_lowercase();
+    if lower.ends_with(".rhai") || lower.ends_with(".csv") {
+        return Some(EntryKind::Side);
+    }
     if lower.ends_with(".py") || lower.ends_with(".pyc") || lower == "scrapy.cfg" {
         return Some(EntryKind::Python);
     }
@@ -366,7 +366,7 @@ fn read_zip(data: &[u8]) -> Result<Vec<BundleFile>, BundleError> {
                 python = true;
                 egg_info |= name.contains("EGG-INFO") || name.contains(".egg-info");
             }
-            Some(kind @ (EntryKind::Spec(_) | EntryKind::Script)) => {
+            Some(kind @ (EntryKind::Spec(_) | EntryKind::Side)) => {
                 let format = match kind {
                     EntryKind::Spec(f) => Some(f),
                     _ => None,
@@ -461,7 +461,7 @@ fn read_tar_entries(reader: impl Read) -> Result<(Vec<BundleFile>, bool, bool), 
                 python = true;
                 egg_info |= name.contains("EGG-INFO") || name.contains(".egg-info");
             }
-            Some(kind @ (EntryKind::Spec(_) | EntryKind::Script)) => {
+            Some(kind @ (EntryKind::Spec(_) | EntryKind::Side)) => {
                 let format = match kind {
                     EntryKind::Spec(f) => Some(f),
                     _ => None,

@@ -129,7 +129,7 @@ async fn list_html(app: &App, ctx: &Ctx) -> String {
     h.push_str("</tbody></table><h2>Recent fires</h2>");
     let lists = match app.control.list_jobs(None).await {
         Ok(l) => l,
-        Err(e) => return h + &error_body(&e.to_string()),
+        Err(e) => return h + error_body(&e.to_string()).as_str(),
     };
     let mut fired: Vec<&Job> = lists
         .pending

@@ -144,13 +144,13 @@ pub fn validate(specs: &[SpecFile]) -> Result<(), Vec<String>> {
 }
 
 /// The upload: a single file spec as is (or, when it extends another file or names a
-/// script file, as one JSON spec with those resolved), a folder's specs and scripts
-/// (`.rhai`) as an in-memory zip.
+/// script or CSV file, as one JSON spec with those resolved), a folder's specs,
+/// scripts (`.rhai`) and CSV files as an in-memory zip.
 pub fn bundle(specs: &[SpecFile], from_dir: bool) -> anyhow::Result<Bundle> {
     if let [one] = specs {
         if !from_dir {
             let plain = Spec::resolve(&one.text, one.format, &trawl_engine::spec::NoSources)
-                .is_ok_and(|d| d.get("script_file").is_none());
+                .is_ok_and(|d| d.get("script_file").is_none() && d.get("args_files").is_none());
             if plain {
                 return Ok(Bundle {
                     file_name: one.name.clone(),
