@@ -233,7 +233,10 @@ fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         })
 }
 
-const ORDERS: [(&str, &str, &[(&str, f64)]); 3] = [
+/// An order: number, date, lines (product, price).
+type Order = (&'static str, &'static str, &'static [(&'static str, f64)]);
+
+const ORDERS: [Order; 3] = [
     (
         "A-1001",
         "2026-10-02",
@@ -401,7 +404,7 @@ fn dealer_hours(i: usize) -> Value {
     json!({
         "monday": "08:00-18:00", "tuesday": "08:00-18:00", "wednesday": "08:00-18:00",
         "thursday": "08:00-18:00", "friday": "08:00-18:00",
-        "saturday": if i % 2 == 0 { "09:00-13:00" } else { "closed" },
+        "saturday": if i.is_multiple_of(2) { "09:00-13:00" } else { "closed" },
     })
 }
 
@@ -635,7 +638,7 @@ async fn a_scripted_callback() {
         if *closed {
             continue;
         }
-        let hours = if i % 2 == 0 {
+        let hours = if i.is_multiple_of(2) {
             "Mo-Fr 08:00-18:00; Sa 09:00-13:00"
         } else {
             "Mo-Fr 08:00-18:00; Sa closed"

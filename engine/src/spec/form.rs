@@ -60,8 +60,11 @@ pub(crate) struct Queries {
     options: Query,
 }
 
+/// The queries, compiled once.
+pub(crate) static QUERIES: std::sync::LazyLock<Queries> = std::sync::LazyLock::new(Queries::new);
+
 impl Queries {
-    pub(crate) fn new() -> Queries {
+    fn new() -> Queries {
         let q = |x: &str| Query::xpath(x).expect("a valid constant XPath");
         Queries {
             form: q("ancestor-or-self::form[1]"),

@@ -118,8 +118,6 @@ pub struct SpecSpider {
     args: Map<String, Value>,
     /// How often each selector (by its path in the spec) failed at crawl time.
     failures: Mutex<HashMap<String, u64>>,
-    /// The queries forms are read with.
-    forms: super::form::Queries,
 }
 
 impl SpecSpider {
@@ -145,7 +143,6 @@ impl SpecSpider {
             spec,
             args: all,
             failures: Mutex::new(HashMap::new()),
-            forms: super::form::Queries::new(),
         };
         for (i, t) in spider.spec.sitemap_urls.iter().enumerate() {
             let path = format!("sitemap_urls[{i}]");
@@ -636,7 +633,13 @@ impl SpecSpider {
             .map(|(k, t)| (k.clone(), t.render(vars)))
             .collect();
         let submission = found.iter().next().and_then(|el| {
-            super::form::submit(&self.forms, &el, &data, form.dont_click, &response.url)
+            super::form::submit(
+                &super::form::QUERIES,
+                &el,
+                &data,
+                form.dont_click,
+                &response.url,
+            )
         });
         let Some(s) = submission else {
             self.selector_failed(&path(), &response.url, &"no <form> found on the page");
