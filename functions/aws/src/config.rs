@@ -177,6 +177,7 @@ impl AwsConfig {
             schedules: table.clone(),
             history: table.clone(),
             events: table,
+            frontier: Arc::new(trawl_core::ports::NoFrontier),
             blobs: Arc::new(self.blob_store()),
             clock: Arc::new(SystemClock),
         }

@@ -14,6 +14,7 @@ pub mod contract;
 pub mod control;
 pub mod cron;
 pub mod events;
+pub mod frontier;
 pub mod incremental;
 pub mod jobfiles;
 pub mod joblog;

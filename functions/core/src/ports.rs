@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use trawl_engine::feed::FeedStorages;
 
 use crate::events::{Delivery, Event, Webhook};
+use crate::frontier::{FrontierSummary, InboxBatch, Lease};
 use crate::model::{CancelLevel, Job, JobLists, JobState, Outcome, Schedule, Version};
 
 /// The cause of a storage failure.
@@ -417,6 +418,110 @@ impl Clock for ManualClock {
     }
 }
 
+/// The partitioned frontier of jobs crawled by several crawlers
+/// ([`crate::frontier`]): partitions with leases, their inboxes, and whether their
+/// checkpoint holds pending requests. Every write naming a lease is conditional on it
+/// (the partition's current token, not lapsed), so a crawler that lost its lease
+/// changes nothing.
+#[async_trait]
+pub trait FrontierStore: Send + Sync {
+    /// Puts a batch in its partition's inbox (creating the partition); false when a
+    /// batch with this id was put before (consumed or not): it adds nothing.
+    async fn put_batch(&self, job: &str, batch: &InboxBatch) -> StoreResult<bool>;
+    /// Leases a partition of `job` that has work (unconsumed batches, or pending
+    /// requests) and no lease that runs past `now`, until `now + ttl`, with a token
+    /// greater than any earlier lease of that partition. None when there is none.
+    async fn lease_partition(
+        &self,
+        job: &str,
+        crawler: &str,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<Option<Lease>>;
+    /// Extends a lease to `now + ttl`; false when it is no longer held (it lapsed and
+    /// was taken, or was released).
+    async fn renew_lease(
+        &self,
+        lease: &Lease,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool>;
+    /// The unconsumed batches of the leased partition, in the order they were put.
+    async fn inbox(&self, lease: &Lease) -> StoreResult<Vec<InboxBatch>>;
+    /// Records what the partition's checkpoint now holds, under `lease`: the batches it
+    /// took in (consumed: no longer work), and whether requests are pending. With
+    /// `release`, the lease ends too. False (and nothing recorded) when the lease is no
+    /// longer held.
+    async fn commit_partition(
+        &self,
+        lease: &Lease,
+        consumed: &[String],
+        pending: bool,
+        release: bool,
+    ) -> StoreResult<bool>;
+    /// The frontier's counters at `now`, read as one consistent snapshot.
+    async fn frontier_summary(&self, job: &str, now: DateTime<Utc>)
+        -> StoreResult<FrontierSummary>;
+    /// The job's partition names.
+    async fn partitions(&self, job: &str) -> StoreResult<Vec<String>>;
+    /// Deletes the job's frontier.
+    async fn delete_frontier(&self, job: &str) -> StoreResult<()>;
+}
+
+/// A store without a frontier: jobs run on one crawler (`CONCURRENT_CRAWLERS = 1`).
+pub struct NoFrontier;
+
+fn no_frontier() -> StoreError {
+    StoreError::backend(
+        "this deployment crawls a job on one crawler: CONCURRENT_CRAWLERS must be 1",
+    )
+}
+
+#[async_trait]
+impl FrontierStore for NoFrontier {
+    async fn put_batch(&self, _: &str, _: &InboxBatch) -> StoreResult<bool> {
+        Err(no_frontier())
+    }
+    async fn lease_partition(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+        _: std::time::Duration,
+    ) -> StoreResult<Option<Lease>> {
+        Err(no_frontier())
+    }
+    async fn renew_lease(
+        &self,
+        _: &Lease,
+        _: DateTime<Utc>,
+        _: std::time::Duration,
+    ) -> StoreResult<bool> {
+        Err(no_frontier())
+    }
+    async fn inbox(&self, _: &Lease) -> StoreResult<Vec<InboxBatch>> {
+        Err(no_frontier())
+    }
+    async fn commit_partition(
+        &self,
+        _: &Lease,
+        _: &[String],
+        _: bool,
+        _: bool,
+    ) -> StoreResult<bool> {
+        Err(no_frontier())
+    }
+    async fn frontier_summary(&self, _: &str, _: DateTime<Utc>) -> StoreResult<FrontierSummary> {
+        Err(no_frontier())
+    }
+    async fn partitions(&self, _: &str) -> StoreResult<Vec<String>> {
+        Err(no_frontier())
+    }
+    async fn delete_frontier(&self, _: &str) -> StoreResult<()> {
+        Ok(())
+    }
+}
+
 /// Everything the control plane needs, bundled.
 #[derive(Clone)]
 pub struct Stores {
@@ -432,6 +537,8 @@ pub struct Stores {
     pub history: Arc<dyn ItemHistory>,
     /// The event outbox and the webhooks.
     pub events: Arc<dyn EventStore>,
+    /// The partitioned frontiers of jobs crawled by several crawlers.
+    pub frontier: Arc<dyn FrontierStore>,
     /// Time.
     pub clock: Arc<dyn Clock>,
 }

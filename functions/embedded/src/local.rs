@@ -164,6 +164,7 @@ impl LocalNode {
             schedules: db.clone(),
             history: db.clone(),
             events: db,
+            frontier: Arc::new(trawl_core::ports::NoFrontier),
             blobs,
             clock,
         };

@@ -46,6 +46,7 @@ pub fn control(dir: &Path, cfg: ControlConfig) -> (Arc<Control>, Arc<ManualClock
         schedules: db.clone(),
         history: db.clone(),
         events: db,
+        frontier: Arc::new(trawl_core::ports::NoFrontier),
         blobs: Arc::new(FileBlobStore::new(dir.join("blobs")).unwrap()),
         clock: clock.clone(),
     };

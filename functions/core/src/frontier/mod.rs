@@ -1,0 +1,153 @@
+//! One job across many crawlers: the frontier partitioned by host.
+//!
+//! A job with `CONCURRENT_CRAWLERS` above 1 is crawled partition by partition. A
+//! partition is the requests of one host (or of one registrable domain, with
+//! `FRONTIER_PARTITION = "domain"`): one owner at a time crawls it, so per-host
+//! politeness and the host's duplicate filter stay exact. A crawler leases a partition
+//! with work, loads the partition's checkpoint, takes in its inbox (batches of requests
+//! other partitions found for it; the duplicate filter makes a batch delivered twice add
+//! nothing), crawls until nothing is left or its time is up, checkpoints, records the
+//! batches it consumed, and hands the partition back. Requests for other hosts go to
+//! their partition's inbox instead of the scheduler. See docs/ARCHITECTURE.md,
+//! "One job across many crawlers", for the termination argument.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use trawl_engine::Request;
+use url::Url;
+
+/// How requests are grouped into partitions (`FRONTIER_PARTITION`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PartitionBy {
+    /// One partition per host (the default).
+    #[default]
+    Host,
+    /// One partition per registrable domain (`shop.example.co.uk` and
+    /// `www.example.co.uk` together), for sites spread over subdomains.
+    Domain,
+}
+
+impl PartitionBy {
+    /// Reads the `FRONTIER_PARTITION` setting (`host` or `domain`).
+    pub fn parse(s: &str) -> Option<PartitionBy> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "host" | "" => Some(PartitionBy::Host),
+            "domain" => Some(PartitionBy::Domain),
+            _ => None,
+        }
+    }
+
+    /// The partition of a URL: its host, or its registrable domain (the last two labels,
+    /// three when the second-to-last is a common second-level label such as `co` or
+    /// `com` under a country code).
+    pub fn key(self, url: &Url) -> String {
+        let host = url.host_str().unwrap_or_default().to_ascii_lowercase();
+        let host = match url.port() {
+            Some(p) if self == PartitionBy::Host => format!("{host}:{p}"),
+            _ => host,
+        };
+        match self {
+            PartitionBy::Host => host,
+            PartitionBy::Domain => registrable(&host),
+        }
+    }
+}
+
+fn registrable(host: &str) -> String {
+    if host.parse::<std::net::IpAddr>().is_ok() || host.starts_with('[') {
+        return host.to_string();
+    }
+    let labels: Vec<&str> = host.split('.').filter(|l| !l.is_empty()).collect();
+    let n = labels.len();
+    let take = if n >= 3
+        && labels[n - 1].len() == 2
+        && matches!(
+            labels[n - 2],
+            "co" | "com" | "net" | "org" | "ac" | "gov" | "edu"
+        ) {
+        3
+    } else {
+        2
+    };
+    labels[n.saturating_sub(take)..].join(".")
+}
+
+/// A batch of requests for one partition's inbox.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InboxBatch {
+    /// The partition it is for.
+    pub partition: String,
+    /// Unique per sender and round (`{from}-{lease token}-{n}`): a batch put twice is
+    /// stored once.
+    pub id: String,
+    /// The requests, as the engine serialises them.
+    pub requests: Vec<Request>,
+}
+
+/// A crawler's hold on a partition, until `expires` unless renewed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lease {
+    /// The job.
+    pub job: String,
+    /// The partition.
+    pub partition: String,
+    /// Who holds it.
+    pub crawler: String,
+    /// Grows with every lease of the partition: a stale holder's writes are refused.
+    pub token: u64,
+    /// When it lapses.
+    pub expires: DateTime<Utc>,
+}
+
+/// The frontier of a job, counted in one consistent read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FrontierSummary {
+    /// Partitions known.
+    pub partitions: u64,
+    /// Partitions under a lease that has not lapsed.
+    pub leased: u64,
+    /// Partitions whose checkpoint holds pending requests.
+    pub ready: u64,
+    /// Inbox batches not consumed yet.
+    pub unconsumed: u64,
+}
+
+impl FrontierSummary {
+    /// Whether the job's crawl is over: no partition has pending requests, no batch
+    /// waits in an inbox, and nobody is crawling.
+    pub fn is_done(&self) -> bool {
+        self.leased == 0 && self.ready == 0 && self.unconsumed == 0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_keys() {
+        let k = |by: PartitionBy, u: &str| by.key(&Url::parse(u).unwrap());
+        assert_eq!(
+            k(PartitionBy::Host, "http://WWW.Example.com/a"),
+            "www.example.com"
+        );
+        assert_eq!(
+            k(PartitionBy::Host, "http://127.0.0.2:8080/"),
+            "127.0.0.2:8080"
+        );
+        assert_eq!(
+            k(PartitionBy::Domain, "https://shop.example.co.uk/"),
+            "example.co.uk"
+        );
+        assert_eq!(
+            k(PartitionBy::Domain, "https://a.b.example.com/"),
+            "example.com"
+        );
+        assert_eq!(
+            k(PartitionBy::Domain, "http://127.0.0.2:8080/"),
+            "127.0.0.2"
+        );
+        assert_eq!(PartitionBy::parse("Domain"), Some(PartitionBy::Domain));
+        assert_eq!(PartitionBy::parse("path"), None);
+    }
+}
