@@ -35,7 +35,9 @@ pub mod stats;
 pub mod workers;
 
 pub use downloader::DestinationPolicy;
-pub use engine::{Crawl, CrawlBuilder, CrawlError, CrawlHandle, CrawlOutcome, Progress};
+pub use engine::{
+    Crawl, CrawlBuilder, CrawlError, CrawlHandle, CrawlOutcome, Progress, RequestRouter,
+};
 pub use finish::FinishReason;
 pub use item::Item;
 pub use request::Request;

@@ -36,6 +36,9 @@ pub struct CrawlBuilder {
     checkpoints: Option<Arc<dyn CheckpointStore>>,
     checkpoint: Option<Resume>,
     labels: serde_json::Map<String, serde_json::Value>,
+    router: Option<Arc<dyn super::RequestRouter>>,
+    inject: Vec<crate::request::Request>,
+    skip_starts: bool,
 }
 
 impl CrawlBuilder {
@@ -56,7 +59,31 @@ impl CrawlBuilder {
             checkpoints: None,
             checkpoint: None,
             labels: serde_json::Map::new(),
+            router: None,
+            inject: Vec::new(),
+            skip_starts: false,
         }
+    }
+
+    /// Makes this crawl one partition of a larger one: requests `router` does not keep
+    /// are handed to it instead of scheduled.
+    pub fn router(mut self, router: Arc<dyn super::RequestRouter>) -> Self {
+        self.router = Some(router);
+        self
+    }
+
+    /// Requests to schedule when the crawl starts (after a checkpoint is restored),
+    /// through the duplicate filter: a partition's inbox.
+    pub fn inject(mut self, requests: Vec<crate::request::Request>) -> Self {
+        self.inject.extend(requests);
+        self
+    }
+
+    /// Does not ask the spider for start requests (a partition crawl: the job's start
+    /// requests were routed to their partitions once).
+    pub fn skip_start_requests(mut self) -> Self {
+        self.skip_starts = true;
+        self
     }
 
     /// Checkpoints the crawl to `store` every `CHECKPOINT_INTERVAL` and when it stops
@@ -247,6 +274,9 @@ impl CrawlBuilder {
             resumed,
             next_task: 0,
             starts_consumed: 0,
+            router: self.router,
+            inject: self.inject,
+            skip_starts: self.skip_starts,
         })
     }
 }

@@ -10,6 +10,7 @@
 
 mod builder;
 mod handle;
+mod router;
 mod run;
 mod task;
 
@@ -18,6 +19,7 @@ use crate::settings::SettingError;
 
 pub use builder::CrawlBuilder;
 pub use handle::{CrawlHandle, CrawlOutcome, Progress};
+pub use router::RequestRouter;
 pub use run::Crawl;
 
 /// Why a crawl could not be built.

@@ -33,6 +33,9 @@ pub struct Crawl {
     pub(super) resumed: Option<Resumed>,
     pub(super) next_task: TaskId,
     pub(super) starts_consumed: u64,
+    pub(super) router: Option<Arc<dyn super::RequestRouter>>,
+    pub(super) inject: Vec<Request>,
+    pub(super) skip_starts: bool,
 }
 
 /// A checkpoint captured with emission paused, to be written.
@@ -120,7 +123,12 @@ impl Crawl {
                 failure = Some(FinishReason::Failed);
             }
         }
-        let starts_done = self.resumed.as_ref().is_some_and(|r| r.starts_done);
+        let starts_done = self.skip_starts || self.resumed.as_ref().is_some_and(|r| r.starts_done);
+        for request in std::mem::take(&mut self.inject) {
+            stats.inc("frontier/received", 1);
+            let fp = (!request.dont_filter).then(|| fingerprint(&request));
+            self.enqueue(request, fp);
+        }
         let mut starts: Option<StartRequests> = match failure {
             Some(_) => None,
             None if starts_done => None,
@@ -375,6 +383,13 @@ impl Crawl {
     }
 
     fn enqueue(&mut self, request: Request, fp: Option<Fingerprint>) {
+        if let Some(router) = &self.router {
+            if !router.keeps(&request) {
+                self.shared.stats.inc("frontier/diverted", 1);
+                router.divert(request);
+                return;
+            }
+        }
         let url = self.cfg.dupefilter_debug.then(|| request.url.to_string());
         match self.scheduler.enqueue(request, fp) {
             Ok(()) => self.shared.stats.inc("scheduler/enqueued", 1),
