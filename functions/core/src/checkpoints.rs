@@ -35,6 +35,12 @@ impl BlobCheckpoints {
         }
     }
 
+    /// A checkpoint under the blob folder `prefix` (ending with `/`): a partition's
+    /// of a job crawled by several crawlers.
+    pub fn at(blobs: Arc<dyn BlobStore>, prefix: String) -> Self {
+        BlobCheckpoints { blobs, prefix }
+    }
+
     /// The labels of the stored checkpoint (without reading its seen fingerprints);
     /// `None` when there is none or it is unreadable.
     pub async fn labels(&self) -> StoreResult<Option<serde_json::Map<String, Value>>> {

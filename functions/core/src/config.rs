@@ -13,6 +13,7 @@
 //! | jobs at once | `max_proc` (0 = `max_proc_per_cpu` × CPUs) | `TRAWL_MAX_PROC` |
 //! | jobs per CPU | `max_proc_per_cpu` (default 4) | `TRAWL_MAX_PROC_PER_CPU` |
 //! | jobs per project | `max_proc_per_project` | `TRAWL_MAX_PROC_PER_PROJECT` |
+//! | crawlers one job may use (`CONCURRENT_CRAWLERS` cap) | `max_crawlers_per_job` (default 16, at most 64) | `TRAWL_MAX_CRAWLERS_PER_JOB` |
 //! | poll period (s) | `poll_interval` | `TRAWL_POLL_INTERVAL` |
 //! | finished jobs kept | `finished_to_keep` (or Scrapyd's `jobs_to_keep`) | `TRAWL_FINISHED_TO_KEEP` |
 //! | node name | `node_name` | `TRAWL_NODE_NAME` |
@@ -84,6 +85,8 @@ pub struct Options {
     pub max_proc_per_cpu: Option<usize>,
     /// `max_proc_per_project` (0 = no per-project limit).
     pub max_proc_per_project: Option<usize>,
+    /// `max_crawlers_per_job`.
+    pub max_crawlers_per_job: Option<usize>,
     /// `poll_interval`, seconds.
     pub poll_interval: Option<f64>,
     /// `finished_to_keep`.
@@ -158,6 +161,7 @@ impl Options {
             max_proc: parse(env, "TRAWL_MAX_PROC")?,
             max_proc_per_cpu: parse(env, "TRAWL_MAX_PROC_PER_CPU")?,
             max_proc_per_project: parse(env, "TRAWL_MAX_PROC_PER_PROJECT")?,
+            max_crawlers_per_job: parse(env, "TRAWL_MAX_CRAWLERS_PER_JOB")?,
             poll_interval: parse(env, "TRAWL_POLL_INTERVAL")?,
             finished_to_keep: parse(env, "TRAWL_FINISHED_TO_KEEP")?,
             jobs_to_keep: None,
@@ -194,6 +198,7 @@ impl Options {
             max_proc: self.max_proc.or(lower.max_proc),
             max_proc_per_cpu: self.max_proc_per_cpu.or(lower.max_proc_per_cpu),
             max_proc_per_project: self.max_proc_per_project.or(lower.max_proc_per_project),
+            max_crawlers_per_job: self.max_crawlers_per_job.or(lower.max_crawlers_per_job),
             poll_interval: self.poll_interval.or(lower.poll_interval),
             finished_to_keep: self
                 .finished_to_keep
@@ -233,6 +238,15 @@ impl Options {
         }
         if let Some(n) = self.max_proc_per_project {
             c.max_proc_per_project = n;
+        }
+        if let Some(n) = self.max_crawlers_per_job {
+            if n == 0 || n > crate::frontier::MAX_CRAWLERS {
+                return Err(ConfigError::Invalid {
+                    option: "max_crawlers_per_job",
+                    message: "must be between 1 and 64",
+                });
+            }
+            c.max_crawlers_per_job = n;
         }
         if let Some(n) = self.finished_to_keep.or(self.jobs_to_keep) {
             c.finished_to_keep = n;

@@ -54,6 +54,9 @@ pub struct ControlConfig {
     pub spiders: SpiderRegistry,
     /// How events are delivered to webhooks.
     pub events: EventsConfig,
+    /// The most crawlers one job may use (`max_crawlers_per_job`): a job's
+    /// `CONCURRENT_CRAWLERS` is capped to it (and to [`crate::frontier::MAX_CRAWLERS`]).
+    pub max_crawlers_per_job: usize,
 }
 
 impl Default for ControlConfig {
@@ -72,6 +75,7 @@ impl Default for ControlConfig {
             allowed_destinations: Vec::new(),
             spiders: SpiderRegistry::new(),
             events: EventsConfig::default(),
+            max_crawlers_per_job: 16,
         }
     }
 }

@@ -156,6 +156,16 @@ impl Control {
     ) -> Result<bool, StoreError> {
         let jobs = &self.stores.jobs;
         let ck = BlobCheckpoints::of(self.stores.blobs.clone(), job);
+        // A job crawled over partitions continues from their checkpoints.
+        let partitioned = self
+            .stores
+            .frontier
+            .partitions(&job.id)
+            .await
+            .is_ok_and(|p| !p.is_empty());
+        if self.cfg.resume_interrupted && partitioned {
+            return self.resume_segment(job, runner_id, why).await;
+        }
         if self.cfg.resume_interrupted {
             if let Some(written_by) = ck.attempt_of(job).await? {
                 let failed = job.attempt.saturating_sub(written_by);

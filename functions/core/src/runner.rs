@@ -239,6 +239,39 @@ impl Control {
             "Starting job {} (attempt {})", job.id, job.attempt
         );
 
+        // A job may be crawled by several crawlers, partition by partition.
+        let mut effective = job_settings(&job.settings);
+        effective.set_all(
+            &spider.custom_settings(),
+            trawl_engine::settings::Priority::Spider,
+        );
+        let crawlers = effective.get_usize("CONCURRENT_CRAWLERS")?.clamp(
+            1,
+            self.config()
+                .max_crawlers_per_job
+                .clamp(1, crate::frontier::MAX_CRAWLERS),
+        );
+        if crawlers > 1 {
+            let run = crate::frontier::PartitionedRun::new(
+                self,
+                job.clone(),
+                spider,
+                effective,
+                incremental
+                    .clone()
+                    .map(|p| p as Arc<dyn trawl_engine::pipeline::ItemPipeline>),
+                cfg,
+            )?;
+            let outcome = run.run(crawlers).await?;
+            if let Some(p) = incremental {
+                let n = p
+                    .save(self.stores.history.as_ref(), &job.project, &job.spider)
+                    .await?;
+                tracing::info!("Incremental crawl: {n} new item(s) recorded");
+            }
+            return Ok(outcome);
+        }
+
         // A served job reaches public addresses only, plus the ranges the operator allowed.
         let destinations = DestinationPolicy::public_only()
             .allow_ranges(self.config().allowed_destinations.clone());

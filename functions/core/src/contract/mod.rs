@@ -12,7 +12,8 @@
 //! [`schedule_store_contract_tests!`](crate::schedule_store_contract_tests),
 //! [`project_store_contract_tests!`](crate::project_store_contract_tests),
 //! [`item_history_contract_tests!`](crate::item_history_contract_tests),
-//! [`event_store_contract_tests!`](crate::event_store_contract_tests) and
+//! [`event_store_contract_tests!`](crate::event_store_contract_tests),
+//! [`frontier_store_contract_tests!`](crate::frontier_store_contract_tests) and
 //! [`blob_store_contract_tests!`](crate::blob_store_contract_tests). Their argument is an
 //! expression (evaluated in an async test, so it may `.await`) whose value dereferences
 //! to the store: an `Arc` or `Box` of it, or a guard that releases the store's resources
@@ -40,11 +41,12 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use serde_json::json;
 
 use crate::model::{Job, Outcome, OverlapPolicy, Schedule, Version};
-use crate::ports::{BlobStore, ItemHistory, JobStore, ProjectStore, ScheduleStore};
+use crate::ports::{BlobStore, FrontierStore, ItemHistory, JobStore, ProjectStore, ScheduleStore};
 
 pub mod blobs;
 pub mod claim;
 pub mod events;
+pub mod frontier;
 pub mod history;
 pub mod jobs;
 pub mod listing;
@@ -76,6 +78,11 @@ pub async fn item_history_contract(store: &dyn ItemHistory) {
 /// Runs every event-store case in turn on `store`.
 pub async fn event_store_contract(store: &dyn events::EventfulStore) {
     crate::__event_store_cases!(__contract_run!(store;));
+}
+
+/// Runs every frontier-store case in turn on `store`.
+pub async fn frontier_store_contract(store: &dyn FrontierStore) {
+    crate::__frontier_store_cases!(__contract_run!(store;));
 }
 
 /// Runs every blob-store case in turn on `store`.
@@ -123,6 +130,14 @@ macro_rules! item_history_contract_tests {
 macro_rules! event_store_contract_tests {
     ($make:expr) => {
         $crate::__event_store_cases!(__contract_tests!($make;));
+    };
+}
+
+/// One `#[tokio::test]` per frontier-store case (see the [module docs](crate::contract)).
+#[macro_export]
+macro_rules! frontier_store_contract_tests {
+    ($make:expr) => {
+        $crate::__frontier_store_cases!(__contract_tests!($make;));
     };
 }
 
@@ -254,6 +269,33 @@ macro_rules! __event_store_cases {
             events::outbox_rounds,
             events::webhooks_round_trip,
             events::deliveries_keep_the_newest,
+        ]);
+    };
+}
+
+/// The frontier-store cases, handed to `$then` after its arguments.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __frontier_store_cases {
+    ($then:ident!($($args:tt)*)) => {
+        $crate::$then!($($args)* [
+            frontier::put_batch_is_idempotent_by_id,
+            frontier::put_batch_keeps_jobs_and_partitions_apart,
+            frontier::put_batch_creates_the_partition,
+            frontier::lease_partition_requires_work,
+            frontier::lease_partition_takes_pending_partitions,
+            frontier::lease_partition_skips_live_leases,
+            frontier::lapsed_lease_is_taken_with_a_greater_token,
+            frontier::renew_lease_extends_the_holders_lease,
+            frontier::renew_lease_refuses_stale_leases,
+            frontier::inbox_returns_batches_in_put_order,
+            frontier::commit_partition_consumes_batches,
+            frontier::commit_partition_records_pending_and_releases,
+            frontier::commit_partition_refuses_stale_leases,
+            frontier::commit_partition_keeps_batches_put_after_the_read,
+            frontier::frontier_summary_through_a_crawl,
+            frontier::partitions_lists_the_jobs_partitions,
+            frontier::delete_frontier_removes_only_the_job,
         ]);
     };
 }

@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 use trawl_engine::Request;
 use url::Url;
 
+mod run;
+
+pub use run::{PartitionedRun, BATCH_SIZE, MAX_CRAWLERS};
+
 /// How requests are grouped into partitions (`FRONTIER_PARTITION`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum PartitionBy {

@@ -1,0 +1,591 @@
+//! A job crawled by `CONCURRENT_CRAWLERS` crawlers in this process, partition by
+//! partition (see the module docs of [`crate::frontier`]).
+//!
+//! The job's start requests are put into their partitions' inboxes (batch ids derived
+//! from the partition and position, so seeding again adds nothing). Then each crawler
+//! loops: lease a partition with work, crawl it (checkpoint restored, inbox injected,
+//! other partitions' requests sent to their inboxes before each checkpoint commits),
+//! record what it consumed and whether work is left, hand it back. A crawler that
+//! finds nothing to lease while the frontier's summary says the crawl is over stops;
+//! when all have stopped, the partitions' item parts are put together into the job's
+//! one feed and their stats summed.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use parking_lot::Mutex;
+use serde_json::{Map, Value};
+use tracing::Instrument;
+use trawl_engine::checkpoint::{self, CheckpointStore, StoreFuture};
+use trawl_engine::feed::{FeedConfig, FeedFormat, FeedSink, UriParams};
+use trawl_engine::{
+    CrawlBuilder, CrawlHandle, CrawlOutcome, DestinationPolicy, FinishReason, Request,
+    RequestRouter, Settings, Spider,
+};
+
+use super::{InboxBatch, Lease, PartitionBy};
+use crate::checkpoints::BlobCheckpoints;
+use crate::control::Control;
+use crate::model::{CancelLevel, Job};
+use crate::ports::{BlobStore, FrontierStore};
+use crate::runner::RunnerConfig;
+
+/// Requests per inbox batch.
+pub const BATCH_SIZE: usize = 500;
+
+/// The most crawlers one job may use (`CONCURRENT_CRAWLERS` is capped to it).
+pub const MAX_CRAWLERS: usize = 64;
+
+/// How long a crawler waits before asking again for a partition when none is free
+/// but the crawl is not over.
+const IDLE_WAIT: Duration = Duration::from_millis(100);
+
+/// A job crawled over its partitions: what every crawler of it shares.
+pub struct PartitionedRun {
+    stores: crate::ports::Stores,
+    destinations: DestinationPolicy,
+    job: Job,
+    spider: Arc<dyn Spider>,
+    settings: Settings,
+    pipeline: Option<Arc<dyn trawl_engine::pipeline::ItemPipeline>>,
+    by: PartitionBy,
+    ttl: Duration,
+    cfg: RunnerConfig,
+    /// Why the job is closing (a cancel, CLOSESPIDER_ITEMCOUNT), once it is.
+    closing: Mutex<Option<FinishReason>>,
+    /// Items per partition, counted across its crawls (for CLOSESPIDER_ITEMCOUNT).
+    items: Mutex<HashMap<String, u64>>,
+    item_limit: u64,
+    /// The partition crawls running now, to stop them all at once.
+    running: Mutex<HashMap<String, CrawlHandle>>,
+    cancels_seen: std::sync::atomic::AtomicU32,
+}
+
+impl PartitionedRun {
+    /// Prepares the run of `job` with `spider` and its effective settings.
+    pub(crate) fn new(
+        control: &Control,
+        job: Job,
+        spider: Arc<dyn Spider>,
+        settings: Settings,
+        pipeline: Option<Arc<dyn trawl_engine::pipeline::ItemPipeline>>,
+        cfg: &RunnerConfig,
+    ) -> anyhow::Result<Arc<PartitionedRun>> {
+        let by = PartitionBy::parse(&settings.get_str("FRONTIER_PARTITION"))
+            .ok_or_else(|| anyhow::anyhow!("FRONTIER_PARTITION must be \"host\" or \"domain\""))?;
+        let ttl = settings
+            .get_duration("FRONTIER_LEASE_TTL")?
+            .max(Duration::from_secs(1));
+        let item_limit = settings.get_u64("CLOSESPIDER_ITEMCOUNT")?;
+        Ok(Arc::new(PartitionedRun {
+            stores: control.stores.clone(),
+            destinations: DestinationPolicy::public_only()
+                .allow_ranges(control.config().allowed_destinations.clone()),
+            job,
+            spider,
+            settings,
+            pipeline,
+            by,
+            ttl,
+            cfg: cfg.clone(),
+            closing: Mutex::new(None),
+            items: Mutex::new(HashMap::new()),
+            item_limit,
+            running: Mutex::new(HashMap::new()),
+            cancels_seen: std::sync::atomic::AtomicU32::new(0),
+        }))
+    }
+
+    fn frontier(&self) -> &Arc<dyn FrontierStore> {
+        &self.stores.frontier
+    }
+
+    fn blobs(&self) -> &Arc<dyn BlobStore> {
+        &self.stores.blobs
+    }
+
+    /// Runs the job with `crawlers` crawlers to its end: the outcome of the whole job
+    /// (its items already put together under the job's items key).
+    pub(crate) async fn run(self: &Arc<Self>, crawlers: usize) -> anyhow::Result<CrawlOutcome> {
+        let started = std::time::Instant::now();
+        self.seed().await?;
+        let mut tasks = tokio::task::JoinSet::new();
+        for i in 0..crawlers {
+            let me = self.clone();
+            let name = format!("{}-c{i}", self.job.id);
+            tasks
+                .spawn(async move { me.crawler(&name).await }.instrument(tracing::Span::current()));
+        }
+        let mut failure = None;
+        while let Some(done) = tasks.join_next().await {
+            match done {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => {
+                    tracing::error!("crawler failed: {e:#}");
+                    failure.get_or_insert(e);
+                    self.close(FinishReason::Failed);
+                }
+                Err(e) => {
+                    tracing::error!("crawler task failed: {e}");
+                    self.close(FinishReason::Failed);
+                }
+            }
+        }
+        let reason = self
+            .closing
+            .lock()
+            .clone()
+            .unwrap_or(FinishReason::Finished);
+        let partitions = self.frontier().partitions(&self.job.id).await?;
+        self.assemble_items(&partitions).await?;
+        let mut stats = self.sum_stats(&partitions).await?;
+        stats.insert("frontier/partitions".into(), partitions.len().into());
+        stats.insert("frontier/crawlers".into(), crawlers.into());
+        let elapsed = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        stats.insert("elapsed_time_seconds".into(), elapsed.into());
+        stats.insert("finish_reason".into(), reason.to_string().into());
+        self.cleanup(&partitions).await;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        tracing::info!(
+            "Job crawled over {} partition(s) by {crawlers} crawler(s): {reason}",
+            partitions.len()
+        );
+        Ok(CrawlOutcome {
+            finish_reason: reason,
+            stats,
+            pending: None,
+            resumable: false,
+        })
+    }
+
+    /// Puts the spider's start requests into their partitions' inboxes.
+    async fn seed(&self) -> anyhow::Result<()> {
+        let mut by_partition: BTreeMap<String, Vec<Request>> = BTreeMap::new();
+        for r in self.spider.start_requests()? {
+            by_partition.entry(self.by.key(&r.url)).or_default().push(r);
+        }
+        let mut new = 0;
+        for (partition, requests) in by_partition {
+            for (n, chunk) in requests.chunks(BATCH_SIZE).enumerate() {
+                let batch = InboxBatch {
+                    id: format!("start:{partition}:{n}"),
+                    partition: partition.clone(),
+                    requests: chunk.to_vec(),
+                };
+                new += usize::from(self.frontier().put_batch(&self.job.id, &batch).await?);
+            }
+        }
+        tracing::info!("Start requests sent to their partitions ({new} new batch(es))");
+        Ok(())
+    }
+
+    /// Stops every partition crawl, for `reason` (the first reason wins).
+    fn close(&self, reason: FinishReason) {
+        let graceful = matches!(
+            reason,
+            FinishReason::Cancelled | FinishReason::ClosespiderItemcount
+        );
+        {
+            let mut closing = self.closing.lock();
+            if closing.is_some() && graceful {
+                return;
+            }
+            closing.get_or_insert(reason.clone());
+        }
+        for h in self.running.lock().values() {
+            if graceful {
+                h.stop(reason.clone());
+            } else {
+                h.kill(reason.clone());
+            }
+        }
+    }
+
+    fn is_closing(&self) -> bool {
+        self.closing.lock().is_some()
+    }
+
+    /// One crawler: partitions one after another until the crawl is over.
+    async fn crawler(self: Arc<Self>, me: &str) -> anyhow::Result<()> {
+        loop {
+            if self.is_closing() {
+                return Ok(());
+            }
+            let now = self.stores.clock.now();
+            let lease = self
+                .frontier()
+                .lease_partition(&self.job.id, me, now, self.ttl)
+                .await?;
+            match lease {
+                Some(lease) => self.crawl_partition(lease).await?,
+                None => {
+                    let summary = self.frontier().frontier_summary(&self.job.id, now).await?;
+                    if summary.is_done() {
+                        return Ok(());
+                    }
+                    tokio::time::sleep(IDLE_WAIT).await;
+                }
+            }
+        }
+    }
+
+    fn checkpoints_of(&self, partition: &str) -> BlobCheckpoints {
+        BlobCheckpoints::at(
+            self.blobs().clone(),
+            format!("{}p/{}/", self.job.checkpoint_prefix(), safe(partition)),
+        )
+    }
+
+    fn part_key(&self, partition: &str) -> String {
+        format!("{}.parts/{}.jl", self.job.items_key(), safe(partition))
+    }
+
+    /// Crawls one leased partition until it has nothing left or the job closes, then
+    /// records what it consumed and hands it back.
+    async fn crawl_partition(self: &Arc<Self>, lease: Lease) -> anyhow::Result<()> {
+        let frontier = self.frontier().clone();
+        let batches = frontier.inbox(&lease).await?;
+        let consumed: Vec<String> = batches.iter().map(|b| b.id.clone()).collect();
+        let injected: Vec<Request> = batches.into_iter().flat_map(|b| b.requests).collect();
+        tracing::info!(
+            partition = %lease.partition, crawler = %lease.crawler, lease = lease.token,
+            "Crawling partition {} ({} request(s) from its inbox)",
+            lease.partition, injected.len()
+        );
+        let router = Arc::new(Router {
+            own: lease.partition.clone(),
+            by: self.by,
+            out: Mutex::new(BTreeMap::new()),
+            sent: AtomicU64::new(0),
+            lease: lease.clone(),
+            frontier: frontier.clone(),
+        });
+        let ck = self.checkpoints_of(&lease.partition);
+        let resume = checkpoint::load(&ck).await?;
+        let store = Arc::new(FlushingCheckpoints {
+            inner: ck,
+            router: router.clone(),
+        });
+        let mut settings = self.settings.clone();
+        // CLOSESPIDER_ITEMCOUNT counts the whole job's items (below), not one partition's.
+        settings.set(
+            "CLOSESPIDER_ITEMCOUNT",
+            0,
+            trawl_engine::settings::Priority::Cmdline,
+        );
+        let blobs = self.blobs();
+        let mut items = FeedConfig::new(
+            &blobs.feed_uri(&self.part_key(&lease.partition)),
+            FeedFormat::JsonLines,
+        );
+        items.overwrite = true;
+        let params = UriParams::new(&self.job.spider).with("job", self.job.id.clone());
+        let sink = Arc::new(match &resume {
+            Some(r) => FeedSink::resume(
+                vec![items],
+                &blobs.feed_storages(),
+                params,
+                r.snapshot.sink(0),
+            )?,
+            None => FeedSink::new(vec![items], &blobs.feed_storages(), params)?,
+        });
+        let builder = CrawlBuilder::new(self.spider.clone(), settings)
+            .destinations(self.destinations.clone())
+            .checkpoints(store)
+            .router(router.clone())
+            .skip_start_requests()
+            .inject(injected);
+        let builder = match resume {
+            Some(r) => builder.resume_from(r),
+            None => builder,
+        };
+        let builder = match &self.pipeline {
+            Some(p) => builder.pipeline(p.clone()),
+            None => builder,
+        };
+        let crawl = builder
+            .sink(sink.clone())
+            .worker_pool(self.cfg.pool.clone())
+            .build()?;
+        let handle = crawl.handle();
+        self.running
+            .lock()
+            .insert(lease.partition.clone(), handle.clone());
+        if let Some(reason) = self.closing.lock().clone() {
+            handle.stop(reason);
+        }
+        let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watcher = tokio::spawn(
+            self.clone()
+                .watch(lease.clone(), handle, sink, lost.clone())
+                .instrument(tracing::Span::current()),
+        );
+        let outcome = crawl.run().await;
+        watcher.abort();
+        self.running.lock().remove(&lease.partition);
+        self.items.lock().insert(
+            lease.partition.clone(),
+            stat_u64(&outcome.stats, "item_scraped_count"),
+        );
+        if lost.load(Ordering::Relaxed) {
+            tracing::warn!(partition = %lease.partition, "Lease lost: the partition's next owner takes over from its checkpoint");
+            return Ok(());
+        }
+        router.flush().await?;
+        let pending = outcome.pending.is_some();
+        let committed = frontier
+            .commit_partition(&lease, &consumed, pending, true)
+            .await?;
+        if !committed {
+            tracing::warn!(partition = %lease.partition, "Lease lost before the partition was handed back");
+        }
+        Ok(())
+    }
+
+    /// While a partition crawl runs: renews its lease (stopping the crawl before the
+    /// lease lapses if it cannot), heartbeats the job (cancels), checks the job-wide
+    /// item count, and flushes items.
+    async fn watch(
+        self: Arc<Self>,
+        mut lease: Lease,
+        handle: CrawlHandle,
+        sink: Arc<FeedSink>,
+        lost: Arc<std::sync::atomic::AtomicBool>,
+    ) {
+        let every = (self.ttl / 3).min(self.cfg.heartbeat_every);
+        let mut tick = tokio::time::interval(every);
+        let stores = self.stores.clone();
+        loop {
+            tick.tick().await;
+            sink.flush_async().await;
+            crate::joblog::job_logs().flush(&self.job.id);
+            let now = stores.clock.now();
+            match stores.frontier.renew_lease(&lease, now, self.ttl).await {
+                Ok(true) => {
+                    lease.expires = now + chrono::Duration::from_std(self.ttl).unwrap_or_default()
+                }
+                Ok(false) => {
+                    lost.store(true, Ordering::Relaxed);
+                    handle.kill(FinishReason::Shutdown);
+                    return;
+                }
+                Err(e) => {
+                    tracing::warn!("cannot renew the partition's lease: {e}");
+                    // Stop writing before the lease can lapse and someone else takes over.
+                    if stores.clock.now() + chrono::Duration::from_std(every).unwrap_or_default()
+                        >= lease.expires
+                    {
+                        lost.store(true, Ordering::Relaxed);
+                        handle.kill(FinishReason::Shutdown);
+                        return;
+                    }
+                }
+            }
+            match stores
+                .jobs
+                .heartbeat(&self.job.id, self.job.attempt, now)
+                .await
+            {
+                Ok(Some(n)) if n > self.cancels_seen.load(Ordering::Relaxed) => {
+                    self.cancels_seen.store(n, Ordering::Relaxed);
+                    match CancelLevel::from_requests(n) {
+                        Some(CancelLevel::Forced) => self.close(FinishReason::Cancelled),
+                        Some(CancelLevel::Graceful) => self.close(FinishReason::Cancelled),
+                        None => {}
+                    }
+                    if n >= 2 {
+                        for h in self.running.lock().values() {
+                            h.kill(FinishReason::Cancelled);
+                        }
+                    }
+                }
+                Ok(Some(_)) => {}
+                Ok(None) => {
+                    tracing::error!("The job is no longer running (reaped): stopping now");
+                    self.close(FinishReason::Shutdown);
+                }
+                Err(e) => tracing::warn!("heartbeat failed: {e}"),
+            }
+            if self.item_limit > 0 {
+                let live = handle.progress().items;
+                let total: u64 = {
+                    let mut items = self.items.lock();
+                    items.insert(lease.partition.clone(), live);
+                    items.values().sum()
+                };
+                if total >= self.item_limit {
+                    self.close(FinishReason::ClosespiderItemcount);
+                }
+            }
+        }
+    }
+
+    /// Puts the partitions' item parts together, in partition order, into the job's
+    /// one items feed (JSON lines: a concatenation).
+    async fn assemble_items(&self, partitions: &[String]) -> anyhow::Result<()> {
+        let blobs = self.blobs();
+        let mut all = Vec::new();
+        for p in partitions {
+            if let Some(part) = blobs.get(&self.part_key(p)).await? {
+                all.extend_from_slice(&part);
+                if !part.is_empty() && !part.ends_with(b"\n") {
+                    all.push(b'\n');
+                }
+            }
+        }
+        blobs.put(&self.job.items_key(), Bytes::from(all)).await?;
+        Ok(())
+    }
+
+    /// The job's stats: each partition's last checkpoint's stats, counters summed
+    /// (maxima for `*_max` and `memusage/*`, earliest `start_time`).
+    async fn sum_stats(&self, partitions: &[String]) -> anyhow::Result<Map<String, Value>> {
+        let mut out = Map::new();
+        for p in partitions {
+            let Some(raw) = self.checkpoints_of(p).get("state.json").await? else {
+                continue;
+            };
+            let state: Value = serde_json::from_slice(&raw)?;
+            let Some(stats) = state.get("stats").and_then(Value::as_object) else {
+                continue;
+            };
+            for (k, v) in stats {
+                merge_stat(&mut out, k, v);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn cleanup(&self, partitions: &[String]) {
+        for p in partitions {
+            if let Err(e) = self.checkpoints_of(p).clear().await {
+                tracing::warn!("cannot delete partition {p}'s checkpoint: {e}");
+            }
+            if let Err(e) = self.blobs().delete(&self.part_key(p)).await {
+                tracing::warn!("cannot delete partition {p}'s items: {e}");
+            }
+        }
+        if let Err(e) = self.frontier().delete_frontier(&self.job.id).await {
+            tracing::warn!("cannot delete the job's frontier: {e}");
+        }
+    }
+}
+
+fn stat_u64(stats: &Map<String, Value>, key: &str) -> u64 {
+    stats.get(key).and_then(Value::as_u64).unwrap_or(0)
+}
+
+fn merge_stat(out: &mut Map<String, Value>, k: &str, v: &Value) {
+    match (out.get(k), v) {
+        (None, _) => {
+            out.insert(k.to_string(), v.clone());
+        }
+        (Some(Value::Number(a)), Value::Number(b)) => {
+            let max = k.ends_with("_max") || k.starts_with("memusage/");
+            let merged: Value = match (a.as_i64(), b.as_i64()) {
+                (Some(a), Some(b)) if max => a.max(b).into(),
+                (Some(a), Some(b)) => (a + b).into(),
+                _ => {
+                    let (a, b) = (a.as_f64().unwrap_or(0.0), b.as_f64().unwrap_or(0.0));
+                    if max { a.max(b) } else { a + b }.into()
+                }
+            };
+            out.insert(k.to_string(), merged);
+        }
+        (Some(Value::String(a)), Value::String(b)) if k == "start_time" && b < a => {
+            out.insert(k.to_string(), v.clone());
+        }
+        (Some(Value::String(a)), Value::String(b)) if k == "finish_time" && b > a => {
+            out.insert(k.to_string(), v.clone());
+        }
+        _ => {}
+    }
+}
+
+/// A partition name as a blob key segment.
+fn safe(partition: &str) -> String {
+    partition
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// Keeps the partition's own requests; buffers the others per partition until the
+/// next checkpoint commits (or the crawl ends), then puts them in their inboxes.
+struct Router {
+    own: String,
+    by: PartitionBy,
+    out: Mutex<BTreeMap<String, Vec<Request>>>,
+    sent: AtomicU64,
+    lease: Lease,
+    frontier: Arc<dyn FrontierStore>,
+}
+
+impl RequestRouter for Router {
+    fn keeps(&self, request: &Request) -> bool {
+        self.by.key(&request.url) == self.own
+    }
+
+    fn divert(&self, request: Request) {
+        let key = self.by.key(&request.url);
+        self.out.lock().entry(key).or_default().push(request);
+    }
+}
+
+impl Router {
+    /// Puts the buffered requests into their partitions' inboxes. A batch put twice
+    /// (a retry) is stored once; a redelivered one is filtered as duplicates.
+    async fn flush(&self) -> anyhow::Result<()> {
+        let out = std::mem::take(&mut *self.out.lock());
+        for (partition, requests) in out {
+            for chunk in requests.chunks(BATCH_SIZE) {
+                let n = self.sent.fetch_add(1, Ordering::Relaxed);
+                let batch = InboxBatch {
+                    id: format!("{}:{}:{n}", self.own, self.lease.token),
+                    partition: partition.clone(),
+                    requests: chunk.to_vec(),
+                };
+                self.frontier.put_batch(&self.lease.job, &batch).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A partition's checkpoint store that sends the requests found for other partitions
+/// before a checkpoint commits (`state.json`): a checkpoint never marks a page done
+/// whose links to other hosts could still be lost.
+struct FlushingCheckpoints {
+    inner: BlobCheckpoints,
+    router: Arc<Router>,
+}
+
+impl CheckpointStore for FlushingCheckpoints {
+    fn put<'a>(&'a self, name: &'a str, data: Vec<u8>) -> StoreFuture<'a, ()> {
+        Box::pin(async move {
+            if name == "state.json" {
+                self.router.flush().await?;
+            }
+            self.inner.put(name, data).await
+        })
+    }
+
+    fn get<'a>(&'a self, name: &'a str) -> StoreFuture<'a, Option<Vec<u8>>> {
+        self.inner.get(name)
+    }
+
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
