@@ -163,8 +163,8 @@ impl LocalNode {
             jobs: db.clone(),
             schedules: db.clone(),
             history: db.clone(),
-            events: db,
-            frontier: Arc::new(trawl_core::ports::NoFrontier),
+            events: db.clone(),
+            frontier: db,
             blobs,
             clock,
         };

@@ -45,8 +45,8 @@ pub fn control(dir: &Path, cfg: ControlConfig) -> (Arc<Control>, Arc<ManualClock
         jobs: db.clone(),
         schedules: db.clone(),
         history: db.clone(),
-        events: db,
-        frontier: Arc::new(trawl_core::ports::NoFrontier),
+        events: db.clone(),
+        frontier: db,
         blobs: Arc::new(FileBlobStore::new(dir.join("blobs")).unwrap()),
         clock: clock.clone(),
     };

@@ -9,7 +9,8 @@ use std::time::Instant;
 use chrono::{TimeZone, Utc};
 use tempfile::TempDir;
 use trawl_core::contract::{
-    item_history_contract, job_store_contract, project_store_contract, schedule_store_contract,
+    frontier_store_contract, item_history_contract, job_store_contract, project_store_contract,
+    schedule_store_contract,
 };
 use trawl_core::model::{Job, JobState, Schedule, Version};
 use trawl_core::ports::{BlobStore, JobStore, ProjectStore, ScheduleStore};
@@ -54,6 +55,7 @@ mod sqlite_memory {
     trawl_core::project_store_contract_tests!(super::in_memory());
     trawl_core::item_history_contract_tests!(super::in_memory());
     trawl_core::event_store_contract_tests!(super::in_memory());
+    trawl_core::frontier_store_contract_tests!(super::in_memory());
 }
 
 mod sqlite_file {
@@ -62,6 +64,7 @@ mod sqlite_file {
     trawl_core::project_store_contract_tests!(super::on_disk());
     trawl_core::item_history_contract_tests!(super::on_disk());
     trawl_core::event_store_contract_tests!(super::on_disk());
+    trawl_core::frontier_store_contract_tests!(super::on_disk());
 }
 
 mod file_blobs {
@@ -78,6 +81,7 @@ async fn sqlite_in_memory_passes_every_case_twice_on_one_store() {
         job_store_contract(&store).await;
         schedule_store_contract(&store).await;
         item_history_contract(&store).await;
+        frontier_store_contract(&store).await;
     }
 }
 
@@ -136,6 +140,7 @@ async fn sqlite_file_passes_the_contract_and_persists() {
     assert_eq!(store.versions("proj").await.unwrap(), vec![version]);
     assert_eq!(store.projects().await.unwrap(), vec!["proj".to_string()]);
     // The suites still pass on a reopened, non-empty database.
+    frontier_store_contract(&store).await;
     job_store_contract(&store).await;
     schedule_store_contract(&store).await;
     project_store_contract(&store).await;

@@ -1,4 +1,5 @@
-//! [`SqliteStore`]: projects, jobs and schedules in one SQLite database (WAL mode).
+//! [`SqliteStore`]: projects, jobs, schedules, events and job frontiers in one SQLite
+//! database (WAL mode).
 //!
 //! Times are stored as integer microseconds since the Unix epoch (UTC), so they
 //! round-trip exactly to the microsecond and compare as plain integers in the
@@ -20,13 +21,14 @@ use rusqlite::{Connection, ErrorCode, Row};
 use trawl_core::ports::{StoreError, StoreResult};
 
 mod events;
+mod frontier;
 mod history;
 mod jobs;
 mod projects;
 mod schedules;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Migration steps: `MIGRATIONS[n]` moves a database from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -113,6 +115,28 @@ const MIGRATIONS: &[&str] = &[
         body       TEXT NOT NULL
     );
     CREATE INDEX deliveries_webhook ON deliveries (webhook_id, seq);
+    "#,
+    // 3 → 4: the partitioned frontiers of jobs crawled by several crawlers.
+    r#"
+    CREATE TABLE frontier_partitions (
+        job       TEXT NOT NULL,
+        partition TEXT NOT NULL,
+        token     INTEGER NOT NULL DEFAULT 0,
+        holder    TEXT,
+        expires   INTEGER,
+        pending   INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (job, partition)
+    );
+    CREATE TABLE frontier_batches (
+        seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+        job       TEXT NOT NULL,
+        partition TEXT NOT NULL,
+        id        TEXT NOT NULL,
+        requests  TEXT NOT NULL,
+        consumed  INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (job, partition, id)
+    );
+    CREATE INDEX frontier_inbox ON frontier_batches (job, partition, consumed, seq);
     "#,
 ];
 
