@@ -1,0 +1,290 @@
+//! One job across many crawlers in `trawl serve`'s node: a broad crawl over 16 hosts on
+//! loopback (127.0.0.2 … 127.0.0.17, links across them, a per-host DOWNLOAD_DELAY),
+//! crawled with CONCURRENT_CRAWLERS 1, 4 and 8 to the exact same items, once each;
+//! a batch delivered twice, a cancel, and CLOSESPIDER_ITEMCOUNT across crawlers.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use axum::extract::{Path as UrlPath, State};
+use axum::response::Html;
+use axum::routing::get;
+use axum::Router;
+use bytes::Bytes;
+use trawl_core::control::ScheduleRequest;
+use trawl_core::frontier::InboxBatch;
+use trawl_core::model::{CancelLevel, Job, JobState};
+use trawl_core::runner::RunnerConfig;
+use trawl_core::{Control, ControlConfig};
+use trawl_embedded::local::{LocalConfig, LocalNode};
+
+/// Hosts of the test web.
+const HOSTS: usize = 16;
+/// Pages per host.
+const PAGES: usize = 12;
+
+const SPEC: &str = r#"
+name = "web"
+start_urls = ["{start}/"]
+start_callback = "page"
+[args]
+start = "http://127.0.0.2:1"
+[callbacks.page]
+follow = [{ css = "a::attr(href)" }]
+fields = { url = { value = "{url}" }, title = { css = "h1::text", required = true } }
+"#;
+
+fn install_job_logs() {
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    let _ = tracing_subscriber::registry()
+        .with(trawl_core::joblog::JobLogLayer)
+        .try_init();
+}
+
+fn config(dir: &Path) -> LocalConfig {
+    install_job_logs();
+    LocalConfig {
+        data_dir: dir.to_path_buf(),
+        control: ControlConfig {
+            max_proc: 4,
+            allowed_destinations: vec!["127.0.0.0/8".parse().unwrap()],
+            ..ControlConfig::default()
+        },
+        poll_interval: Duration::from_secs(5),
+        runner: RunnerConfig {
+            heartbeat_every: Duration::from_millis(200),
+            ..RunnerConfig::default()
+        },
+    }
+}
+
+/// Starts the 16 hosts; returns their base URLs.
+async fn web() -> Vec<String> {
+    let mut bases = Vec::new();
+    for h in 0..HOSTS {
+        let ip = format!("127.0.0.{}", h + 2);
+        let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
+            .await
+            .unwrap();
+        bases.push(format!("http://{}", listener.local_addr().unwrap()));
+    }
+    let all = std::sync::Arc::new(bases.clone());
+    for (h, base) in bases.iter().enumerate() {
+        let listener = tokio::net::TcpListener::bind(base.trim_start_matches("http://"))
+            .await
+            .unwrap();
+        // The start page (a start request is not remembered as seen, as in Scrapy).
+        let app = Router::new()
+            .route("/", get(|| async { Html("<a href=\"/p/0\">pages</a>") }))
+            .route("/p/{n}", get(page))
+            .with_state((h, all.clone()));
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    }
+    bases
+}
+
+/// Page `n` of host `h`: the next page of the host, and pages of two other hosts.
+async fn page(
+    State((h, all)): State<(usize, std::sync::Arc<Vec<String>>)>,
+    UrlPath(n): UrlPath<usize>,
+) -> Html<String> {
+    let next = (n + 1) % PAGES;
+    let a = &all[(h + 1) % HOSTS];
+    let b = &all[(h + 5) % HOSTS];
+    Html(format!(
+        "<h1>{h}/{n}</h1><a href=\"/p/{next}\">next</a>\
+         <a href=\"{a}/p/{n}\">a</a><a href=\"{b}/p/{}\">b</a>",
+        (n * 7) % PAGES
+    ))
+}
+
+fn every_url(bases: &[String]) -> BTreeSet<String> {
+    bases
+        .iter()
+        .flat_map(|b| (0..PAGES).map(move |n| format!("{b}/p/{n}")))
+        .collect()
+}
+
+fn request(bases: &[String], id: &str, crawlers: usize, extra: &[(&str, &str)]) -> ScheduleRequest {
+    let mut r = ScheduleRequest {
+        project: "p".into(),
+        spider: "web".into(),
+        job_id: Some(id.into()),
+        ..Default::default()
+    };
+    r.args.insert("start".into(), bases[0].clone());
+    for (k, v) in [
+        ("CONCURRENT_CRAWLERS", crawlers.to_string()),
+        ("DOWNLOAD_DELAY", "0.01".to_string()),
+        ("RANDOMIZE_DOWNLOAD_DELAY", "false".to_string()),
+        ("FRONTIER_LEASE_TTL", "2".to_string()),
+    ] {
+        r.settings.insert(k.into(), v);
+    }
+    for (k, v) in extra {
+        r.settings.insert(k.to_string(), v.to_string());
+    }
+    r
+}
+
+async fn wait_finished(control: &Control, id: &str) -> Job {
+    for _ in 0..1200 {
+        if let Some(j) = control.status(id, None).await.unwrap() {
+            if j.state == JobState::Finished {
+                return j;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("job {id} never finished");
+}
+
+/// The items' URLs, asserting each appears once.
+async fn item_urls(control: &Control, id: &str) -> BTreeSet<String> {
+    let items = control
+        .job_items("p", "web", id)
+        .await
+        .unwrap()
+        .unwrap_or_default();
+    let mut seen = BTreeSet::new();
+    for line in items.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+        let v: serde_json::Value = serde_json::from_slice(line).unwrap();
+        let url = v["url"].as_str().unwrap().to_string();
+        assert!(seen.insert(url.clone()), "{url} scraped twice");
+    }
+    seen
+}
+
+async fn node() -> (tempfile::TempDir, LocalNode) {
+    let dir = tempfile::tempdir().unwrap();
+    let node = LocalNode::start(config(dir.path())).await.unwrap();
+    node.control()
+        .add_version("p", "1", Bytes::from_static(SPEC.as_bytes()))
+        .await
+        .unwrap();
+    (dir, node)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_items_once_with_1_4_and_8_crawlers() {
+    let bases = web().await;
+    let (_dir, node) = node().await;
+    let c = node.control().clone();
+    for crawlers in [1, 4, 8] {
+        let id = format!("web-{crawlers}");
+        c.schedule(request(&bases, &id, crawlers, &[]))
+            .await
+            .unwrap();
+        let job = wait_finished(&c, &id).await;
+        let outcome = job.outcome.clone().unwrap();
+        assert_eq!(outcome.finish_reason, "finished", "{crawlers}: {outcome:?}");
+        assert_eq!(
+            item_urls(&c, &id).await,
+            every_url(&bases),
+            "{crawlers} crawler(s)"
+        );
+        assert_eq!(outcome.items_scraped(), (HOSTS * PAGES) as u64);
+        if crawlers > 1 {
+            assert_eq!(outcome.stats["frontier/partitions"], HOSTS);
+            assert_eq!(outcome.stats["frontier/crawlers"], crawlers);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_delivered_twice_adds_nothing() {
+    let bases = web().await;
+    let (_dir, node) = node().await;
+    let c = node.control().clone();
+    // Before the job starts, its first host's inbox already holds the start page and
+    // a page of another host, in two batches, as a redelivery would leave them.
+    let host0 = bases[0].trim_start_matches("http://").to_string();
+    let start = trawl_engine::Request::parse(&format!("{}/p/0", bases[0]))
+        .unwrap()
+        .callback("page");
+    for id in ["again-1", "again-2"] {
+        let batch = InboxBatch {
+            partition: host0.clone(),
+            id: id.into(),
+            requests: vec![start.clone(), start.clone()],
+        };
+        assert!(c
+            .stores()
+            .frontier
+            .put_batch("web-dup", &batch)
+            .await
+            .unwrap());
+        assert!(!c
+            .stores()
+            .frontier
+            .put_batch("web-dup", &batch)
+            .await
+            .unwrap());
+    }
+    c.schedule(request(&bases, "web-dup", 4, &[]))
+        .await
+        .unwrap();
+    let job = wait_finished(&c, "web-dup").await;
+    assert_eq!(job.outcome.unwrap().finish_reason, "finished");
+    assert_eq!(item_urls(&c, "web-dup").await, every_url(&bases));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closespider_itemcount_counts_every_crawler() {
+    let bases = web().await;
+    let (_dir, node) = node().await;
+    let c = node.control().clone();
+    let slow = [("CLOSESPIDER_ITEMCOUNT", "40"), ("DOWNLOAD_DELAY", "0.1")];
+    c.schedule(request(&bases, "web-40", 4, &slow))
+        .await
+        .unwrap();
+    let job = wait_finished(&c, "web-40").await;
+    let outcome = job.outcome.unwrap();
+    assert_eq!(outcome.finish_reason, "closespider_itemcount");
+    let got = item_urls(&c, "web-40").await;
+    assert!(
+        got.len() >= 40 && got.len() < HOSTS * PAGES,
+        "{} items",
+        got.len()
+    );
+    assert!(got.is_subset(&every_url(&bases)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_reaches_every_crawler() {
+    let bases = web().await;
+    let (_dir, node) = node().await;
+    let c = node.control().clone();
+    c.schedule(request(
+        &bases,
+        "web-cancel",
+        4,
+        &[("DOWNLOAD_DELAY", "0.2")],
+    ))
+    .await
+    .unwrap();
+    // Let the crawl spread over several hosts first.
+    for _ in 0..200 {
+        let n = c
+            .job_items("p", "web", "web-cancel")
+            .await
+            .unwrap()
+            .map_or(0, |b| b.len());
+        if c.status("web-cancel", None).await.unwrap().unwrap().state == JobState::Running && n == 0
+        {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        } else {
+            break;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    c.cancel("p", "web-cancel", CancelLevel::Graceful)
+        .await
+        .unwrap();
+    let job = wait_finished(&c, "web-cancel").await;
+    assert_eq!(job.outcome.unwrap().finish_reason, "cancelled");
+    let got = item_urls(&c, "web-cancel").await;
+    assert!(got.len() < HOSTS * PAGES, "{} items", got.len());
+}
