@@ -215,3 +215,128 @@ async fn a_served_job_survives_two_kills_of_the_server() {
     );
     server.shutdown().await;
 }
+
+/// The deepest checkpoint item count over a partitioned job's partitions.
+fn partition_items(job_ck: &Path) -> u64 {
+    let Ok(dirs) = std::fs::read_dir(job_ck.join("p")) else {
+        return 0;
+    };
+    dirs.filter_map(|d| checkpointed_items(&d.ok()?.path()))
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_over_four_crawlers_survives_a_kill_of_the_server() {
+    // Four shops on four loopback addresses: four partitions. The server is killed
+    // once the partitions' checkpoints hold 40 items; the restarted server takes the
+    // partitions over once their leases lapse.
+    let mut sites = Vec::new();
+    for ip in 3..7 {
+        let site = std::sync::Arc::new(trawl_demo::Site::generate(trawl_demo::SiteSpec::new(
+            150, 5,
+        )));
+        let server = trawl_demo::serve(site.clone(), format!("127.0.0.{ip}:0").parse().unwrap())
+            .await
+            .unwrap();
+        sites.push((site, server));
+    }
+    let bases: Vec<String> = sites.iter().map(|(_, s)| s.base_url()).collect();
+    let data = tempfile::tempdir().unwrap();
+    let spec = data.path().join("shops.toml");
+    std::fs::write(
+        &spec,
+        r#"
+name = "shops"
+start_urls = ["{sites}/index.html"]
+[args]
+sites = ["http://127.0.0.1:1"]
+[[rules]]
+allow = ['/category/\d+']
+[[rules]]
+allow = ['/p/\d+\.html$', '/item/\d+$']
+callback = "product"
+follow = true
+[callbacks.product.fields]
+id = { css = "div.product::attr(data-id)", type = "int", required = true }
+host = { value = "{url}", process = [{ replace = ['^http://([^/]+)/.*$', "$1"] }] }
+"#,
+    )
+    .unwrap();
+    let d = data.path().to_path_buf();
+    let sites_arg = format!("sites={}", bases.join(","));
+    let (jobs, items) = tokio::task::spawn_blocking(move || {
+        let job_ck = d.join("checkpoints/shops/shops/job4");
+        let (mut srv, mut url) = trawl_serve(&d);
+        client(
+            &url,
+            &["deploy", spec.to_str().unwrap(), "-p", "shops", "-v", "v1"],
+        );
+        #[rustfmt::skip]
+        client(&url, &[
+            "schedule", "shops", "shops", "--jobid", "job4", "-a", &sites_arg,
+            "-s", "CONCURRENT_CRAWLERS=4", "-s", "FRONTIER_LEASE_TTL=2",
+            "-s", "CHECKPOINT_INTERVAL=0.2", "-s", "CONCURRENT_REQUESTS=2",
+            "-s", "DOWNLOAD_DELAY=0.01",
+        ]);
+        let t0 = Instant::now();
+        while partition_items(&job_ck) < 40 {
+            assert!(
+                t0.elapsed() < Duration::from_secs(60),
+                "no partition checkpoints"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        signal(&srv, "KILL");
+        srv.wait().unwrap();
+        (srv, url) = trawl_serve(&d);
+        assert_eq!(client(&url, &["status", "job4"]).trim(), "running");
+        let t0 = Instant::now();
+        while client(&url, &["status", "job4"]).trim() != "finished" {
+            assert!(
+                t0.elapsed() < Duration::from_secs(120),
+                "job4 never finished"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let jobs: Value = serde_json::from_str(&client(&url, &["jobs", "--json"])).unwrap();
+        let items = std::fs::read_to_string(d.join("items/shops/shops/job4.jl")).unwrap();
+        signal(&srv, "TERM");
+        srv.wait().unwrap();
+        (jobs, items)
+    })
+    .await
+    .unwrap();
+    let job = &jobs["finished"][0];
+    assert_eq!(job["finish_reason"], "finished", "{jobs}");
+    let urls: Vec<String> = items
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            format!("{} {}", v["host"].as_str().unwrap(), v["id"])
+        })
+        .collect();
+    let expected: BTreeSet<String> = sites
+        .iter()
+        .flat_map(|(site, server)| {
+            let host = server.base_url().trim_start_matches("http://").to_string();
+            site.products()
+                .map(move |p| format!("{host} {}", p.id))
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let got: BTreeSet<String> = urls.iter().cloned().collect();
+    assert_eq!(urls.len(), got.len(), "an item written twice");
+    let missing: Vec<&String> = expected.difference(&got).collect();
+    let extra: Vec<&String> = got.difference(&expected).collect();
+    assert!(
+        missing.is_empty() && extra.is_empty(),
+        "{} missing, e.g. {:?}; {} unexpected, e.g. {:?}",
+        missing.len(),
+        &missing[..missing.len().min(5)],
+        extra.len(),
+        &extra[..extra.len().min(5)]
+    );
+    for (_, server) in sites {
+        server.shutdown().await;
+    }
+}
