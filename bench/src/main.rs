@@ -30,6 +30,7 @@ use trawl_engine::{CrawlBuilder, Settings};
 
 mod api;
 mod checkpoint;
+mod fanout;
 
 const SHOP_SPEC: &str = include_str!("../../examples/shop.toml");
 
@@ -95,6 +96,22 @@ enum Cmd {
         #[arg(long, default_value_t = 50)]
         runs: usize,
     },
+    /// One job over 1, 2, 4 and 8 crawlers in a local node, where one crawler is the
+    /// bottleneck (CONCURRENT_REQUESTS = 2, slow hosts).
+    Fanout {
+        /// Hosts (on 127.0.0.2 …).
+        #[arg(long, default_value_t = 16)]
+        hosts: usize,
+        /// Pages per host.
+        #[arg(long, default_value_t = 130)]
+        pages: usize,
+        /// Server latency, milliseconds.
+        #[arg(long, default_value_t = 50)]
+        latency_ms: u64,
+        /// Crawler counts to run.
+        #[arg(long, value_delimiter = ',', default_value = "1,2,4,8")]
+        crawlers: Vec<usize>,
+    },
     /// (child) A Trawl control plane on 127.0.0.1.
     ServeApi {
         /// Port.
@@ -131,6 +148,12 @@ fn main() -> anyhow::Result<()> {
             queued,
             runs,
         }) => rt.block_on(api_bench(&cli, *calls, *queued, *runs)),
+        Some(Cmd::Fanout {
+            hosts,
+            pages,
+            latency_ms,
+            crawlers,
+        }) => rt.block_on(fanout::run(*hosts, *pages, *latency_ms, crawlers)),
         Some(Cmd::ServeApi {
             port,
             max_proc,

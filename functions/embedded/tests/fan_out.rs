@@ -265,21 +265,15 @@ async fn a_cancel_reaches_every_crawler() {
     ))
     .await
     .unwrap();
-    // Let the crawl spread over several hosts first.
+    // Let the crawl spread over several hosts first (at 0.3 s a page per host and four
+    // crawlers, the whole crawl takes about 15 s).
     for _ in 0..200 {
-        let n = c
-            .job_items("p", "web", "web-cancel")
-            .await
-            .unwrap()
-            .map_or(0, |b| b.len());
-        if c.status("web-cancel", None).await.unwrap().unwrap().state == JobState::Running && n == 0
-        {
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        } else {
-            break;
+        match c.status("web-cancel", None).await.unwrap() {
+            Some(j) if j.state == JobState::Running => break,
+            _ => tokio::time::sleep(Duration::from_millis(20)).await,
         }
     }
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
     c.cancel("p", "web-cancel", CancelLevel::Graceful)
         .await
         .unwrap();

@@ -40,8 +40,11 @@ pub const BATCH_SIZE: usize = 500;
 pub const MAX_CRAWLERS: usize = 64;
 
 /// How long a crawler waits before asking again for a partition when none is free
-/// but the crawl is not over.
-const IDLE_WAIT: Duration = Duration::from_millis(100);
+/// but the crawl is not over: doubling from the first to the last.
+const IDLE_WAIT: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(1));
+
+/// How often a partition crawl sends the requests it found for other partitions.
+const SEND_EVERY: Duration = Duration::from_millis(200);
 
 /// A job crawled over its partitions: what every crawler of it shares.
 pub struct PartitionedRun {
@@ -62,6 +65,42 @@ pub struct PartitionedRun {
     /// The partition crawls running now, to stop them all at once.
     running: Mutex<HashMap<String, CrawlHandle>>,
     cancels_seen: std::sync::atomic::AtomicU32,
+    /// Frontier store calls, by kind (reported as `frontier/calls/...` stats).
+    calls: Arc<Calls>,
+}
+
+/// Frontier store calls of a run.
+#[derive(Default)]
+struct Calls {
+    leases: AtomicU64,
+    renewals: AtomicU64,
+    inbox_reads: AtomicU64,
+    batches_sent: AtomicU64,
+    commits: AtomicU64,
+    summaries: AtomicU64,
+}
+
+impl Calls {
+    fn add(&self, c: &AtomicU64) {
+        let _ = self;
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn stats(&self, out: &mut Map<String, Value>) {
+        for (k, v) in [
+            ("leases", &self.leases),
+            ("renewals", &self.renewals),
+            ("inbox_reads", &self.inbox_reads),
+            ("batches_sent", &self.batches_sent),
+            ("commits", &self.commits),
+            ("summaries", &self.summaries),
+        ] {
+            out.insert(
+                format!("frontier/calls/{k}"),
+                v.load(Ordering::Relaxed).into(),
+            );
+        }
+    }
 }
 
 impl PartitionedRun {
@@ -96,6 +135,7 @@ impl PartitionedRun {
             item_limit,
             running: Mutex::new(HashMap::new()),
             cancels_seen: std::sync::atomic::AtomicU32::new(0),
+            calls: Arc::default(),
         }))
     }
 
@@ -144,6 +184,7 @@ impl PartitionedRun {
         let mut stats = self.sum_stats(&partitions).await?;
         stats.insert("frontier/partitions".into(), partitions.len().into());
         stats.insert("frontier/crawlers".into(), crawlers.into());
+        self.calls.stats(&mut stats);
         let elapsed = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
         stats.insert("elapsed_time_seconds".into(), elapsed.into());
         stats.insert("finish_reason".into(), reason.to_string().into());
@@ -177,6 +218,7 @@ impl PartitionedRun {
                     partition: partition.clone(),
                     requests: chunk.to_vec(),
                 };
+                self.calls.add(&self.calls.batches_sent);
                 new += usize::from(self.frontier().put_batch(&self.job.id, &batch).await?);
             }
         }
@@ -212,23 +254,30 @@ impl PartitionedRun {
 
     /// One crawler: partitions one after another until the crawl is over.
     async fn crawler(self: Arc<Self>, me: &str) -> anyhow::Result<()> {
+        let mut idle = IDLE_WAIT.0;
         loop {
             if self.is_closing() {
                 return Ok(());
             }
             let now = self.stores.clock.now();
+            self.calls.add(&self.calls.leases);
             let lease = self
                 .frontier()
                 .lease_partition(&self.job.id, me, now, self.ttl)
                 .await?;
             match lease {
-                Some(lease) => self.crawl_partition(lease).await?,
+                Some(lease) => {
+                    idle = IDLE_WAIT.0;
+                    self.crawl_partition(lease).await?
+                }
                 None => {
+                    self.calls.add(&self.calls.summaries);
                     let summary = self.frontier().frontier_summary(&self.job.id, now).await?;
                     if summary.is_done() {
                         return Ok(());
                     }
-                    tokio::time::sleep(IDLE_WAIT).await;
+                    tokio::time::sleep(idle).await;
+                    idle = (idle * 2).min(IDLE_WAIT.1);
                 }
             }
         }
@@ -249,6 +298,7 @@ impl PartitionedRun {
     /// records what it consumed and hands it back.
     async fn crawl_partition(self: &Arc<Self>, lease: Lease) -> anyhow::Result<()> {
         let frontier = self.frontier().clone();
+        self.calls.add(&self.calls.inbox_reads);
         let batches = frontier.inbox(&lease).await?;
         let consumed: Vec<String> = batches.iter().map(|b| b.id.clone()).collect();
         let injected: Vec<Request> = batches.into_iter().flat_map(|b| b.requests).collect();
@@ -264,6 +314,7 @@ impl PartitionedRun {
             sent: AtomicU64::new(0),
             lease: lease.clone(),
             frontier: frontier.clone(),
+            calls: self.calls.clone(),
         });
         let ck = self.checkpoints_of(&lease.partition);
         let resume = checkpoint::load(&ck).await?;
@@ -322,7 +373,7 @@ impl PartitionedRun {
         let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let watcher = tokio::spawn(
             self.clone()
-                .watch(lease.clone(), handle, sink, lost.clone())
+                .watch(lease.clone(), handle, sink, lost.clone(), router.clone())
                 .instrument(tracing::Span::current()),
         );
         let outcome = crawl.run().await;
@@ -338,6 +389,7 @@ impl PartitionedRun {
         }
         router.flush().await?;
         let pending = outcome.pending.is_some();
+        self.calls.add(&self.calls.commits);
         let committed = frontier
             .commit_partition(&lease, &consumed, pending, true)
             .await?;
@@ -356,15 +408,28 @@ impl PartitionedRun {
         handle: CrawlHandle,
         sink: Arc<FeedSink>,
         lost: Arc<std::sync::atomic::AtomicBool>,
+        router: Arc<Router>,
     ) {
         let every = (self.ttl / 3).min(self.cfg.heartbeat_every);
         let mut tick = tokio::time::interval(every);
+        let mut send = tokio::time::interval(SEND_EVERY);
         let stores = self.stores.clone();
         loop {
-            tick.tick().await;
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = send.tick() => {
+                    // Other hosts' requests go out as they are found (sending early
+                    // loses nothing: the receiver's duplicate filter drops repeats).
+                    if let Err(e) = router.flush().await {
+                        tracing::warn!("cannot send requests to other partitions yet: {e:#}");
+                    }
+                    continue;
+                }
+            }
             sink.flush_async().await;
             crate::joblog::job_logs().flush(&self.job.id);
             let now = stores.clock.now();
+            self.calls.add(&self.calls.renewals);
             match stores.frontier.renew_lease(&lease, now, self.ttl).await {
                 Ok(true) => {
                     lease.expires = now + chrono::Duration::from_std(self.ttl).unwrap_or_default()
@@ -530,6 +595,7 @@ struct Router {
     sent: AtomicU64,
     lease: Lease,
     frontier: Arc<dyn FrontierStore>,
+    calls: Arc<Calls>,
 }
 
 impl RequestRouter for Router {
@@ -556,6 +622,7 @@ impl Router {
                     partition: partition.clone(),
                     requests: chunk.to_vec(),
                 };
+                self.calls.add(&self.calls.batches_sent);
                 self.frontier.put_batch(&self.lease.job, &batch).await?;
             }
         }
