@@ -239,13 +239,25 @@ impl Control {
         Ok(true)
     }
 
+    /// The `max_proc` slots a job takes: its crawlers (`CONCURRENT_CRAWLERS` given as a
+    /// job setting, capped by `max_crawlers_per_job` and `max_proc`); one otherwise.
+    fn slots_of(&self, job: &Job) -> usize {
+        job.settings
+            .get("CONCURRENT_CRAWLERS")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(1)
+            .clamp(1, self.cfg.max_crawlers_per_job.max(1))
+            .min(self.cfg.max_proc.max(1))
+    }
+
     async fn dispatch_pending(
         &self,
         runner_id: &str,
         report: &mut PollReport,
     ) -> Result<(), StoreError> {
         let running = self.stores.jobs.list_jobs(JobState::Running, None).await?;
-        let mut total = running.len();
+        // max_proc counts crawlers: a job crawled by N crawlers takes N slots.
+        let mut total: usize = running.iter().map(|j| self.slots_of(j)).sum();
         if total >= self.cfg.max_proc {
             return Ok(());
         }
@@ -271,11 +283,15 @@ impl Control {
                 if !tried.insert(job.id.clone()) {
                     continue;
                 }
+                let slots = self.slots_of(&job);
+                if total > 0 && total + slots > self.cfg.max_proc {
+                    continue;
+                }
                 if self
                     .try_start(job, runner_id, &mut per_project, per_project_max, report)
                     .await?
                 {
-                    total += 1;
+                    total += slots;
                 }
             }
             if exhausted || total >= self.cfg.max_proc {

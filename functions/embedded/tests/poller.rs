@@ -95,6 +95,34 @@ async fn priority_is_global_and_both_limits_hold() {
 }
 
 #[tokio::test]
+async fn max_proc_counts_crawlers() {
+    let cfg = ControlConfig {
+        max_proc: 4,
+        ..ControlConfig::default()
+    };
+    let f = fixture(cfg).await;
+    let c = &f.control;
+    let mut wide = ScheduleRequest {
+        project: "alpha".into(),
+        spider: "shop".into(),
+        job_id: Some("wide".into()),
+        priority: 9.0,
+        ..Default::default()
+    };
+    wide.settings
+        .insert("CONCURRENT_CRAWLERS".into(), "3".into());
+    c.schedule(wide).await.unwrap();
+    schedule(c, "alpha", "one", 5.0).await;
+    schedule(c, "alpha", "two", 1.0).await;
+    // Three slots for the job over three crawlers, one for the next.
+    assert_eq!(
+        c.poll_once("test").await.unwrap().started,
+        vec!["wide", "one"]
+    );
+    assert!(c.poll_once("test").await.unwrap().started.is_empty());
+}
+
+#[tokio::test]
 async fn a_started_job_is_never_started_twice() {
     let f = fixture(ControlConfig::default()).await;
     schedule(&f.control, "alpha", "only", 0.0).await;
