@@ -63,6 +63,50 @@ impl fmt::Display for Skip {
     }
 }
 
+/// A running job, for its dispatcher to stop: its crawl, or the partition crawls of a
+/// job crawled by several crawlers.
+#[derive(Clone)]
+pub enum JobHandle {
+    /// One crawl.
+    Crawl(CrawlHandle),
+    /// A job over several crawlers.
+    Partitioned(Arc<crate::frontier::PartitionedRun>),
+}
+
+impl JobHandle {
+    /// Stops at a checkpoint with the work left: the job resumes at the next start.
+    pub fn pause(&self) {
+        match self {
+            JobHandle::Crawl(h) => h.pause(),
+            JobHandle::Partitioned(r) => r.pause(),
+        }
+    }
+
+    /// Stops gracefully (in-flight requests finish) with `reason`.
+    pub fn stop(&self, reason: FinishReason) {
+        match self {
+            JobHandle::Crawl(h) => h.stop(reason),
+            JobHandle::Partitioned(r) => r.stop(reason, false),
+        }
+    }
+
+    /// Stops at once with `reason`.
+    pub fn kill(&self, reason: FinishReason) {
+        match self {
+            JobHandle::Crawl(h) => h.kill(reason),
+            JobHandle::Partitioned(r) => r.stop(reason, true),
+        }
+    }
+
+    /// Whether a stop was asked for.
+    pub fn is_stopping(&self) -> bool {
+        match self {
+            JobHandle::Crawl(h) => h.is_stopping(),
+            JobHandle::Partitioned(r) => r.is_stopping(),
+        }
+    }
+}
+
 /// How a crawler runs jobs.
 #[derive(Clone)]
 pub struct RunnerConfig {
@@ -137,7 +181,7 @@ impl Control {
         &self,
         job: Job,
         cfg: &RunnerConfig,
-        on_start: impl FnOnce(CrawlHandle) + Send,
+        on_start: impl FnOnce(JobHandle) + Send,
     ) -> StoreResult<RunResult> {
         // Only the attempt that was started may run: a heartbeat on another attempt, or
         // on a job that is no longer running, says no.
@@ -211,7 +255,7 @@ impl Control {
         job: &Job,
         cfg: &RunnerConfig,
         log_upload: Option<(String, PathBuf)>,
-        on_start: impl FnOnce(CrawlHandle) + Send,
+        on_start: impl FnOnce(JobHandle) + Send,
     ) -> anyhow::Result<CrawlOutcome> {
         let JobSpider {
             version,
@@ -262,6 +306,7 @@ impl Control {
                     .map(|p| p as Arc<dyn trawl_engine::pipeline::ItemPipeline>),
                 cfg,
             )?;
+            on_start(JobHandle::Partitioned(run.clone()));
             let outcome = run.run(crawlers).await?;
             if let Some(p) = incremental {
                 let n = p
@@ -313,7 +358,7 @@ impl Control {
             .build()?;
         let handle = crawl.handle();
         job_logs().attach_stats(&job.id, handle.stats().clone());
-        on_start(handle.clone());
+        on_start(JobHandle::Crawl(handle.clone()));
 
         let watcher = tokio::spawn(
             watch_job(
@@ -380,7 +425,7 @@ async fn watch_job(
             Ok(Some(n)) if n > acted_on => {
                 acted_on = n;
                 if let Some(level) = CancelLevel::from_requests(n) {
-                    apply_cancel(&handle, level);
+                    apply_cancel(&JobHandle::Crawl(handle.clone()), level);
                 }
             }
             Ok(Some(_)) => {}
@@ -396,7 +441,7 @@ async fn watch_job(
 /// Applies a cancel request to a running crawl. Applying the same graceful level
 /// twice (the dispatcher's notice, then the heartbeat's count) stops gracefully once:
 /// only [`CancelLevel::Forced`] abandons in-flight requests.
-pub fn apply_cancel(handle: &CrawlHandle, level: CancelLevel) {
+pub fn apply_cancel(handle: &JobHandle, level: CancelLevel) {
     match level {
         CancelLevel::Forced => {
             tracing::warn!("Cancelled again: stopping now");

@@ -12,7 +12,6 @@ use async_trait::async_trait;
 use parking_lot::Mutex;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
-use trawl_engine::CrawlHandle;
 
 use crate::{FileBlobStore, SqliteStore};
 use trawl_core::control::{Control, ControlConfig};
@@ -20,7 +19,7 @@ use trawl_core::events::Deliverer;
 use trawl_core::joblog::JOB_SPAN;
 use trawl_core::model::{CancelLevel, Job};
 use trawl_core::ports::{Clock, Dispatcher, Kicker, Stores, SystemClock};
-use trawl_core::runner::{apply_cancel, RunResult, RunnerConfig};
+use trawl_core::runner::{apply_cancel, JobHandle, RunResult, RunnerConfig};
 
 /// Wakes the local poll loop.
 #[derive(Debug, Default)]
@@ -35,7 +34,7 @@ impl Kicker for NotifyKicker {
 /// Runs started jobs as tokio tasks in this process.
 pub struct LocalDispatcher {
     control: OnceLock<Weak<Control>>,
-    running: Arc<Mutex<HashMap<String, CrawlHandle>>>,
+    running: Arc<Mutex<HashMap<String, JobHandle>>>,
     tasks: Mutex<Vec<JoinHandle<()>>>,
     runner: RunnerConfig,
 }
@@ -57,7 +56,7 @@ impl LocalDispatcher {
     }
 
     /// Handles of the crawls running now.
-    pub fn running(&self) -> Vec<(String, CrawlHandle)> {
+    pub fn running(&self) -> Vec<(String, JobHandle)> {
         self.running
             .lock()
             .iter()

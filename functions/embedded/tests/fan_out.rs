@@ -282,3 +282,35 @@ async fn a_cancel_reaches_every_crawler() {
     let got = item_urls(&c, "web-cancel").await;
     assert!(got.len() < HOSTS * PAGES, "{} items", got.len());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shutdown_pauses_every_crawler_and_the_next_start_finishes_the_job() {
+    let bases = web().await;
+    let dir = tempfile::tempdir().unwrap();
+    let node = LocalNode::start(config(dir.path())).await.unwrap();
+    let c = node.control().clone();
+    c.add_version("p", "1", Bytes::from_static(SPEC.as_bytes()))
+        .await
+        .unwrap();
+    c.schedule(request(
+        &bases,
+        "web-pause",
+        4,
+        &[("DOWNLOAD_DELAY", "0.2")],
+    ))
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let t0 = std::time::Instant::now();
+    node.shutdown().await;
+    assert!(
+        t0.elapsed() < Duration::from_secs(10),
+        "shutdown waited for the job"
+    );
+    drop(c);
+    let node = LocalNode::start(config(dir.path())).await.unwrap();
+    let c = node.control().clone();
+    let job = wait_finished(&c, "web-pause").await;
+    assert_eq!(job.outcome.unwrap().finish_reason, "finished");
+    assert_eq!(item_urls(&c, "web-pause").await, every_url(&bases));
+}

@@ -179,6 +179,16 @@ impl PartitionedRun {
             .lock()
             .clone()
             .unwrap_or(FinishReason::Finished);
+        if reason == FinishReason::Shutdown && failure.is_none() {
+            // Paused: the partitions keep their checkpoints and work for the next start.
+            tracing::info!("Paused: the job's partitions continue at the next start");
+            return Ok(CrawlOutcome {
+                finish_reason: reason,
+                stats: Map::new(),
+                pending: None,
+                resumable: true,
+            });
+        }
         let partitions = self.frontier().partitions(&self.job.id).await?;
         self.assemble_items(&partitions).await?;
         let mut stats = self.sum_stats(&partitions).await?;
@@ -250,6 +260,30 @@ impl PartitionedRun {
 
     fn is_closing(&self) -> bool {
         self.closing.lock().is_some()
+    }
+
+    /// Pauses every partition crawl at a checkpoint and stops leasing: the job stays
+    /// running and continues at the next start (a server shutting down).
+    pub fn pause(&self) {
+        self.closing.lock().get_or_insert(FinishReason::Shutdown);
+        for h in self.running.lock().values() {
+            h.pause();
+        }
+    }
+
+    /// Stops the job with `reason`: gracefully, or at once with `now`.
+    pub fn stop(&self, reason: FinishReason, now: bool) {
+        self.close(reason.clone());
+        if now {
+            for h in self.running.lock().values() {
+                h.kill(reason.clone());
+            }
+        }
+    }
+
+    /// Whether the job is stopping.
+    pub fn is_stopping(&self) -> bool {
+        self.is_closing()
     }
 
     /// One crawler: partitions one after another until the crawl is over.
@@ -367,8 +401,10 @@ impl PartitionedRun {
         self.running
             .lock()
             .insert(lease.partition.clone(), handle.clone());
-        if let Some(reason) = self.closing.lock().clone() {
-            handle.stop(reason);
+        match self.closing.lock().clone() {
+            Some(FinishReason::Shutdown) => handle.pause(),
+            Some(reason) => handle.stop(reason),
+            None => {}
         }
         let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let watcher = tokio::spawn(
