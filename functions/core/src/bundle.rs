@@ -637,6 +637,19 @@ mod tests {
     }
 
     #[test]
+    fn csv_rows_travel_in_the_bundle_with_their_spec() {
+        let spec = include_str!("../../../examples/grid-search.toml");
+        let rows = include_str!("../../../examples/grid-search-points.csv");
+        let data = zip_of(&[
+            ("grid-search.toml", spec.as_bytes()),
+            ("grid-search-points.csv", rows.as_bytes()),
+        ]);
+        let bundle = parse_bundle(&data).unwrap();
+        let spider = bundle.get("grid_search").unwrap().spider(&[]).unwrap();
+        assert_eq!(spider.spec().args["points"].as_array().unwrap().len(), 4);
+    }
+
+    #[test]
     fn zip_of_specs() {
         let (a, b) = (spec("alpha"), spec("beta"));
         let data = zip_of(&[

@@ -181,8 +181,9 @@ pub fn bundle(specs: &[SpecFile], from_dir: bool) -> anyhow::Result<Bundle> {
                 .filter_map(|e| Some(e.ok()?.path()))
                 .filter(|p| {
                     p.is_file()
-                        && p.extension()
-                            .is_some_and(|e| e.eq_ignore_ascii_case("rhai"))
+                        && p.extension().is_some_and(|e| {
+                            e.eq_ignore_ascii_case("rhai") || e.eq_ignore_ascii_case("csv")
+                        })
                         && !p
                             .file_name()
                             .is_some_and(|n| n.to_string_lossy().starts_with('.'))
@@ -342,13 +343,14 @@ mod tests {
             "name = \"child\"\nextends = \"base\"\nstart_urls = [\"http://x/\"]\n",
         );
         write(dir.path(), "parse.rhai", "fn parse(response) { [] }");
+        write(dir.path(), "rows.csv", "id\n1\n");
         let specs = collect(dir.path()).unwrap();
         validate(&specs).unwrap();
         let b = bundle(&specs, true).unwrap();
         let zip = zip::ZipArchive::new(std::io::Cursor::new(b.bytes)).unwrap();
         let mut names: Vec<&str> = zip.file_names().collect();
         names.sort();
-        assert_eq!(names, ["base.toml", "child.toml", "parse.rhai"]);
+        assert_eq!(names, ["base.toml", "child.toml", "parse.rhai", "rows.csv"]);
 
         let one = collect(&dir.path().join("child.toml")).unwrap();
         validate(&one).unwrap();
