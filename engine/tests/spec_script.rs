@@ -257,10 +257,10 @@ z = { css = "b::text", process = [{ script = "one" }] }
     has(&all, "script", "script too long");
 }
 
-/// The README's example of scripted callbacks is a valid spec.
+/// The spec reference's example of scripted callbacks is a valid spec.
 #[test]
-fn the_readme_example_compiles() {
-    let readme = include_str!("../../README.md");
+fn the_documented_example_compiles() {
+    let readme = include_str!("../../docs/SPECS.md");
     let start = readme
         .find("script = '''\nfn parse_stores")
         .expect("the example");
