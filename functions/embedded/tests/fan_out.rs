@@ -201,9 +201,11 @@ async fn a_batch_delivered_twice_adds_nothing() {
     // Before the job starts, its first host's inbox already holds the start page and
     // a page of another host, in two batches, as a redelivery would leave them.
     let host0 = bases[0].trim_start_matches("http://").to_string();
+    // As a start request: `dont_filter`, which the inbox's duplicate filter overrides.
     let start = trawl_engine::Request::parse(&format!("{}/p/0", bases[0]))
         .unwrap()
-        .callback("page");
+        .callback("page")
+        .dont_filter(true);
     for id in ["again-1", "again-2"] {
         let batch = InboxBatch {
             partition: host0.clone(),

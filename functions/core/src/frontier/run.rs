@@ -335,7 +335,13 @@ impl PartitionedRun {
         self.calls.add(&self.calls.inbox_reads);
         let batches = frontier.inbox(&lease).await?;
         let consumed: Vec<String> = batches.iter().map(|b| b.id.clone()).collect();
-        let injected: Vec<Request> = batches.into_iter().flat_map(|b| b.requests).collect();
+        // Requests from the inbox always pass the duplicate filter (even start requests,
+        // which are `dont_filter`): a batch read again after a crash adds nothing.
+        let injected: Vec<Request> = batches
+            .into_iter()
+            .flat_map(|b| b.requests)
+            .map(|r| r.dont_filter(false))
+            .collect();
         tracing::info!(
             partition = %lease.partition, crawler = %lease.crawler, lease = lease.token,
             "Crawling partition {} ({} request(s) from its inbox)",
