@@ -341,6 +341,53 @@ impl SpecSpider {
         Ok(out)
     }
 
+    /// The JSON items of a callback's `items` that are not HTML nodes: JSON (from the
+    /// response, a page's text, or cut out of the body), JSON-LD and microdata objects,
+    /// CSV rows and regex matches. A source that fails on this page is reported and
+    /// gives none.
+    fn json_items_of(
+        &self,
+        name: &str,
+        src: &ItemSource,
+        doc: &Doc<'_>,
+        base: &Url,
+        response: &Response,
+    ) -> Vec<Rcvar> {
+        let path = || format!("callbacks.{name}.items");
+        match (src, doc) {
+            (ItemSource::Json { text, cut, path: p }, _) => {
+                let found = self.json_items(doc, text.as_ref(), cut.as_ref(), p, response.text());
+                self.ok_or_report(path, found, &response.url)
+                    .unwrap_or_default()
+            }
+            (ItemSource::JsonLd(types), Doc::Html(page)) => json::json_ld_objects(page, types),
+            (ItemSource::Microdata { types, json_ld }, Doc::Html(page)) => {
+                let mut found = json_ld
+                    .as_ref()
+                    .map(|t| json::json_ld_objects(page, t))
+                    .unwrap_or_default();
+                found.extend(super::structured::microdata_objects(page, base, types));
+                found
+            }
+            (ItemSource::Csv { text, .. } | ItemSource::Regex { text, .. }, _) => {
+                let texts = match (text, doc) {
+                    (None, _) => Ok(vec![Cow::Borrowed(response.text())]),
+                    (Some(q), Doc::Html(page)) => page
+                        .try_select(q)
+                        .map(|l| l.getall().into_iter().map(Cow::Owned).collect()),
+                    (Some(_), Doc::Json(_)) => Ok(Vec::new()),
+                };
+                self.ok_or_report(path, texts, &response.url)
+                    .unwrap_or_default()
+                    .iter()
+                    .flat_map(|t| super::structured::text_items(src, t))
+                    .take(super::structured::MAX_CSV_ROWS)
+                    .collect()
+            }
+            _ => Vec::new(),
+        }
+    }
+
     /// Runs callback `name` on a response's document.
     fn run_callback(&self, name: &str, doc: &Doc<'_>, response: &Response, out: &mut Output) {
         let Some(cb) = self.spec.callbacks.get(name) else {
@@ -380,86 +427,12 @@ impl SpecSpider {
                         self.emit_item(name, cb, Scope::Node(&node), &vars, &base, response, out);
                     }
                 }
-                (Some(ItemSource::Json { text, cut, path }), _) => {
-                    let found =
-                        self.json_items(doc, text.as_ref(), cut.as_ref(), path, response.text());
-                    for v in self
-                        .ok_or_report(items_path, found, &response.url)
-                        .unwrap_or_default()
-                    {
-                        self.emit_item(
-                            name,
-                            cb,
-                            Scope::Json(&v, page_of(doc)),
-                            &vars,
-                            &base,
-                            response,
-                            out,
-                        );
+                (Some(src), _) => {
+                    for v in self.json_items_of(name, src, doc, &base, response) {
+                        let scope = Scope::Json(&v, page_of(doc));
+                        self.emit_item(name, cb, scope, &vars, &base, response, out);
                     }
                 }
-                (Some(ItemSource::JsonLd(types)), Doc::Html(page)) => {
-                    for v in json::json_ld_objects(page, types) {
-                        self.emit_item(
-                            name,
-                            cb,
-                            Scope::Json(&v, page_of(doc)),
-                            &vars,
-                            &base,
-                            response,
-                            out,
-                        );
-                    }
-                }
-                (Some(ItemSource::Microdata { types, json_ld }), Doc::Html(page)) => {
-                    let mut found = json_ld
-                        .as_ref()
-                        .map(|t| json::json_ld_objects(page, t))
-                        .unwrap_or_default();
-                    found.extend(super::structured::microdata_objects(page, &base, types));
-                    for v in found {
-                        self.emit_item(
-                            name,
-                            cb,
-                            Scope::Json(&v, page_of(doc)),
-                            &vars,
-                            &base,
-                            response,
-                            out,
-                        );
-                    }
-                }
-                (
-                    Some(src @ (ItemSource::Csv { text, .. } | ItemSource::Regex { text, .. })),
-                    _,
-                ) => {
-                    let texts = match (text, doc) {
-                        (None, _) => Ok(vec![Cow::Borrowed(response.text())]),
-                        (Some(q), Doc::Html(page)) => page
-                            .try_select(q)
-                            .map(|l| l.getall().into_iter().map(Cow::Owned).collect()),
-                        (Some(_), Doc::Json(_)) => Ok(Vec::new()),
-                    };
-                    let texts = self
-                        .ok_or_report(items_path, texts, &response.url)
-                        .unwrap_or_default();
-                    for v in texts
-                        .iter()
-                        .flat_map(|t| super::structured::text_items(src, t))
-                        .take(super::structured::MAX_CSV_ROWS)
-                    {
-                        self.emit_item(
-                            name,
-                            cb,
-                            Scope::Json(&v, page_of(doc)),
-                            &vars,
-                            &base,
-                            response,
-                            out,
-                        );
-                    }
-                }
-                (Some(_), _) => {}
             }
         }
         // Paginate while this page yielded items (or sent items on to detail pages).
@@ -645,6 +618,11 @@ impl SpecSpider {
             self.selector_failed(&path(), &response.url, &"no <form> found on the page");
             return;
         };
+        // As for followed links: a page's form may not send the crawl elsewhere.
+        if !matches!(s.url.scheme(), "http" | "https" | "file") {
+            self.selector_failed(&path(), &response.url, &"the form's action is not http(s)");
+            return;
+        }
         let mut r = Request::get(s.url)
             .method(s.method)
             .callback(form.callback.clone())
