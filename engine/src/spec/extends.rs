@@ -57,11 +57,29 @@ impl SpecSources for NoSources {
 }
 
 /// Files in a directory (for specs read from disk): `extends = "base"` reads
-/// `base.toml` or `base.json` there, or a path relative to it.
+/// `base.toml` or `base.json` there, or a path below it (no `..`, nothing absolute).
 pub struct DirSources(pub std::path::PathBuf);
+
+impl DirSources {
+    /// Only relative paths that stay below the folder (no `..`, nothing absolute):
+    /// the same rule as inside a bundle.
+    fn inside(path: &str) -> bool {
+        let p = std::path::Path::new(path);
+        !path.is_empty()
+            && p.components().all(|c| {
+                matches!(
+                    c,
+                    std::path::Component::Normal(_) | std::path::Component::CurDir
+                )
+            })
+    }
+}
 
 impl SpecSources for DirSources {
     fn spec(&self, name: &str) -> Option<(String, SpecFormat)> {
+        if !Self::inside(name) {
+            return None;
+        }
         let direct = self.0.join(name);
         let candidates = [
             direct.clone(),
@@ -75,12 +93,16 @@ impl SpecSources for DirSources {
         })
     }
     fn file(&self, path: &str) -> Option<String> {
+        if !Self::inside(path) {
+            return None;
+        }
         std::fs::read_to_string(self.0.join(path)).ok()
     }
 }
 
-/// Parses a spec text into its document (checked for size and nesting).
-pub(crate) fn document(text: &str, format: SpecFormat) -> Result<Value, SpecError> {
+/// Parses a spec text into its document as written, before `extends` and files are
+/// resolved (checked for size and nesting).
+pub fn document(text: &str, format: SpecFormat) -> Result<Value, SpecError> {
     limits::check_text(text)?;
     let value: Value = match format {
         SpecFormat::Toml => {
@@ -415,6 +437,21 @@ mod tests {
         assert_eq!(e.path, "args_files.p");
         let e = resolve(json!({"args_files": {"p": "none.csv"}}), &sources()).unwrap_err();
         assert!(e.message.contains("no file"), "{e}");
+    }
+
+    #[test]
+    fn dir_sources_stay_below_their_folder() {
+        let root = tempfile::tempdir().unwrap();
+        let specs = root.path().join("specs");
+        std::fs::create_dir_all(specs.join("bases")).unwrap();
+        std::fs::write(root.path().join("secret.toml"), "name = \"x\"").unwrap();
+        std::fs::write(specs.join("bases/b.toml"), "abstract = true").unwrap();
+        let src = DirSources(specs.clone());
+        assert!(src.spec("bases/b").is_some());
+        assert!(src.spec("../secret").is_none());
+        assert!(src.file("../secret.toml").is_none());
+        let abs = root.path().join("secret.toml");
+        assert!(src.file(abs.to_str().unwrap()).is_none());
     }
 
     #[test]
