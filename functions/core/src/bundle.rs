@@ -143,7 +143,7 @@ pub fn parse_bundle(data: &[u8]) -> Result<Bundle, BundleError> {
     for (file, format, text) in spec_files {
         let format = format.expect("partitioned");
         // Read before bases are resolved: a base is found by its name.
-        let raw = raw_document(&text, format);
+        let raw = trawl_engine::spec::extends::document(&text, format).ok();
         let name = raw
             .as_ref()
             .and_then(|d| d.get("name")?.as_str().map(str::to_string));
@@ -165,8 +165,9 @@ pub fn parse_bundle(data: &[u8]) -> Result<Bundle, BundleError> {
             file: file.clone(),
             error,
         };
-        let spec = Spec::parse_with(source, *format, &[], &sources).map_err(spec_err)?;
+        // Resolved once: the spider is checked on, and later built from, this document.
         let resolved = Spec::resolve(source, *format, &sources).map_err(spec_err)?;
+        let spec = Spec::from_document(resolved.clone(), &[]).map_err(spec_err)?;
         if let Some(&i) = seen.get(&spec.name) {
             return Err(BundleError::DuplicateSpider {
                 name: spec.name,
@@ -187,16 +188,6 @@ pub fn parse_bundle(data: &[u8]) -> Result<Bundle, BundleError> {
         return Err(BundleError::Empty);
     }
     Ok(Bundle { specs })
-}
-
-/// A spec's document as written (before `extends`), when it parses.
-fn raw_document(text: &str, format: SpecFormat) -> Option<Value> {
-    match format {
-        SpecFormat::Toml => toml::from_str::<toml::Table>(text)
-            .ok()
-            .and_then(|t| serde_json::to_value(t).ok()),
-        SpecFormat::Json => serde_json::from_str(text).ok(),
-    }
 }
 
 /// What `extends` and `script_file` find in a bundle: specs by spider name or by path

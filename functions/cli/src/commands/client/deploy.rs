@@ -111,9 +111,8 @@ fn sources(s: &SpecFile) -> DirSources {
 
 /// Whether a spec is an abstract base (`abstract = true`), only for others to extend.
 fn is_abstract(s: &SpecFile) -> bool {
-    Spec::resolve(&s.text, s.format, &trawl_engine::spec::NoSources)
-        .map(|d| d.get("abstract") == Some(&serde_json::Value::Bool(true)))
-        .unwrap_or(false)
+    trawl_engine::spec::extends::document(&s.text, s.format)
+        .is_ok_and(|d| d.get("abstract") == Some(&serde_json::Value::Bool(true)))
 }
 
 /// Validates every spec (abstract bases through the specs extending them); gives one
