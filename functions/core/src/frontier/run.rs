@@ -43,6 +43,10 @@ pub const MAX_CRAWLERS: usize = 64;
 /// but the crawl is not over: doubling from the first to the last.
 const IDLE_WAIT: (Duration, Duration) = (Duration::from_millis(50), Duration::from_secs(1));
 
+/// The longest lease (`FRONTIER_LEASE_TTL` is capped to it): a dead crawler's
+/// partitions wait at most this long for another crawler.
+const MAX_LEASE_TTL: Duration = Duration::from_secs(3600);
+
 /// How often a partition crawl sends the requests it found for other partitions.
 const SEND_EVERY: Duration = Duration::from_millis(200);
 
@@ -81,11 +85,6 @@ struct Calls {
 }
 
 impl Calls {
-    fn add(&self, c: &AtomicU64) {
-        let _ = self;
-        c.fetch_add(1, Ordering::Relaxed);
-    }
-
     fn stats(&self, out: &mut Map<String, Value>) {
         for (k, v) in [
             ("leases", &self.leases),
@@ -117,7 +116,7 @@ impl PartitionedRun {
             .ok_or_else(|| anyhow::anyhow!("FRONTIER_PARTITION must be \"host\" or \"domain\""))?;
         let ttl = settings
             .get_duration("FRONTIER_LEASE_TTL")?
-            .max(Duration::from_secs(1));
+            .clamp(Duration::from_secs(1), MAX_LEASE_TTL);
         let item_limit = settings.get_u64("CLOSESPIDER_ITEMCOUNT")?;
         Ok(Arc::new(PartitionedRun {
             stores: control.stores.clone(),
@@ -228,7 +227,7 @@ impl PartitionedRun {
                     partition: partition.clone(),
                     requests: chunk.to_vec(),
                 };
-                self.calls.add(&self.calls.batches_sent);
+                self.calls.batches_sent.fetch_add(1, Ordering::Relaxed);
                 new += usize::from(self.frontier().put_batch(&self.job.id, &batch).await?);
             }
         }
@@ -294,7 +293,7 @@ impl PartitionedRun {
                 return Ok(());
             }
             let now = self.stores.clock.now();
-            self.calls.add(&self.calls.leases);
+            self.calls.leases.fetch_add(1, Ordering::Relaxed);
             let lease = self
                 .frontier()
                 .lease_partition(&self.job.id, me, now, self.ttl)
@@ -305,7 +304,7 @@ impl PartitionedRun {
                     self.crawl_partition(lease).await?
                 }
                 None => {
-                    self.calls.add(&self.calls.summaries);
+                    self.calls.summaries.fetch_add(1, Ordering::Relaxed);
                     let summary = self.frontier().frontier_summary(&self.job.id, now).await?;
                     if summary.is_done() {
                         return Ok(());
@@ -332,7 +331,7 @@ impl PartitionedRun {
     /// records what it consumed and hands it back.
     async fn crawl_partition(self: &Arc<Self>, lease: Lease) -> anyhow::Result<()> {
         let frontier = self.frontier().clone();
-        self.calls.add(&self.calls.inbox_reads);
+        self.calls.inbox_reads.fetch_add(1, Ordering::Relaxed);
         let batches = frontier.inbox(&lease).await?;
         let consumed: Vec<String> = batches.iter().map(|b| b.id.clone()).collect();
         // Requests from the inbox always pass the duplicate filter (even start requests,
@@ -431,7 +430,7 @@ impl PartitionedRun {
         }
         router.flush().await?;
         let pending = outcome.pending.is_some();
-        self.calls.add(&self.calls.commits);
+        self.calls.commits.fetch_add(1, Ordering::Relaxed);
         let committed = frontier
             .commit_partition(&lease, &consumed, pending, true)
             .await?;
@@ -471,7 +470,7 @@ impl PartitionedRun {
             sink.flush_async().await;
             crate::joblog::job_logs().flush(&self.job.id);
             let now = stores.clock.now();
-            self.calls.add(&self.calls.renewals);
+            self.calls.renewals.fetch_add(1, Ordering::Relaxed);
             match stores.frontier.renew_lease(&lease, now, self.ttl).await {
                 Ok(true) => {
                     lease.expires = now + chrono::Duration::from_std(self.ttl).unwrap_or_default()
@@ -501,14 +500,9 @@ impl PartitionedRun {
                 Ok(Some(n)) if n > self.cancels_seen.load(Ordering::Relaxed) => {
                     self.cancels_seen.store(n, Ordering::Relaxed);
                     match CancelLevel::from_requests(n) {
-                        Some(CancelLevel::Forced) => self.close(FinishReason::Cancelled),
-                        Some(CancelLevel::Graceful) => self.close(FinishReason::Cancelled),
+                        Some(CancelLevel::Forced) => self.stop(FinishReason::Cancelled, true),
+                        Some(CancelLevel::Graceful) => self.stop(FinishReason::Cancelled, false),
                         None => {}
-                    }
-                    if n >= 2 {
-                        for h in self.running.lock().values() {
-                            h.kill(FinishReason::Cancelled);
-                        }
                     }
                 }
                 Ok(Some(_)) => {}
@@ -536,6 +530,33 @@ impl PartitionedRun {
     /// one items feed (JSON lines: a concatenation).
     async fn assemble_items(&self, partitions: &[String]) -> anyhow::Result<()> {
         let blobs = self.blobs();
+        let dest = blobs.local_path(&self.job.items_key());
+        let parts: Option<Vec<_>> = partitions
+            .iter()
+            .map(|p| blobs.local_path(&self.part_key(p)))
+            .collect();
+        if let (Some(dest), Some(parts)) = (dest, parts) {
+            // Files: streamed into a hidden file beside the feed, then renamed over it.
+            use tokio::io::AsyncWriteExt;
+            if let Some(dir) = dest.parent() {
+                tokio::fs::create_dir_all(dir).await?;
+            }
+            let name = dest.file_name().unwrap_or_default().to_string_lossy();
+            let tmp = dest.with_file_name(format!(".{name}.assembling"));
+            let mut out = tokio::fs::File::create(&tmp).await?;
+            for part in parts {
+                let Ok(mut f) = tokio::fs::File::open(&part).await else {
+                    continue; // a partition that never scraped an item
+                };
+                let n = tokio::io::copy(&mut f, &mut out).await?;
+                if n > 0 && !ends_with_newline(&part).await? {
+                    out.write_all(b"\n").await?;
+                }
+            }
+            out.sync_all().await?;
+            tokio::fs::rename(&tmp, &dest).await?;
+            return Ok(());
+        }
         let mut all = Vec::new();
         for p in partitions {
             if let Some(part) = blobs.get(&self.part_key(p)).await? {
@@ -554,7 +575,7 @@ impl PartitionedRun {
     async fn sum_stats(&self, partitions: &[String]) -> anyhow::Result<Map<String, Value>> {
         let mut out = Map::new();
         for p in partitions {
-            let Some(raw) = self.checkpoints_of(p).get("state.json").await? else {
+            let Some(raw) = self.checkpoints_of(p).get(checkpoint::STATE).await? else {
                 continue;
             };
             let state: Value = serde_json::from_slice(&raw)?;
@@ -581,6 +602,16 @@ impl PartitionedRun {
             tracing::warn!("cannot delete the job's frontier: {e}");
         }
     }
+}
+
+/// Whether a non-empty file ends with a newline.
+async fn ends_with_newline(path: &std::path::Path) -> std::io::Result<bool> {
+    use tokio::io::{AsyncReadExt, AsyncSeekExt};
+    let mut f = tokio::fs::File::open(path).await?;
+    f.seek(std::io::SeekFrom::End(-1)).await?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last).await?;
+    Ok(last[0] == b'\n')
 }
 
 fn stat_u64(stats: &Map<String, Value>, key: &str) -> u64 {
@@ -664,7 +695,7 @@ impl Router {
                     partition: partition.clone(),
                     requests: chunk.to_vec(),
                 };
-                self.calls.add(&self.calls.batches_sent);
+                self.calls.batches_sent.fetch_add(1, Ordering::Relaxed);
                 self.frontier.put_batch(&self.lease.job, &batch).await?;
             }
         }
@@ -683,7 +714,7 @@ struct FlushingCheckpoints {
 impl CheckpointStore for FlushingCheckpoints {
     fn put<'a>(&'a self, name: &'a str, data: Vec<u8>) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            if name == "state.json" {
+            if name == checkpoint::STATE {
                 self.router.flush().await?;
             }
             self.inner.put(name, data).await
