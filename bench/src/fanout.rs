@@ -5,14 +5,9 @@
 //! job runs in a local node (`trawl serve`'s) with 1, 2, 4 and 8 crawlers; reported:
 //! pages/s, the speed-up over one crawler, and the frontier store calls per 1,000 pages.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use axum::extract::{Path, State};
-use axum::response::Html;
-use axum::routing::get;
-use axum::Router;
 use serde_json::{json, Value};
 use trawl_core::control::ScheduleRequest;
 use trawl_core::model::JobState;
@@ -29,51 +24,6 @@ follow = [{ css = "a::attr(href)" }]
 fields = { url = { value = "{url}" }, title = { css = "h1::text", required = true } }
 "#;
 
-struct Web {
-    bases: Arc<Vec<String>>,
-    pages: usize,
-    latency: Duration,
-}
-
-async fn page(State((h, web)): State<(usize, Arc<Web>)>, Path(n): Path<usize>) -> Html<String> {
-    tokio::time::sleep(web.latency).await;
-    let hosts = web.bases.len();
-    let next = (n + 1) % web.pages;
-    let a = &web.bases[(h + 1) % hosts];
-    let b = &web.bases[(h + 5) % hosts];
-    Html(format!(
-        "<h1>{h}/{n}</h1><a href=\"/p/{next}\">next</a><a href=\"/p/{}\">skip</a>\
-         <a href=\"{a}/p/{n}\">a</a><a href=\"{b}/p/{}\">b</a>",
-        (n + 7) % web.pages,
-        (n * 7) % web.pages
-    ))
-}
-
-async fn start_web(hosts: usize, pages: usize, latency: Duration) -> anyhow::Result<Vec<String>> {
-    let mut listeners = Vec::new();
-    let mut bases = Vec::new();
-    for h in 0..hosts {
-        let l = tokio::net::TcpListener::bind(format!("127.0.0.{}:0", h + 2)).await?;
-        bases.push(format!("http://{}", l.local_addr()?));
-        listeners.push(l);
-    }
-    let web = Arc::new(Web {
-        bases: Arc::new(bases.clone()),
-        pages,
-        latency,
-    });
-    for (h, l) in listeners.into_iter().enumerate() {
-        let app = Router::new()
-            .route("/", get(|| async { Html("<a href=\"/p/0\">pages</a>") }))
-            .route("/p/{n}", get(page))
-            .with_state((h, web.clone()));
-        tokio::spawn(async move {
-            let _ = axum::serve(l, app).await;
-        });
-    }
-    Ok(bases)
-}
-
 /// Runs the fan-out benchmark and prints a JSON report.
 pub async fn run(
     hosts: usize,
@@ -81,7 +31,7 @@ pub async fn run(
     latency_ms: u64,
     crawlers: &[usize],
 ) -> anyhow::Result<()> {
-    let bases = start_web(hosts, pages, Duration::from_millis(latency_ms)).await?;
+    let bases = trawl_demo::start_web(hosts, pages, Duration::from_millis(latency_ms)).await?;
     let dir = tempfile::tempdir()?;
     let node = LocalNode::start(LocalConfig {
         data_dir: dir.path().to_path_buf(),

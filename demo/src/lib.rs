@@ -26,8 +26,10 @@ mod rng;
 mod server;
 mod site;
 mod spec;
+mod web;
 mod words;
 
 pub use server::{serve, SiteServer};
 pub use site::{Category, Page, Product, Site};
 pub use spec::SiteSpec;
+pub use web::{page_urls, start_web};

@@ -7,10 +7,6 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use axum::extract::{Path as UrlPath, State};
-use axum::response::Html;
-use axum::routing::get;
-use axum::Router;
 use bytes::Bytes;
 use trawl_core::control::ScheduleRequest;
 use trawl_core::frontier::InboxBatch;
@@ -60,51 +56,14 @@ fn config(dir: &Path) -> LocalConfig {
     }
 }
 
-/// Starts the 16 hosts; returns their base URLs.
 async fn web() -> Vec<String> {
-    let mut bases = Vec::new();
-    for h in 0..HOSTS {
-        let ip = format!("127.0.0.{}", h + 2);
-        let listener = tokio::net::TcpListener::bind(format!("{ip}:0"))
-            .await
-            .unwrap();
-        bases.push(format!("http://{}", listener.local_addr().unwrap()));
-    }
-    let all = std::sync::Arc::new(bases.clone());
-    for (h, base) in bases.iter().enumerate() {
-        let listener = tokio::net::TcpListener::bind(base.trim_start_matches("http://"))
-            .await
-            .unwrap();
-        // The start page (a start request is not remembered as seen, as in Scrapy).
-        let app = Router::new()
-            .route("/", get(|| async { Html("<a href=\"/p/0\">pages</a>") }))
-            .route("/p/{n}", get(page))
-            .with_state((h, all.clone()));
-        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    }
-    bases
-}
-
-/// Page `n` of host `h`: the next page of the host, and pages of two other hosts.
-async fn page(
-    State((h, all)): State<(usize, std::sync::Arc<Vec<String>>)>,
-    UrlPath(n): UrlPath<usize>,
-) -> Html<String> {
-    let next = (n + 1) % PAGES;
-    let a = &all[(h + 1) % HOSTS];
-    let b = &all[(h + 5) % HOSTS];
-    Html(format!(
-        "<h1>{h}/{n}</h1><a href=\"/p/{next}\">next</a>\
-         <a href=\"{a}/p/{n}\">a</a><a href=\"{b}/p/{}\">b</a>",
-        (n * 7) % PAGES
-    ))
+    trawl_demo::start_web(HOSTS, PAGES, Duration::ZERO)
+        .await
+        .unwrap()
 }
 
 fn every_url(bases: &[String]) -> BTreeSet<String> {
-    bases
-        .iter()
-        .flat_map(|b| (0..PAGES).map(move |n| format!("{b}/p/{n}")))
-        .collect()
+    trawl_demo::page_urls(bases, PAGES)
 }
 
 fn request(bases: &[String], id: &str, crawlers: usize, extra: &[(&str, &str)]) -> ScheduleRequest {
