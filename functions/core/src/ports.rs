@@ -464,7 +464,18 @@ pub trait FrontierStore: Send + Sync {
         -> StoreResult<FrontierSummary>;
     /// The job's partition names.
     async fn partitions(&self, job: &str) -> StoreResult<Vec<String>>;
-    /// Deletes the job's frontier.
+    /// Claims the closing of the job's crawl (assembling its feed, summing its stats,
+    /// recording its outcome) for `crawler` until `now + ttl`: true when nobody holds
+    /// the claim, it lapsed, or `crawler` holds it already. Crawlers that each find
+    /// the crawl over let only one of them close it.
+    async fn claim_close(
+        &self,
+        job: &str,
+        crawler: &str,
+        now: DateTime<Utc>,
+        ttl: std::time::Duration,
+    ) -> StoreResult<bool>;
+    /// Deletes the job's frontier (its close claim too).
     async fn delete_frontier(&self, job: &str) -> StoreResult<()>;
 }
 
@@ -515,6 +526,15 @@ impl FrontierStore for NoFrontier {
         Err(no_frontier())
     }
     async fn partitions(&self, _: &str) -> StoreResult<Vec<String>> {
+        Err(no_frontier())
+    }
+    async fn claim_close(
+        &self,
+        _: &str,
+        _: &str,
+        _: DateTime<Utc>,
+        _: std::time::Duration,
+    ) -> StoreResult<bool> {
         Err(no_frontier())
     }
     async fn delete_frontier(&self, _: &str) -> StoreResult<()> {

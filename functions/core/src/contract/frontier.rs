@@ -193,13 +193,8 @@ pub async fn put_batch_creates_the_partition(store: &dyn FrontierStore) {
         "put_batch: creates the partition"
     );
     assert_eq!(
-        summary(store, &job, t0()).await,
-        FrontierSummary {
-            partitions: 1,
-            leased: 0,
-            ready: 0,
-            unconsumed: 1
-        },
+        summary(store, &job, t0()).await.counts(),
+        (1, 0, 0, 1, 1),
         "put_batch: the new partition has one unconsumed batch"
     );
 }
@@ -461,13 +456,8 @@ pub async fn commit_partition_consumes_batches(store: &dyn FrontierStore) {
         "commit_partition: consumed batches leave the inbox"
     );
     assert_eq!(
-        summary(store, &job, t0()).await,
-        FrontierSummary {
-            partitions: 1,
-            leased: 1,
-            ready: 0,
-            unconsumed: 1
-        },
+        summary(store, &job, t0()).await.counts(),
+        (1, 1, 0, 1, 0),
         "commit_partition: without release the lease is kept, consumed batches are not counted"
     );
     assert!(
@@ -543,13 +533,8 @@ pub async fn commit_partition_refuses_stale_leases(store: &dyn FrontierStore) {
         "commit_partition: a refused commit consumes nothing"
     );
     assert_eq!(
-        summary(store, &job, t0() + secs(62)).await,
-        FrontierSummary {
-            partitions: 1,
-            leased: 1,
-            ready: 0,
-            unconsumed: 1
-        },
+        summary(store, &job, t0() + secs(62)).await.counts(),
+        (1, 1, 0, 1, 0),
         "commit_partition: a refused commit records no pending and releases nothing"
     );
     assert!(
@@ -595,27 +580,26 @@ pub async fn frontier_summary_through_a_crawl(store: &dyn FrontierStore) {
     let n = Names::new("frontier");
     let job = n.id("job");
     let at = |s: i64| t0() + secs(s);
-    let sum = |partitions, leased, ready, unconsumed| FrontierSummary {
-        partitions,
-        leased,
-        ready,
-        unconsumed,
-    };
+    let sum = |p: u64, l: u64, r: u64, u: u64, w: u64| (p, l, r, u, w);
     assert_eq!(
-        summary(store, &job, at(0)).await,
-        sum(0, 0, 0, 0),
+        summary(store, &job, at(0)).await.counts(),
+        sum(0, 0, 0, 0, 0),
         "frontier_summary: an unknown job has an empty frontier"
     );
     put(store, &job, &batch("a.example", "seed")).await;
     let s = summary(store, &job, at(0)).await;
-    assert_eq!(s, sum(1, 0, 0, 1), "frontier_summary: a seed batch");
+    assert_eq!(
+        s.counts(),
+        sum(1, 0, 0, 1, 1),
+        "frontier_summary: a seed batch"
+    );
     assert!(!s.is_done(), "frontier_summary: a seed batch is work");
 
     let a = lease_of(store, &job, "a.example", "c1", at(1)).await;
     assert_eq!(
-        summary(store, &job, at(1)).await,
-        sum(1, 1, 0, 1),
-        "frontier_summary: a live lease is counted"
+        summary(store, &job, at(1)).await.counts(),
+        sum(1, 1, 0, 1, 0),
+        "frontier_summary: a live lease is counted, and its partition is not waiting"
     );
     // Crawling a.example finds links to b and c.
     put(store, &job, &batch("b.example", "a-1-0")).await;
@@ -625,9 +609,9 @@ pub async fn frontier_summary_through_a_crawl(store: &dyn FrontierStore) {
         "commit_partition"
     );
     assert_eq!(
-        summary(store, &job, at(2)).await,
-        sum(3, 1, 1, 2),
-        "frontier_summary: pending and unconsumed after a checkpoint"
+        summary(store, &job, at(2)).await.counts(),
+        sum(3, 1, 1, 2, 2),
+        "frontier_summary: pending and unconsumed after a checkpoint; b and c wait"
     );
     let b = lease(store, &job, "c2", at(3))
         .await
@@ -660,7 +644,11 @@ pub async fn frontier_summary_through_a_crawl(store: &dyn FrontierStore) {
         "commit_partition"
     );
     let s = summary(store, &job, at(4)).await;
-    assert_eq!(s, sum(3, 0, 0, 1), "frontier_summary: one batch left");
+    assert_eq!(
+        s.counts(),
+        sum(3, 0, 0, 1, 1),
+        "frontier_summary: one batch left"
+    );
     assert!(
         !s.is_done(),
         "frontier_summary: an unconsumed batch is work"
@@ -680,7 +668,11 @@ pub async fn frontier_summary_through_a_crawl(store: &dyn FrontierStore) {
         "commit_partition"
     );
     let s = summary(store, &job, at(6)).await;
-    assert_eq!(s, sum(3, 0, 0, 0), "frontier_summary: everything consumed");
+    assert_eq!(
+        s.counts(),
+        sum(3, 0, 0, 0, 0),
+        "frontier_summary: everything consumed"
+    );
     assert!(s.is_done(), "frontier_summary: the crawl is done");
     assert!(
         lease(store, &job, "c1", at(7)).await.is_none(),
@@ -724,8 +716,8 @@ pub async fn delete_frontier_removes_only_the_job(store: &dyn FrontierStore) {
         "delete_frontier: no partitions left"
     );
     assert_eq!(
-        summary(store, &job, t0()).await,
-        FrontierSummary::default(),
+        summary(store, &job, t0()).await.counts(),
+        FrontierSummary::default().counts(),
         "delete_frontier: nothing is counted"
     );
     assert!(
@@ -733,13 +725,8 @@ pub async fn delete_frontier_removes_only_the_job(store: &dyn FrontierStore) {
         "delete_frontier: nothing to lease"
     );
     assert_eq!(
-        summary(store, &other, t0()).await,
-        FrontierSummary {
-            partitions: 1,
-            leased: 0,
-            ready: 0,
-            unconsumed: 1
-        },
+        summary(store, &other, t0()).await.counts(),
+        (1, 0, 0, 1, 1),
         "delete_frontier: another job's frontier is kept"
     );
     let o = lease_of(store, &other, "a.example", "c1", t0()).await;
@@ -748,8 +735,139 @@ pub async fn delete_frontier_removes_only_the_job(store: &dyn FrontierStore) {
         vec!["b1"],
         "delete_frontier: another job's inbox is kept"
     );
+    assert!(
+        store
+            .claim_close(&other, "c1", t0(), TTL)
+            .await
+            .expect("claim_close"),
+        "claim_close"
+    );
     store
         .delete_frontier(&job)
         .await
         .expect("delete_frontier: deleting twice is fine");
+    assert!(
+        !store
+            .claim_close(&other, "c2", t0(), TTL)
+            .await
+            .expect("claim_close"),
+        "delete_frontier: another job's close claim is kept"
+    );
+    store
+        .delete_frontier(&other)
+        .await
+        .expect("delete_frontier");
+    assert!(
+        store
+            .claim_close(&other, "c2", t0(), TTL)
+            .await
+            .expect("claim_close"),
+        "delete_frontier: the close claim goes with the frontier"
+    );
+}
+
+/// The summary's version moves with every lease and every new batch, and only then:
+/// two done summaries with one version prove the crawl over.
+pub async fn frontier_summary_version_moves_with_leases_and_batches(store: &dyn FrontierStore) {
+    let n = Names::new("frontier");
+    let job = n.id("job");
+    let v = |s: FrontierSummary| s.version;
+    put(store, &job, &batch("a.example", "seed")).await;
+    let s0 = summary(store, &job, t0()).await;
+    assert_eq!(
+        v(summary(store, &job, t0() + secs(1)).await),
+        v(s0),
+        "frontier_summary: no change, same version"
+    );
+    assert!(
+        !put(store, &job, &batch("a.example", "seed")).await,
+        "put_batch"
+    );
+    assert_eq!(
+        v(summary(store, &job, t0()).await),
+        v(s0),
+        "frontier_summary: a batch put again changes nothing"
+    );
+    let a = lease_of(store, &job, "a.example", "c1", t0()).await;
+    let s1 = summary(store, &job, t0()).await;
+    assert_ne!(v(s1), v(s0), "frontier_summary: a lease moves the version");
+    put(store, &job, &batch("b.example", "a-1")).await;
+    let s2 = summary(store, &job, t0()).await;
+    assert_ne!(
+        v(s2),
+        v(s1),
+        "frontier_summary: a new batch moves the version"
+    );
+    assert!(
+        commit(store, &a, &["seed"], false, true).await,
+        "commit_partition"
+    );
+    let b = lease_of(store, &job, "b.example", "c2", t0()).await;
+    assert!(
+        commit(store, &b, &["a-1"], false, true).await,
+        "commit_partition"
+    );
+    let done = summary(store, &job, t0() + secs(2)).await;
+    assert!(done.is_done(), "frontier_summary: the crawl is done");
+    assert!(
+        !done.confirms(&s2),
+        "confirms: an earlier summary that was not done proves nothing"
+    );
+    let again = summary(store, &job, t0() + secs(3)).await;
+    assert!(
+        again.confirms(&done),
+        "confirms: two done summaries with one version prove the crawl over"
+    );
+    // A lease taken and given back between two reads is seen by the version.
+    put(store, &job, &batch("a.example", "late")).await;
+    let late = lease_of(store, &job, "a.example", "c3", t0() + secs(4)).await;
+    assert!(
+        commit(store, &late, &["late"], false, true).await,
+        "commit_partition"
+    );
+    let after = summary(store, &job, t0() + secs(5)).await;
+    assert!(after.is_done(), "frontier_summary: done again");
+    assert!(
+        !after.confirms(&again),
+        "confirms: work done between the reads is seen"
+    );
+}
+
+/// One crawler at a time may close a job's crawl; a lapsed claim can be taken over.
+pub async fn claim_close_admits_one_closer(store: &dyn FrontierStore) {
+    let n = Names::new("frontier");
+    let job = n.id("job");
+    let claim = |c: &'static str, at: i64| {
+        let job = job.clone();
+        async move {
+            store
+                .claim_close(&job, c, t0() + secs(at), TTL)
+                .await
+                .expect("claim_close")
+        }
+    };
+    assert!(claim("c1", 0).await, "claim_close: the first claim wins");
+    assert!(
+        !claim("c2", 1).await,
+        "claim_close: a live claim of another crawler refuses"
+    );
+    assert!(
+        claim("c1", 2).await,
+        "claim_close: the holder may claim again"
+    );
+    assert!(
+        claim("c2", 63).await,
+        "claim_close: a lapsed claim is taken over"
+    );
+    assert!(
+        !claim("c1", 64).await,
+        "claim_close: the old holder lost it"
+    );
+    assert!(
+        store
+            .claim_close(&n.id("other"), "c1", t0(), TTL)
+            .await
+            .expect("claim_close"),
+        "claim_close: jobs are apart"
+    );
 }

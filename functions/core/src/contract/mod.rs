@@ -296,6 +296,8 @@ macro_rules! __frontier_store_cases {
             frontier::frontier_summary_through_a_crawl,
             frontier::partitions_lists_the_jobs_partitions,
             frontier::delete_frontier_removes_only_the_job,
+            frontier::frontier_summary_version_moves_with_leases_and_batches,
+            frontier::claim_close_admits_one_closer,
         ]);
     };
 }

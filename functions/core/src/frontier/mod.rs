@@ -114,6 +114,13 @@ pub struct FrontierSummary {
     pub ready: u64,
     /// Inbox batches not consumed yet.
     pub unconsumed: u64,
+    /// Partitions with work (pending requests or an unconsumed batch) that nobody
+    /// holds: what more crawlers could take up now.
+    pub waiting: u64,
+    /// Moves whenever a lease is taken or a batch is put (the sum of the partitions'
+    /// lease tokens plus every batch ever put plus the partitions): two summaries with
+    /// the same version saw no lease and no new batch in between.
+    pub version: u64,
 }
 
 impl FrontierSummary {
@@ -121,6 +128,25 @@ impl FrontierSummary {
     /// waits in an inbox, and nobody is crawling.
     pub fn is_done(&self) -> bool {
         self.leased == 0 && self.ready == 0 && self.unconsumed == 0
+    }
+
+    /// Whether this summary, read after `earlier`, proves the crawl over: both are done
+    /// and nothing was leased or put between them. A store whose summary is not one
+    /// atomic snapshot (DynamoDB reads item by item) still answers exactly: see
+    /// docs/ARCHITECTURE.md, "Termination".
+    pub fn confirms(&self, earlier: &FrontierSummary) -> bool {
+        earlier.is_done() && self.is_done() && self.version == earlier.version
+    }
+
+    /// The counters a store must agree on (everything but the version).
+    pub fn counts(&self) -> (u64, u64, u64, u64, u64) {
+        (
+            self.partitions,
+            self.leased,
+            self.ready,
+            self.unconsumed,
+            self.waiting,
+        )
     }
 }
 

@@ -258,24 +258,39 @@ impl FrontierStore for SqliteStore {
         // One read transaction: the counts are one snapshot.
         self.run(move |c| {
             let tx = c.transaction().db()?;
-            let (partitions, leased, ready) = tx
+            let (partitions, leased, ready, waiting, tokens) = tx
                 .prepare_cached(
                     "SELECT COUNT(*),
-                            COALESCE(SUM(expires IS NOT NULL AND expires > ?2), 0),
-                            COALESCE(SUM(pending <> 0), 0)
-                     FROM frontier_partitions WHERE job = ?1",
+                            COALESCE(SUM(p.expires IS NOT NULL AND p.expires > ?2), 0),
+                            COALESCE(SUM(p.pending <> 0), 0),
+                            COALESCE(SUM((p.expires IS NULL OR p.expires <= ?2)
+                                AND (p.pending <> 0 OR EXISTS (
+                                    SELECT 1 FROM frontier_batches b
+                                    WHERE b.job = p.job AND b.partition = p.partition
+                                      AND b.consumed = 0))), 0),
+                            COALESCE(SUM(p.token), 0)
+                     FROM frontier_partitions p WHERE p.job = ?1",
                 )
                 .and_then(|mut s| {
                     s.query_row(params![job, now], |r| {
-                        Ok((count_at(r, 0)?, count_at(r, 1)?, count_at(r, 2)?))
+                        Ok((
+                            count_at(r, 0)?,
+                            count_at(r, 1)?,
+                            count_at(r, 2)?,
+                            count_at(r, 3)?,
+                            count_at(r, 4)?,
+                        ))
                     })
                 })
                 .db()?;
-            let unconsumed = tx
+            let (unconsumed, batches) = tx
                 .prepare_cached(
-                    "SELECT COUNT(*) FROM frontier_batches WHERE job = ?1 AND consumed = 0",
+                    "SELECT COALESCE(SUM(consumed = 0), 0), COUNT(*)
+                     FROM frontier_batches WHERE job = ?1",
                 )
-                .and_then(|mut s| s.query_row(params![job], |r| count_at(r, 0)))
+                .and_then(|mut s| {
+                    s.query_row(params![job], |r| Ok((count_at(r, 0)?, count_at(r, 1)?)))
+                })
                 .db()?;
             tx.commit().db()?;
             Ok(FrontierSummary {
@@ -283,6 +298,8 @@ impl FrontierStore for SqliteStore {
                 leased,
                 ready,
                 unconsumed,
+                waiting,
+                version: tokens + batches + partitions,
             })
         })
         .await
@@ -306,6 +323,29 @@ impl FrontierStore for SqliteStore {
         .await
     }
 
+    async fn claim_close(
+        &self,
+        job: &str,
+        crawler: &str,
+        now: DateTime<Utc>,
+        ttl: Duration,
+    ) -> StoreResult<bool> {
+        let (job, crawler) = (job.to_string(), crawler.to_string());
+        let (now_us, expires) = (micros(now), expiry(now, ttl)?);
+        self.run(move |c| {
+            let n = c
+                .prepare_cached(
+                    "INSERT INTO frontier_closes (job, holder, expires) VALUES (?1, ?2, ?4)
+                     ON CONFLICT (job) DO UPDATE SET holder = ?2, expires = ?4
+                     WHERE holder = ?2 OR expires <= ?3",
+                )
+                .and_then(|mut s| s.execute(params![job, crawler, now_us, expires]))
+                .db()?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
     async fn delete_frontier(&self, job: &str) -> StoreResult<()> {
         let job = job.to_string();
         self.run(move |c| {
@@ -319,6 +359,8 @@ impl FrontierStore for SqliteStore {
                 params![job],
             )
             .db()?;
+            tx.execute("DELETE FROM frontier_closes WHERE job = ?1", params![job])
+                .db()?;
             tx.commit().db()
         })
         .await

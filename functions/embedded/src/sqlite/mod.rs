@@ -28,7 +28,7 @@ mod projects;
 mod schedules;
 
 /// The schema version this code writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Migration steps: `MIGRATIONS[n]` moves a database from version `n` to `n + 1`.
 const MIGRATIONS: &[&str] = &[
@@ -137,6 +137,14 @@ const MIGRATIONS: &[&str] = &[
         UNIQUE (job, partition, id)
     );
     CREATE INDEX frontier_inbox ON frontier_batches (job, partition, consumed, seq);
+    "#,
+    // 4 → 5: who closes a partitioned job's crawl.
+    r#"
+    CREATE TABLE frontier_closes (
+        job     TEXT PRIMARY KEY NOT NULL,
+        holder  TEXT NOT NULL,
+        expires INTEGER NOT NULL
+    );
     "#,
 ];
 
