@@ -77,6 +77,9 @@ pub async fn handle_batch(
             Ok(RunResult::Ran(o)) => {
                 tracing::info!(job = %dispatch.job_id, reason = %o.finish_reason, items = o.items_scraped(), "job ended")
             }
+            Ok(RunResult::Continues) => {
+                tracing::info!(job = %dispatch.job_id, "this crawler's part is over: the job goes on in other crawlers")
+            }
             Ok(RunResult::Paused) => {
                 tracing::info!(job = %dispatch.job_id, "job paused at a checkpoint: continues in a new segment")
             }

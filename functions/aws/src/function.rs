@@ -38,6 +38,8 @@ pub async fn control_with_spiders(
     };
     let mut cfg = trawl_core::config::Options::from_env()?.control_config("trawl")?;
     cfg.spiders = spiders;
+    // A job's crawlers are crawler functions of their own, started through the queue.
+    cfg.fan_out = trawl_core::control::FanOut::Dispatched;
     let control = Control::new(aws.stores(), Arc::new(aws.dispatcher()), kicker, cfg);
     Ok((Arc::new(control), aws))
 }

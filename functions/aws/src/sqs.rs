@@ -60,4 +60,25 @@ impl Dispatcher for SqsDispatcher {
 
     /// A no-op: crawlers learn of cancels from their heartbeat.
     async fn notify_cancel(&self, _job_id: &str, _requests: u32) {}
+
+    /// Sends a join message ([`Dispatch::join`]): one more crawler function takes part
+    /// in the job's partitioned crawl.
+    async fn dispatch_crawler(&self, job: &Job, n: u32) -> anyhow::Result<()> {
+        let body = serde_json::to_string(&Dispatch::join(job, n))?;
+        self.client
+            .send_message()
+            .queue_url(&self.queue_url)
+            .message_body(body)
+            .send()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "asking crawler {n} to join job {} on {}: {}",
+                    job.id,
+                    self.queue_url,
+                    aws_sdk_sqs::error::DisplayErrorContext(&e)
+                )
+            })?;
+        Ok(())
+    }
 }

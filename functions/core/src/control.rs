@@ -57,6 +57,21 @@ pub struct ControlConfig {
     /// The most crawlers one job may use (`max_crawlers_per_job`): a job's
     /// `CONCURRENT_CRAWLERS` is capped to it (and to [`crate::frontier::MAX_CRAWLERS`]).
     pub max_crawlers_per_job: usize,
+    /// Where the crawlers of a job crawled over partitions run.
+    pub fan_out: FanOut,
+}
+
+/// Where the crawlers of a job with `CONCURRENT_CRAWLERS > 1` run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum FanOut {
+    /// As tasks of the process that runs the job (`trawl serve`).
+    #[default]
+    InProcess,
+    /// Each in a crawler of its own, started by a message of the crawl queue
+    /// ([`Dispatcher::dispatch_crawler`](crate::ports::Dispatcher::dispatch_crawler)):
+    /// the job's first crawler seeds the frontier and hands over; the poller starts
+    /// crawlers while partitions with work wait, up to the job's `CONCURRENT_CRAWLERS`.
+    Dispatched,
 }
 
 impl Default for ControlConfig {
@@ -76,6 +91,7 @@ impl Default for ControlConfig {
             spiders: SpiderRegistry::new(),
             events: EventsConfig::default(),
             max_crawlers_per_job: 16,
+            fan_out: FanOut::InProcess,
         }
     }
 }

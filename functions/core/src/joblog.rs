@@ -271,6 +271,131 @@ pub fn level_from_scrapy(name: &str) -> Level {
     parse_scrapy_level(name).unwrap_or(Level::INFO)
 }
 
+/// One entry of a log: a line that starts with a time, and the lines after it that do
+/// not (a multi-line message).
+struct Entry<'a> {
+    time: &'a str,
+    lines: Vec<&'a str>,
+}
+
+/// The time at the start of a log line (`YYYY-MM-DD HH:MM:SS`), if it has one.
+fn line_time(line: &str) -> Option<&str> {
+    let t = line.get(..19)?;
+    let b = t.as_bytes();
+    let digits = [0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18];
+    let ok = digits.iter().all(|&i| b[i].is_ascii_digit())
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b' '
+        && b[13] == b':'
+        && b[16] == b':';
+    ok.then_some(t)
+}
+
+fn entries(text: &str) -> Vec<Entry<'_>> {
+    let mut out: Vec<Entry> = Vec::new();
+    for line in text.lines() {
+        match (line_time(line), out.last_mut()) {
+            (None, Some(last)) => last.lines.push(line),
+            (time, _) => out.push(Entry {
+                time: time.unwrap_or(""),
+                lines: vec![line],
+            }),
+        }
+    }
+    out
+}
+
+/// Interleaves logs by time into one: `logs` are (crawler tag, text) pairs; entries of a
+/// tagged log get ` crawler=TAG` at the end of their first line. Entries of one second
+/// keep their order within their log, the untagged log's first.
+pub fn merge_log_texts(logs: &[(Option<&str>, &str)]) -> String {
+    let mut all: Vec<(&str, usize, usize, &Entry)> = Vec::new();
+    let parsed: Vec<Vec<Entry>> = logs.iter().map(|(_, text)| entries(text)).collect();
+    for (src, es) in parsed.iter().enumerate() {
+        for (i, e) in es.iter().enumerate() {
+            all.push((e.time, src, i, e));
+        }
+    }
+    all.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    let mut out = String::new();
+    for (_, src, _, e) in all {
+        for (i, line) in e.lines.iter().enumerate() {
+            out.push_str(line);
+            if let (0, Some(tag)) = (i, logs[src].0) {
+                let _ = write!(out, " crawler={tag}");
+            }
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// `log_count/<LEVEL>` of a log's text: its entries by level.
+pub fn log_counts(text: &str) -> Vec<(String, u64)> {
+    let mut counts = [0u64; 5];
+    for e in entries(text) {
+        let Some(rest) = e.lines[0].get(20..) else {
+            continue;
+        };
+        let Some(after) = rest.split_once("] ").map(|(_, a)| a) else {
+            continue;
+        };
+        if let Some(i) = LEVELS
+            .iter()
+            .position(|l| after.starts_with(l) && after[l.len()..].starts_with(':'))
+        {
+            counts[i] += 1;
+        }
+    }
+    LOG_COUNT_KEYS
+        .iter()
+        .zip(counts)
+        .filter(|(_, n)| *n > 0)
+        .map(|(k, n)| (k.to_string(), n))
+        .collect()
+}
+
+/// Merges the logs the crawlers of a job crawled over partitions wrote beside its log
+/// (`{key}.parts/{crawler}.log`) into the log at `key`, interleaved by time and each
+/// crawler's entries tagged ([`merge_log_texts`]); deletes the parts. Returns the
+/// merged log's `log_count/*` stats.
+pub async fn merge_logs(
+    blobs: &dyn crate::ports::BlobStore,
+    key: &str,
+) -> crate::ports::StoreResult<Vec<(String, u64)>> {
+    let folder = format!("{key}.parts/");
+    let main = blobs.get(key).await?.unwrap_or_default();
+    let mut parts = Vec::new();
+    for entry in blobs.list(&folder).await? {
+        if entry.size.is_none() {
+            continue;
+        }
+        let part_key = format!("{folder}{}", entry.name);
+        let text = blobs.get(&part_key).await?.unwrap_or_default();
+        let tag = entry.name.trim_end_matches(".log").to_string();
+        parts.push((part_key, tag, text));
+    }
+    let main_text = String::from_utf8_lossy(&main);
+    let texts: Vec<(String, String)> = parts
+        .iter()
+        .map(|(_, tag, t)| (tag.clone(), String::from_utf8_lossy(t).into_owned()))
+        .collect();
+    let mut logs: Vec<(Option<&str>, &str)> = vec![(None, &main_text)];
+    logs.extend(
+        texts
+            .iter()
+            .map(|(tag, t)| (Some(tag.as_str()), t.as_str())),
+    );
+    let merged = merge_log_texts(&logs);
+    let counts = log_counts(&merged);
+    blobs.put(key, bytes::Bytes::from(merged)).await?;
+    for (part_key, _, _) in parts {
+        blobs.delete(&part_key).await?;
+    }
+    Ok(counts)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -332,5 +457,31 @@ mod tests {
         assert_eq!(stats.get_i64("log_count/INFO"), 1);
         assert_eq!(stats.get_i64("log_count/WARNING"), 1);
         assert_eq!(stats.get("log_count/DEBUG"), None);
+    }
+
+    #[test]
+    fn logs_merge_by_time_with_crawler_tags() {
+        let main = "2026-12-01 10:00:00 [trawl_core] INFO: Starting job\n\
+                    2026-12-01 10:00:05 [trawl_core] INFO: Closing\n";
+        let c1 = "2026-12-01 10:00:01 [trawl_engine] INFO: Spider opened\n\
+                  2026-12-01 10:00:03 [trawl_engine] INFO: Dumping stats:\n{\"a\": 1}\n";
+        let c2 = "2026-12-01 10:00:02 [trawl_engine] ERROR: boom\n";
+        let merged = merge_log_texts(&[(None, main), (Some("c1"), c1), (Some("c2"), c2)]);
+        assert_eq!(
+            merged,
+            "2026-12-01 10:00:00 [trawl_core] INFO: Starting job\n\
+             2026-12-01 10:00:01 [trawl_engine] INFO: Spider opened crawler=c1\n\
+             2026-12-01 10:00:02 [trawl_engine] ERROR: boom crawler=c2\n\
+             2026-12-01 10:00:03 [trawl_engine] INFO: Dumping stats: crawler=c1\n\
+             {\"a\": 1}\n\
+             2026-12-01 10:00:05 [trawl_core] INFO: Closing\n"
+        );
+        assert_eq!(
+            log_counts(&merged),
+            vec![
+                ("log_count/ERROR".to_string(), 1),
+                ("log_count/INFO".to_string(), 4)
+            ]
+        );
     }
 }

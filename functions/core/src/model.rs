@@ -109,6 +109,12 @@ pub struct Dispatch {
     /// The dispatcher holding the job.
     #[serde(default)]
     pub runner: Option<String>,
+    /// Set on a message that asks one more crawler to join a job crawled over
+    /// partitions (`CONCURRENT_CRAWLERS > 1` with [`crate::control::FanOut::Dispatched`]):
+    /// the crawler takes part in the crawl without claiming the job. The number only
+    /// tells the messages apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crawler: Option<u32>,
 }
 
 impl Dispatch {
@@ -118,6 +124,15 @@ impl Dispatch {
             job_id: job.id.clone(),
             attempt: job.attempt,
             runner: job.runner.clone(),
+            crawler: None,
+        }
+    }
+
+    /// A message asking crawler number `n` to join `job`'s partitioned crawl.
+    pub fn join(job: &Job, n: u32) -> Self {
+        Dispatch {
+            crawler: Some(n),
+            ..Dispatch::of(job)
         }
     }
 }

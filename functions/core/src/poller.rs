@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 
 use crate::checkpoints::BlobCheckpoints;
-use crate::control::Control;
+use crate::control::{Control, FanOut};
 use crate::cron::CronSchedule;
 use crate::events::{Event, EventKind};
 use crate::model::{Job, JobState, Outcome, OverlapPolicy, Schedule};
@@ -26,6 +26,8 @@ pub struct PollReport {
     pub reaped: Vec<String>,
     /// Jobs started.
     pub started: Vec<String>,
+    /// Crawlers asked to join jobs crawled over partitions (job id, crawlers).
+    pub joined: Vec<(String, usize)>,
 }
 
 /// The id of the job a schedule fires for its run due at `due`: two pollers firing the
@@ -40,6 +42,7 @@ impl Control {
         let mut report = PollReport::default();
         self.fire_schedules(&mut report).await?;
         self.reap_stale(runner_id, &mut report).await?;
+        self.scale_crawlers(&mut report).await?;
         self.dispatch_pending(runner_id, &mut report).await?;
         Ok(report)
     }
@@ -237,6 +240,60 @@ impl Control {
                 .await?;
         }
         Ok(true)
+    }
+
+    /// Starts crawlers for the running jobs crawled over partitions by crawlers of
+    /// their own ([`FanOut::Dispatched`]): as many as partitions wait for one, up to the
+    /// job's crawlers; one to close a job whose crawl is over (or cancelled) when no
+    /// crawler holds a partition. A crawler beyond the job's `CONCURRENT_CRAWLERS`
+    /// (when the spec, not the job, sets it) leaves at once.
+    pub async fn scale_crawlers(&self, report: &mut PollReport) -> Result<(), StoreError> {
+        if self.cfg.fan_out != FanOut::Dispatched {
+            return Ok(());
+        }
+        let now = self.stores.clock.now();
+        for job in self.stores.jobs.list_jobs(JobState::Running, None).await? {
+            let summary = match self.stores.frontier.frontier_summary(&job.id, now).await {
+                Ok(s) if s.partitions > 0 => s,
+                Ok(_) => continue, // one crawler, or not seeded yet
+                Err(e) => {
+                    tracing::warn!(job = %job.id, "cannot read the job's frontier: {e}");
+                    continue;
+                }
+            };
+            let limit = self.crawler_limit(&job) as u64;
+            let want = if job.cancel_requests > 0 || summary.is_done() {
+                u64::from(summary.leased == 0)
+            } else {
+                summary.waiting.min(limit.saturating_sub(summary.leased))
+            };
+            for n in 0..want {
+                if let Err(e) = self.dispatcher.dispatch_crawler(&job, n as u32).await {
+                    tracing::error!(job = %job.id, "cannot start a crawler: {e:#}");
+                    break;
+                }
+            }
+            if want > 0 {
+                tracing::info!(job = %job.id, waiting = summary.waiting, leased = summary.leased, "asked {want} crawler(s) to join");
+                report.joined.push((job.id.clone(), want as usize));
+            }
+        }
+        Ok(())
+    }
+
+    /// The most crawlers the poller starts for a job: its `CONCURRENT_CRAWLERS` job
+    /// setting, else `max_crawlers_per_job` (the crawlers themselves keep to a value
+    /// the spider sets).
+    fn crawler_limit(&self, job: &Job) -> usize {
+        let cap = self
+            .cfg
+            .max_crawlers_per_job
+            .clamp(1, crate::frontier::MAX_CRAWLERS);
+        job.settings
+            .get("CONCURRENT_CRAWLERS")
+            .and_then(|v| v.trim().parse::<usize>().ok())
+            .unwrap_or(cap)
+            .clamp(1, cap)
     }
 
     /// The `max_proc` slots a job takes: its crawlers (`CONCURRENT_CRAWLERS` given as a

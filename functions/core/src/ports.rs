@@ -358,6 +358,16 @@ pub trait Dispatcher: Send + Sync {
     /// Tells the crawler running `job_id` about a cancel right away, if it can
     /// (crawlers also learn of cancels from their heartbeat).
     async fn notify_cancel(&self, job_id: &str, requests: u32);
+    /// Asks one more crawler to join a running job crawled over partitions
+    /// ([`Dispatch::join`](crate::model::Dispatch::join)). Only dispatchers of
+    /// [`FanOut::Dispatched`](crate::control::FanOut::Dispatched) deployments need it.
+    async fn dispatch_crawler(&self, job: &Job, n: u32) -> anyhow::Result<()> {
+        let _ = n;
+        anyhow::bail!(
+            "job {}: this dispatcher runs a job's crawlers in its own process",
+            job.id
+        )
+    }
 }
 
 /// Wakes the poller now instead of at its next tick.

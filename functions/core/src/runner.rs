@@ -37,6 +37,10 @@ pub enum RunResult {
     /// the crawler's deadline is near): it stays running, and continues from the
     /// checkpoint in a new segment ([`Control::continue_job`], or the reaper).
     Paused,
+    /// This crawler's part of a job crawled over partitions by crawlers of their own
+    /// ([`crate::control::FanOut::Dispatched`]) is over; the job goes on in the other
+    /// crawlers, and the one that closes it records its outcome.
+    Continues,
     /// Nothing ran: the message was not, or no longer, this runner's to act on.
     Skipped(Skip),
 }
@@ -146,6 +150,9 @@ impl Control {
         me: &str,
         cfg: &RunnerConfig,
     ) -> StoreResult<RunResult> {
+        if dispatch.crawler.is_some() {
+            return self.join_job(dispatch, me, cfg).await;
+        }
         let Some(mut job) = self.stores.jobs.get_job(&dispatch.job_id).await? else {
             return Ok(RunResult::Skipped(Skip::UnknownJob));
         };
@@ -203,24 +210,19 @@ impl Control {
             .instrument(span.clone())
             .await;
         let outcome = match outcome {
-            Ok(o) if o.resumable && o.finish_reason == FinishReason::Shutdown => {
+            Ok(Crawled::Continues) => {
+                log.finish(self).await;
+                self.kicker.kick();
+                return Ok(RunResult::Continues);
+            }
+            Ok(Crawled::Ended(o)) if o.resumable && o.finish_reason == FinishReason::Shutdown => {
                 let _entered = span.enter();
                 tracing::info!("Paused at a checkpoint: the job continues in a new segment");
                 drop(_entered);
                 log.finish(self).await;
                 return Ok(RunResult::Paused);
             }
-            Ok(o) => {
-                let mut stats = o.stats;
-                for (k, n) in job_logs().counts(&job.id) {
-                    stats.insert(k, n.into());
-                }
-                Outcome {
-                    finish_reason: o.finish_reason,
-                    stats,
-                    error: None,
-                }
-            }
+            Ok(Crawled::Ended(o)) => ended(&job, o),
             Err(e) => {
                 let _entered = span.enter();
                 tracing::error!("job failed: {e:#}");
@@ -228,6 +230,11 @@ impl Control {
             }
         };
         log.finish(self).await;
+        Ok(self.record(&job, outcome).await)
+    }
+
+    /// Records a job's outcome, deletes its checkpoint, wakes the poller.
+    pub(crate) async fn record(&self, job: &Job, outcome: Outcome) -> RunResult {
         let now = self.stores.clock.now();
         match self
             .stores
@@ -247,7 +254,7 @@ impl Control {
             Err(e) => tracing::error!(job = %job.id, "cannot record the outcome: {e}"),
         }
         self.kicker.kick();
-        Ok(RunResult::Ran(outcome))
+        RunResult::Ran(outcome)
     }
 
     async fn run_crawl(
@@ -256,7 +263,7 @@ impl Control {
         cfg: &RunnerConfig,
         log_upload: Option<(String, PathBuf)>,
         on_start: impl FnOnce(JobHandle) + Send,
-    ) -> anyhow::Result<CrawlOutcome> {
+    ) -> anyhow::Result<Crawled> {
         let JobSpider {
             version,
             spider,
@@ -289,12 +296,7 @@ impl Control {
             &spider.custom_settings(),
             trawl_engine::settings::Priority::Spider,
         );
-        let crawlers = effective.get_usize("CONCURRENT_CRAWLERS")?.clamp(
-            1,
-            self.config()
-                .max_crawlers_per_job
-                .clamp(1, crate::frontier::MAX_CRAWLERS),
-        );
+        let crawlers = self.crawlers_of(&effective)?;
         if crawlers > 1 {
             let run = crate::frontier::PartitionedRun::new(
                 self,
@@ -305,7 +307,17 @@ impl Control {
                     .clone()
                     .map(|p| p as Arc<dyn trawl_engine::pipeline::ItemPipeline>),
                 cfg,
+                crawlers,
             )?;
+            if self.config().fan_out == crate::control::FanOut::Dispatched {
+                // The crawlers run in processes of their own, started by the poller
+                // while partitions wait: this one seeds the frontier and hands over.
+                run.seed().await?;
+                tracing::info!(
+                    "Crawling over partitions with up to {crawlers} crawlers, started as partitions wait"
+                );
+                return Ok(Crawled::Continues);
+            }
             on_start(JobHandle::Partitioned(run.clone()));
             let outcome = run.run(crawlers).await?;
             if let Some(p) = incremental {
@@ -314,7 +326,7 @@ impl Control {
                     .await?;
                 tracing::info!("Incremental crawl: {n} new item(s) recorded");
             }
-            return Ok(outcome);
+            return Ok(Crawled::Ended(outcome));
         }
 
         // A served job reaches public addresses only, plus the ranges the operator allowed.
@@ -380,7 +392,39 @@ impl Control {
                 .await?;
             tracing::info!("Incremental crawl: {n} new item(s) recorded");
         }
-        Ok(outcome)
+        Ok(Crawled::Ended(outcome))
+    }
+
+    /// A job's `CONCURRENT_CRAWLERS` from its effective settings, capped by
+    /// `max_crawlers_per_job` and [`crate::frontier::MAX_CRAWLERS`].
+    pub(crate) fn crawlers_of(&self, effective: &trawl_engine::Settings) -> anyhow::Result<usize> {
+        Ok(effective.get_usize("CONCURRENT_CRAWLERS")?.clamp(
+            1,
+            self.config()
+                .max_crawlers_per_job
+                .clamp(1, crate::frontier::MAX_CRAWLERS),
+        ))
+    }
+}
+
+/// How a job's crawl in this process ended.
+pub(crate) enum Crawled {
+    /// The job's crawl is over.
+    Ended(CrawlOutcome),
+    /// The job goes on in other crawlers.
+    Continues,
+}
+
+/// The outcome of an ended crawl, with the job log's counts in its stats.
+pub(crate) fn ended(job: &Job, o: CrawlOutcome) -> Outcome {
+    let mut stats = o.stats;
+    for (k, n) in job_logs().counts(&job.id) {
+        stats.insert(k, n.into());
+    }
+    Outcome {
+        finish_reason: o.finish_reason,
+        stats,
+        error: None,
     }
 }
 
@@ -457,7 +501,7 @@ pub fn apply_cancel(handle: &JobHandle, level: CancelLevel) {
 
 /// Where a job's log goes: straight into the blob store's file, or a temporary file that
 /// is uploaded at the end (and periodically, by [`upload_log`]).
-struct LogTarget {
+pub(crate) struct LogTarget {
     job_id: String,
     key: String,
     temp: Option<PathBuf>,
@@ -467,11 +511,17 @@ impl LogTarget {
     /// Opens the job's log for appending. A log kept remotely continues from what
     /// earlier segments of the job uploaded (one log across segments).
     async fn open(control: &Control, job: &Job) -> Self {
-        let key = job.log_key();
+        Self::open_at(control, job, job.log_key(), &job.id).await
+    }
+
+    /// Opens a log of the job at `key` for the events of spans whose `id` is `log_id`
+    /// (a crawler's part of a job crawled over partitions: its own id, so that crawlers
+    /// of one job in one process keep apart).
+    pub(crate) async fn open_at(control: &Control, job: &Job, key: String, log_id: &str) -> Self {
         let (path, temp) = match control.stores.blobs.local_path(&key) {
             Some(p) => (p, None),
             None => {
-                let p = std::env::temp_dir().join(format!("trawl-{}.log", job.id));
+                let p = std::env::temp_dir().join(format!("trawl-{}", key.replace('/', "_")));
                 let earlier = match control.stores.blobs.get(&key).await {
                     Ok(b) => b.unwrap_or_default(),
                     Err(e) => {
@@ -490,17 +540,17 @@ impl LogTarget {
             .get("LOG_LEVEL")
             .map(|l| level_from_scrapy(l))
             .unwrap_or(tracing::Level::INFO);
-        if let Err(e) = job_logs().open(&job.id, &path, level) {
+        if let Err(e) = job_logs().open(log_id, &path, level) {
             tracing::error!(job = %job.id, "cannot open the job log {}: {e}", path.display());
         }
         LogTarget {
-            job_id: job.id.clone(),
+            job_id: log_id.to_string(),
             key,
             temp,
         }
     }
 
-    async fn finish(self, control: &Control) {
+    pub(crate) async fn finish(self, control: &Control) {
         job_logs().close(&self.job_id);
         if let Some(temp) = &self.temp {
             upload_log(control.stores.blobs.as_ref(), &self.key, temp).await;

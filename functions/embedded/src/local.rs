@@ -99,6 +99,9 @@ impl Dispatcher for LocalDispatcher {
                     tracing::info!(job = %id, "paused: resumes at the next start")
                 }
                 Ok(RunResult::Skipped(why)) => tracing::warn!(job = %id, "not run: {why}"),
+                Ok(RunResult::Continues) => {
+                    tracing::info!(job = %id, "continues in other crawlers")
+                }
                 // The job stays running without a heartbeat: the reaper deals with it.
                 Err(e) => tracing::error!(job = %id, "cannot start the job: {e}"),
             }

@@ -16,9 +16,10 @@ use serde::{Deserialize, Serialize};
 use trawl_engine::Request;
 use url::Url;
 
+mod join;
 mod run;
 
-pub use run::{PartitionedRun, BATCH_SIZE, MAX_CRAWLERS};
+pub use run::{PartitionedRun, BATCH_SIZE, MAX_BATCH_BYTES, MAX_CRAWLERS};
 
 /// How requests are grouped into partitions (`FRONTIER_PARTITION`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -50,6 +50,32 @@ const MAX_LEASE_TTL: Duration = Duration::from_secs(3600);
 /// How often a partition crawl sends the requests it found for other partitions.
 const SEND_EVERY: Duration = Duration::from_millis(200);
 
+/// A crawler of its own process leaves when no partition was free this long.
+const IDLE_LIMIT: Duration = Duration::from_secs(2);
+
+/// A crawler of its own process leases no partition this close to its deadline.
+const MIN_PARTITION_TIME: Duration = Duration::from_secs(5);
+
+/// How long the crawler closing a job holds the close claim (another may take over
+/// after it, if the first died closing).
+const CLOSE_TTL: Duration = Duration::from_secs(300);
+
+/// How often, at most, a crawler wakes the poller to start crawlers for waiting
+/// partitions.
+const KICK_EVERY: Duration = Duration::from_secs(2);
+
+/// How a crawler of its own process left the crawl.
+enum Left {
+    /// The crawl is over.
+    Done,
+    /// The job is closing (a cancel, CLOSESPIDER_ITEMCOUNT, a shutdown).
+    Closing,
+    /// No partition was free: the crawlers holding them go on.
+    Idle,
+    /// Its deadline is near.
+    Deadline,
+}
+
 /// A job crawled over its partitions: what every crawler of it shares.
 pub struct PartitionedRun {
     stores: crate::ports::Stores,
@@ -71,6 +97,13 @@ pub struct PartitionedRun {
     cancels_seen: std::sync::atomic::AtomicU32,
     /// Frontier store calls, by kind (reported as `frontier/calls/...` stats).
     calls: Arc<Calls>,
+    /// The job's `CONCURRENT_CRAWLERS` (capped).
+    crawlers: usize,
+    /// Whether the crawlers run in processes of their own (the poller starts them).
+    dispatched: bool,
+    kicker: Arc<dyn crate::ports::Kicker>,
+    last_kick: Mutex<Option<std::time::Instant>>,
+    created: tokio::time::Instant,
 }
 
 /// Frontier store calls of a run.
@@ -111,6 +144,7 @@ impl PartitionedRun {
         settings: Settings,
         pipeline: Option<Arc<dyn trawl_engine::pipeline::ItemPipeline>>,
         cfg: &RunnerConfig,
+        crawlers: usize,
     ) -> anyhow::Result<Arc<PartitionedRun>> {
         let by = PartitionBy::parse(&settings.get_str("FRONTIER_PARTITION"))
             .ok_or_else(|| anyhow::anyhow!("FRONTIER_PARTITION must be \"host\" or \"domain\""))?;
@@ -135,6 +169,11 @@ impl PartitionedRun {
             running: Mutex::new(HashMap::new()),
             cancels_seen: std::sync::atomic::AtomicU32::new(0),
             calls: Arc::default(),
+            crawlers,
+            dispatched: control.config().fan_out == crate::control::FanOut::Dispatched,
+            kicker: control.kicker.clone(),
+            last_kick: Mutex::new(None),
+            created: tokio::time::Instant::now(),
         }))
     }
 
@@ -188,19 +227,28 @@ impl PartitionedRun {
                 resumable: true,
             });
         }
+        let mut outcome = self.finish(reason, crawlers).await?;
+        let elapsed = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
+        outcome
+            .stats
+            .insert("elapsed_time_seconds".into(), elapsed.into());
+        self.cleanup().await;
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        Ok(outcome)
+    }
+
+    /// Puts the finished crawl together: the partitions' items into the job's feed,
+    /// their stats summed. The frontier and the parts stay until [`Self::cleanup`].
+    async fn finish(&self, reason: FinishReason, crawlers: usize) -> anyhow::Result<CrawlOutcome> {
         let partitions = self.frontier().partitions(&self.job.id).await?;
         self.assemble_items(&partitions).await?;
         let mut stats = self.sum_stats(&partitions).await?;
         stats.insert("frontier/partitions".into(), partitions.len().into());
         stats.insert("frontier/crawlers".into(), crawlers.into());
         self.calls.stats(&mut stats);
-        let elapsed = (started.elapsed().as_secs_f64() * 1000.0).round() / 1000.0;
-        stats.insert("elapsed_time_seconds".into(), elapsed.into());
         stats.insert("finish_reason".into(), reason.to_string().into());
-        self.cleanup(&partitions).await;
-        if let Some(e) = failure {
-            return Err(e);
-        }
         tracing::info!(
             "Job crawled over {} partition(s) by {crawlers} crawler(s): {reason}",
             partitions.len()
@@ -213,15 +261,97 @@ impl PartitionedRun {
         })
     }
 
+    /// One crawler of a job whose crawlers each run in a process of their own
+    /// ([`FanOut::Dispatched`](crate::control::FanOut::Dispatched)): crawls partitions
+    /// until none is free for a while, its deadline nears, or the crawl is over. The
+    /// crawler that proves the crawl over (or, after a cancel, finds every crawler
+    /// stopped) and wins the close claim puts the job together: its outcome, to be
+    /// recorded before [`Self::cleanup`]. None when the job goes on elsewhere.
+    pub(crate) async fn join(self: &Arc<Self>, me: &str) -> anyhow::Result<Option<CrawlOutcome>> {
+        let reason = match self.clone().crawl_as(me, true).await? {
+            Left::Done => FinishReason::Finished,
+            Left::Idle | Left::Deadline => return Ok(None),
+            Left::Closing => match self.closing.lock().clone() {
+                None | Some(FinishReason::Shutdown) => return Ok(None),
+                Some(reason) => reason,
+            },
+        };
+        if reason != FinishReason::Finished && !self.wait_unleased().await? {
+            return Ok(None);
+        }
+        let now = self.stores.clock.now();
+        if !self
+            .frontier()
+            .claim_close(&self.job.id, me, now, CLOSE_TTL)
+            .await?
+        {
+            tracing::info!("Another crawler closes the job");
+            return Ok(None);
+        }
+        Ok(Some(self.finish(reason, self.crawlers).await?))
+    }
+
+    /// Waits until no partition is leased (the other crawlers saw the job close and
+    /// stopped); false when this crawler's deadline comes first.
+    async fn wait_unleased(&self) -> anyhow::Result<bool> {
+        loop {
+            let now = self.stores.clock.now();
+            self.calls.summaries.fetch_add(1, Ordering::Relaxed);
+            if self
+                .frontier()
+                .frontier_summary(&self.job.id, now)
+                .await?
+                .leased
+                == 0
+            {
+                return Ok(true);
+            }
+            if self.near_deadline(IDLE_WAIT.1 * 2) {
+                return Ok(false);
+            }
+            tokio::time::sleep(IDLE_WAIT.1).await;
+        }
+    }
+
+    /// The least time left for leasing one more partition: [`MIN_PARTITION_TIME`], or a
+    /// quarter of this crawler's time when it has little.
+    fn min_partition_time(&self) -> Duration {
+        let budget = self
+            .cfg
+            .deadline
+            .map(|d| d.saturating_duration_since(self.created))
+            .unwrap_or(MIN_PARTITION_TIME * 4);
+        MIN_PARTITION_TIME.min(budget / 4)
+    }
+
+    /// Whether the crawler's deadline is less than `margin` away.
+    fn near_deadline(&self, margin: Duration) -> bool {
+        self.cfg
+            .deadline
+            .is_some_and(|d| tokio::time::Instant::now() + margin >= d)
+    }
+
+    /// Wakes the poller (at most every [`KICK_EVERY`]): partitions may wait for crawlers.
+    fn kick(&self, force: bool) {
+        if !self.dispatched {
+            return;
+        }
+        let mut last = self.last_kick.lock();
+        if force || last.is_none_or(|t| t.elapsed() >= KICK_EVERY) {
+            *last = Some(std::time::Instant::now());
+            self.kicker.kick();
+        }
+    }
+
     /// Puts the spider's start requests into their partitions' inboxes.
-    async fn seed(&self) -> anyhow::Result<()> {
+    pub(crate) async fn seed(&self) -> anyhow::Result<()> {
         let mut by_partition: BTreeMap<String, Vec<Request>> = BTreeMap::new();
         for r in self.spider.start_requests()? {
             by_partition.entry(self.by.key(&r.url)).or_default().push(r);
         }
         let mut new = 0;
         for (partition, requests) in by_partition {
-            for (n, chunk) in requests.chunks(BATCH_SIZE).enumerate() {
+            for (n, chunk) in batches_of(&requests).enumerate() {
                 let batch = InboxBatch {
                     id: format!("start:{partition}:{n}"),
                     partition: partition.clone(),
@@ -280,17 +410,36 @@ impl PartitionedRun {
         }
     }
 
+    /// Records that the job's cancel requests reached `n` (acted on already).
+    pub(crate) fn cancels_seen(&self, n: u32) {
+        self.cancels_seen.store(n, Ordering::Relaxed);
+    }
+
     /// Whether the job is stopping.
     pub fn is_stopping(&self) -> bool {
         self.is_closing()
     }
 
-    /// One crawler: partitions one after another until the crawl is over.
+    /// One crawler of this process: partitions one after another until the crawl is
+    /// over.
     async fn crawler(self: Arc<Self>, me: &str) -> anyhow::Result<()> {
+        self.crawl_as(me, false).await.map(|_| ())
+    }
+
+    /// Leases and crawls partitions one after another until the crawl is over or the
+    /// job closes; with `may_leave` (a crawler of its own process), also until no
+    /// partition was free for [`IDLE_LIMIT`] or the deadline nears.
+    async fn crawl_as(self: Arc<Self>, me: &str, may_leave: bool) -> anyhow::Result<Left> {
         let mut idle = IDLE_WAIT.0;
+        let mut idle_since: Option<tokio::time::Instant> = None;
+        let mut done: Option<super::FrontierSummary> = None;
         loop {
             if self.is_closing() {
-                return Ok(());
+                return Ok(Left::Closing);
+            }
+            if may_leave && self.near_deadline(self.min_partition_time()) {
+                tracing::info!("Leaving the crawl to other crawlers: this one's time is up");
+                return Ok(Left::Deadline);
             }
             let now = self.stores.clock.now();
             self.calls.leases.fetch_add(1, Ordering::Relaxed);
@@ -298,21 +447,30 @@ impl PartitionedRun {
                 .frontier()
                 .lease_partition(&self.job.id, me, now, self.ttl)
                 .await?;
-            match lease {
-                Some(lease) => {
-                    idle = IDLE_WAIT.0;
-                    self.crawl_partition(lease).await?
-                }
-                None => {
-                    self.calls.summaries.fetch_add(1, Ordering::Relaxed);
-                    let summary = self.frontier().frontier_summary(&self.job.id, now).await?;
-                    if summary.is_done() {
-                        return Ok(());
-                    }
-                    tokio::time::sleep(idle).await;
-                    idle = (idle * 2).min(IDLE_WAIT.1);
-                }
+            if let Some(lease) = lease {
+                (idle, idle_since, done) = (IDLE_WAIT.0, None, None);
+                self.crawl_partition(lease).await?;
+                continue;
             }
+            self.calls.summaries.fetch_add(1, Ordering::Relaxed);
+            let summary = self.frontier().frontier_summary(&self.job.id, now).await?;
+            // Over only when a second done summary shows nothing happened in between
+            // (a store may read its items one by one).
+            if done.is_some_and(|d| summary.confirms(&d)) {
+                return Ok(Left::Done);
+            }
+            if summary.is_done() {
+                done = Some(summary);
+                continue;
+            }
+            done = None;
+            let since = *idle_since.get_or_insert_with(tokio::time::Instant::now);
+            if may_leave && since.elapsed() >= IDLE_LIMIT {
+                tracing::info!("No partition free: leaving the crawl to the crawlers holding them");
+                return Ok(Left::Idle);
+            }
+            tokio::time::sleep(idle).await;
+            idle = (idle * 2).min(IDLE_WAIT.1);
         }
     }
 
@@ -429,13 +587,19 @@ impl PartitionedRun {
             return Ok(());
         }
         router.flush().await?;
-        let pending = outcome.pending.is_some();
+        // A paused crawl has work left in its checkpoint even when its scheduler was
+        // empty (the requests in flight when it paused).
+        let pending = outcome.pending.is_some() || outcome.resumable;
         self.calls.commits.fetch_add(1, Ordering::Relaxed);
         let committed = frontier
             .commit_partition(&lease, &consumed, pending, true)
             .await?;
         if !committed {
             tracing::warn!(partition = %lease.partition, "Lease lost before the partition was handed back");
+        }
+        if pending {
+            // Handed back with work left (the deadline): another crawler takes it up.
+            self.kick(true);
         }
         Ok(())
     }
@@ -455,15 +619,24 @@ impl PartitionedRun {
         let mut tick = tokio::time::interval(every);
         let mut send = tokio::time::interval(SEND_EVERY);
         let stores = self.stores.clone();
+        let mut deadline_hit = false;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = send.tick() => {
                     // Other hosts' requests go out as they are found (sending early
                     // loses nothing: the receiver's duplicate filter drops repeats).
-                    if let Err(e) = router.flush().await {
-                        tracing::warn!("cannot send requests to other partitions yet: {e:#}");
+                    match router.flush().await {
+                        Ok(0) => {}
+                        Ok(_) => self.kick(false),
+                        Err(e) => tracing::warn!("cannot send requests to other partitions yet: {e:#}"),
                     }
+                    continue;
+                }
+                _ = trawl_engine::engine::sleep_until_opt(self.cfg.deadline), if !deadline_hit => {
+                    deadline_hit = true;
+                    tracing::info!("Approaching the crawler's time limit: handing the partition back at a checkpoint");
+                    handle.pause();
                     continue;
                 }
             }
@@ -589,8 +762,16 @@ impl PartitionedRun {
         Ok(out)
     }
 
-    async fn cleanup(&self, partitions: &[String]) {
-        for p in partitions {
+    /// Deletes the partitions' checkpoints and item parts, and the frontier.
+    pub(crate) async fn cleanup(&self) {
+        let partitions = match self.frontier().partitions(&self.job.id).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("cannot list the job's partitions to delete them: {e}");
+                return;
+            }
+        };
+        for p in &partitions {
             if let Err(e) = self.checkpoints_of(p).clear().await {
                 tracing::warn!("cannot delete partition {p}'s checkpoint: {e}");
             }
@@ -602,6 +783,33 @@ impl PartitionedRun {
             tracing::warn!("cannot delete the job's frontier: {e}");
         }
     }
+}
+
+/// The most bytes of serialised requests in one inbox batch (a DynamoDB item holds
+/// 400 KB).
+pub const MAX_BATCH_BYTES: usize = 256 * 1024;
+
+/// `requests` cut into batches of at most [`BATCH_SIZE`] requests and, but for a single
+/// request bigger than that, [`MAX_BATCH_BYTES`] bytes.
+fn batches_of(requests: &[Request]) -> impl Iterator<Item = &[Request]> {
+    let mut rest = requests;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let (mut n, mut bytes) = (0, 0);
+        while n < rest.len() && n < BATCH_SIZE {
+            let size = serde_json::to_vec(&rest[n]).map_or(0, |v| v.len() + 1);
+            if n > 0 && bytes + size > MAX_BATCH_BYTES {
+                break;
+            }
+            bytes += size;
+            n += 1;
+        }
+        let (batch, tail) = rest.split_at(n);
+        rest = tail;
+        Some(batch)
+    })
 }
 
 /// Whether a non-empty file ends with a newline.
@@ -645,8 +853,8 @@ fn merge_stat(out: &mut Map<String, Value>, k: &str, v: &Value) {
     }
 }
 
-/// A partition name as a blob key segment.
-fn safe(partition: &str) -> String {
+/// A partition or crawler name as a blob key segment.
+pub(crate) fn safe(partition: &str) -> String {
     partition
         .chars()
         .map(|c| {
@@ -685,10 +893,11 @@ impl RequestRouter for Router {
 impl Router {
     /// Puts the buffered requests into their partitions' inboxes. A batch put twice
     /// (a retry) is stored once; a redelivered one is filtered as duplicates.
-    async fn flush(&self) -> anyhow::Result<()> {
+    async fn flush(&self) -> anyhow::Result<usize> {
         let out = std::mem::take(&mut *self.out.lock());
+        let mut sent = 0;
         for (partition, requests) in out {
-            for chunk in requests.chunks(BATCH_SIZE) {
+            for chunk in batches_of(&requests) {
                 let n = self.sent.fetch_add(1, Ordering::Relaxed);
                 let batch = InboxBatch {
                     id: format!("{}:{}:{n}", self.own, self.lease.token),
@@ -697,9 +906,10 @@ impl Router {
                 };
                 self.calls.batches_sent.fetch_add(1, Ordering::Relaxed);
                 self.frontier.put_batch(&self.lease.job, &batch).await?;
+                sent += 1;
             }
         }
-        Ok(())
+        Ok(sent)
     }
 }
 
@@ -727,5 +937,26 @@ impl CheckpointStore for FlushingCheckpoints {
 
     fn describe(&self) -> String {
         self.inner.describe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_are_cut_by_count_and_size() {
+        let small: Vec<Request> = (0..1200)
+            .map(|i| Request::parse(&format!("http://a.example/{i}")).unwrap())
+            .collect();
+        let sizes: Vec<usize> = batches_of(&small).map(<[Request]>::len).collect();
+        assert_eq!(sizes, vec![500, 500, 200]);
+        let big = "x".repeat(100 * 1024);
+        let large: Vec<Request> = (0..7)
+            .map(|i| Request::parse(&format!("http://a.example/{i}?{big}")).unwrap())
+            .collect();
+        let sizes: Vec<usize> = batches_of(&large).map(<[Request]>::len).collect();
+        assert_eq!(sizes, vec![2, 2, 2, 1]);
+        assert_eq!(batches_of(&[]).count(), 0);
     }
 }
