@@ -176,8 +176,8 @@ impl AwsConfig {
             jobs: table.clone(),
             schedules: table.clone(),
             history: table.clone(),
+            frontier: table.clone(),
             events: table,
-            frontier: Arc::new(trawl_core::ports::NoFrontier),
             blobs: Arc::new(self.blob_store()),
             clock: Arc::new(SystemClock),
         }

@@ -282,6 +282,7 @@ mod dynamo {
     trawl_core::project_store_contract_tests!(super::contract_table().await);
     trawl_core::item_history_contract_tests!(super::contract_table().await);
     trawl_core::event_store_contract_tests!(super::contract_table().await);
+    trawl_core::frontier_store_contract_tests!(super::contract_table().await);
 }
 
 mod s3 {
@@ -293,8 +294,8 @@ mod s3_prefixed {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn dynamo_one_table_for_all_five_stores() {
-    // The five stores share one table in production: their items must not mix.
+async fn dynamo_one_table_for_all_six_stores() {
+    // The six stores share one table in production: their items must not mix.
     let sdk = localstack().await;
     let store = fresh_table(&sdk, "shared").await;
     contract::project_store_contract(&*store).await;
@@ -302,6 +303,123 @@ async fn dynamo_one_table_for_all_five_stores() {
     contract::job_store_contract(&*store).await;
     contract::item_history_contract(&*store).await;
     contract::event_store_contract(&*store).await;
+    contract::frontier_store_contract(&*store).await;
+}
+
+/// A frontier batch of `n` requests to `partition`.
+fn frontier_batch(partition: &str, id: &str, n: usize) -> trawl_core::frontier::InboxBatch {
+    let url = |i: usize| format!("http://example.com/{partition}/{id}/{i}");
+    trawl_core::frontier::InboxBatch {
+        partition: partition.into(),
+        id: id.into(),
+        requests: (0..n)
+            .map(|i| trawl_engine::Request::parse(&url(i)).expect("a URL"))
+            .collect(),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_frontier_partition_names_do_not_mix() {
+    // `#` and `%` in partition names: no partition's batch keys start with another's.
+    use trawl_core::ports::FrontierStore;
+    let store = fresh_table(&localstack().await, "frontier-names").await;
+    let names = ["a", "a#b", "a%23b", "a#", "127.0.0.2:8080"];
+    for p in names {
+        assert!(store
+            .put_batch("j", &frontier_batch(p, p, 1))
+            .await
+            .unwrap());
+    }
+    let now = chrono::Utc::now();
+    let ttl = std::time::Duration::from_secs(60);
+    let mut seen = Vec::new();
+    while let Some(l) = store.lease_partition("j", "c", now, ttl).await.unwrap() {
+        let ids: Vec<String> = store
+            .inbox(&l)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|b| b.id)
+            .collect();
+        assert_eq!(
+            ids,
+            vec![l.partition.clone()],
+            "the inbox of {:?}",
+            l.partition
+        );
+        seen.push(l.partition);
+    }
+    seen.sort();
+    let mut want: Vec<String> = names.iter().map(|s| s.to_string()).collect();
+    want.sort();
+    assert_eq!(seen, want);
+    let mut listed = store.partitions("j").await.unwrap();
+    listed.sort();
+    assert_eq!(listed, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamo_frontier_commit_spans_transactions() {
+    // More batches than one transaction holds; a batch too large for an item; one
+    // lease among concurrent leasers.
+    use trawl_core::ports::{FrontierStore, StoreError};
+    let store = Arc::new(fresh_table(&localstack().await, "frontier-many").await);
+    let (now, ttl) = (chrono::Utc::now(), std::time::Duration::from_secs(60));
+    let ids: Vec<String> = (0..250).map(|i| format!("z{:03}", 250 - i)).collect();
+    for id in &ids {
+        assert!(store
+            .put_batch("j", &frontier_batch("p", id, 2))
+            .await
+            .unwrap());
+    }
+    let big = frontier_batch("p", "big", 8_000);
+    match store.put_batch("j", &big).await {
+        Err(StoreError::Backend(e)) => assert!(e.to_string().contains("split"), "{e}"),
+        other => panic!("a batch too large for an item is refused: {other:?}"),
+    }
+    let leasers = (0..6).map(|i| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            store
+                .lease_partition("j", &format!("c{i}"), now, ttl)
+                .await
+                .unwrap()
+        })
+    });
+    let mut leases = Vec::new();
+    for l in leasers {
+        leases.extend(l.await.unwrap());
+    }
+    assert_eq!(leases.len(), 1, "one leaser wins: {leases:?}");
+    let lease = leases.remove(0);
+    let inbox: Vec<String> = store
+        .inbox(&lease)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.id)
+        .collect();
+    assert_eq!(inbox, ids, "250 batches, in put order");
+    let mut named = ids.clone();
+    named.push("never-put".into());
+    named.push(ids[0].clone());
+    assert!(store
+        .commit_partition(&lease, &named, false, true)
+        .await
+        .unwrap());
+    let s = store.frontier_summary("j", now).await.unwrap();
+    assert_eq!(s.counts(), (1, 0, 0, 0, 0), "everything consumed: {s:?}");
+    assert!(store
+        .lease_partition("j", "c", now, ttl)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!store
+        .put_batch("j", &frontier_batch("p", &ids[7], 2))
+        .await
+        .unwrap());
+    store.delete_frontier("j").await.unwrap();
+    assert!(store.partitions("j").await.unwrap().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

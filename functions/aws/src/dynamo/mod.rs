@@ -8,9 +8,23 @@
 //! | job      | `JOB#{id}`      | `JOB`         | `JOBS#{state}`   | order (below)   | `JOBS#{project}`      | `{state}#{order}`    |
 //! | schedule | `SCHEDULE#{id}` | `SCHEDULE`    | `SCHEDULES`      | `{created}#{id}`| `SCHEDULES#{project}` | `{created}#{id}`     |
 //! | history  | `HISTORY#{p}`   | `SEEN#{spider}#{chunk}` | –      | –               | –                     | –                    |
+//! | partition | `FRONTIER#{job}` | `P#{partition}` | –              | –               | –                     | –                    |
+//! | batch    | `FRONTIER#{job}` | `B#{partition}#{id}` | –         | –               | –                     | –                    |
+//! | close claim | `FRONTIER#{job}` | `CLOSE`    | –                | –               | –                     | –                    |
 //!
 //! Both global secondary indexes (`GSI1`, `GSI2`) project every attribute, so lists
-//! read whole records from the index. History chunks are described in `history.rs`. A job's order within its state is a string whose
+//! read whole records from the index. History chunks are described in `history.rs`.
+//!
+//! The frontier of a job crawled by several crawlers is one partition of the table: a
+//! partition item per frontier partition (its lease `token`, `holder` and `expires`,
+//! whether requests are `pending`, and the counters `unconsumed` and `puts`), a batch
+//! item per inbox batch (`%` and `#` escaped in the partition of its key, so that no
+//! partition's prefix matches another's; a consumed batch stays, without its
+//! requests), and the close claim. Leases are conditional writes on the partition item;
+//! a put or a commit is one transaction of its batch items and the partition item's
+//! counters (see `frontier.rs`).
+//!
+//! A job's order within its state is a string whose
 //! lexicographic order is the list order of [`JobStore::list_jobs`](trawl_core::ports::JobStore::list_jobs):
 //!
 //! * pending: `{priority}#{created}#{id}`: the priority's IEEE-754 bits made monotonic
@@ -48,6 +62,7 @@
 //! index partition (`JOBS#pending`): fine for a Scrapyd-sized queue.
 
 mod events;
+mod frontier;
 mod history;
 mod items;
 mod jobs;
