@@ -30,7 +30,7 @@ SPEC = (ROOT / "examples" / "shop.toml").read_text()
 
 # Short timings so crash and dead-letter paths finish in seconds, not minutes.
 STACK_PARAMETERS = {
-    "MaxProc": "4",
+    "MaxProc": "8",
     "HeartbeatTimeout": "12",
     "CrawlerTimeout": "30",
     "CrawlQueueVisibilityTimeout": "35",

@@ -50,6 +50,9 @@ enum Command {
     Serve(commands::serve::ServeArgs),
     /// Serve the bundled example shop site on loopback.
     DemoSite(commands::demo::DemoSiteArgs),
+    /// Serve a web of hosts on 127.0.0.2, 127.0.0.3, … linking across each other (for
+    /// crawls over many hosts).
+    DemoWeb(commands::demo::DemoWebArgs),
     /// Serve the example site and crawl it with examples/shop.toml, offline.
     Demo(commands::demo::DemoArgs),
     /// Upload spider specs to a Trawl or Scrapyd server (like scrapyd-deploy).
@@ -159,6 +162,7 @@ fn run_cli(cli: Cli, spiders: SpiderRegistry) -> ExitCode {
             Command::Serve(args) => commands::serve::run(args, log, &spiders).await,
             Command::DemoSite(args) => commands::demo::serve_site(args, log).await,
             Command::Demo(args) => commands::demo::run(args, log).await,
+            Command::DemoWeb(args) => commands::demo::serve_web(args, log).await,
             Command::Deploy(args) => client::deploy::run(args).await,
             Command::Schedule(args) => client::schedule::run(args).await,
             Command::Schedules(args) => client::schedules::run(args).await,

@@ -283,7 +283,7 @@ impl Control {
 
     /// The most crawlers the poller starts for a job: its `CONCURRENT_CRAWLERS` job
     /// setting, else `max_crawlers_per_job` (the crawlers themselves keep to a value
-    /// the spider sets).
+    /// the spider sets); never more than `max_proc`.
     fn crawler_limit(&self, job: &Job) -> usize {
         let cap = self
             .cfg
@@ -294,6 +294,7 @@ impl Control {
             .and_then(|v| v.trim().parse::<usize>().ok())
             .unwrap_or(cap)
             .clamp(1, cap)
+            .min(self.cfg.max_proc.max(1))
     }
 
     /// The `max_proc` slots a job takes: its crawlers (`CONCURRENT_CRAWLERS` given as a

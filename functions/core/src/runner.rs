@@ -243,7 +243,7 @@ impl Control {
             .await
         {
             Ok(true) => {
-                let ck = BlobCheckpoints::of(self.stores.blobs.clone(), &job);
+                let ck = BlobCheckpoints::of(self.stores.blobs.clone(), job);
                 if let Err(e) = ck.clear().await {
                     tracing::warn!(job = %job.id, "cannot delete the job's checkpoint: {e}");
                 }

@@ -29,6 +29,20 @@ pub struct DemoSiteArgs {
     pub seed: u64,
 }
 
+/// `trawl demo-web` arguments.
+#[derive(clap::Args)]
+pub struct DemoWebArgs {
+    /// Number of hosts (127.0.0.2 onwards), at most 200.
+    #[arg(long, default_value_t = 16)]
+    pub hosts: usize,
+    /// Pages per host.
+    #[arg(long, default_value_t = 12)]
+    pub pages: usize,
+    /// Delay of every response, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+}
+
 /// `trawl demo` arguments.
 #[derive(clap::Args)]
 pub struct DemoArgs {
@@ -57,6 +71,30 @@ pub async fn serve_site(args: DemoSiteArgs, log: LogOptions) -> anyhow::Result<E
     );
     tokio::signal::ctrl_c().await?;
     server.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `trawl demo-web`: prints one line with the hosts' base URLs as a JSON array, then
+/// serves until interrupted.
+pub async fn serve_web(args: DemoWebArgs, log: LogOptions) -> anyhow::Result<ExitCode> {
+    logging::init(&log, None)?;
+    anyhow::ensure!(
+        (1..=200).contains(&args.hosts),
+        "--hosts must be between 1 and 200"
+    );
+    let bases = trawl_demo::start_web(
+        args.hosts,
+        args.pages,
+        std::time::Duration::from_millis(args.latency_ms),
+    )
+    .await
+    .context("cannot listen on the loopback addresses")?;
+    println!("{}", serde_json::to_string(&bases)?);
+    eprintln!(
+        "Serving {} hosts of {} pages from {} (Ctrl-C to stop)",
+        args.hosts, args.pages, bases[0]
+    );
+    tokio::signal::ctrl_c().await?;
     Ok(ExitCode::SUCCESS)
 }
 
