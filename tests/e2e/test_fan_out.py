@@ -90,7 +90,8 @@ def test_every_page_once_with_1_4_and_8_crawlers(api, web, project, crawlers):
     if crawlers > 1:
         assert f"Job crawled over {HOSTS} partition(s)" in log, log
         tags = {line.rsplit(" crawler=", 1)[1] for line in log.splitlines() if " crawler=" in line}
-        assert len(tags) > 1, f"one log, lines tagged by their crawler: {tags}"
+        crawls = [line for line in log.splitlines() if "Crawling partition" in line or "joins" in line]
+        assert len(tags) > 1, f"one log, lines tagged by their crawler: {tags}\n" + "\n".join(crawls)
         assert ".log.parts/" not in log
 
 

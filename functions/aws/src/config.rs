@@ -44,6 +44,10 @@ pub struct AwsSettings {
     pub jobs_queue_url: Option<String>,
     /// `TRAWL_POLLER_FUNCTION` (optional): the poller function's name or ARN.
     pub poller_function: Option<String>,
+    /// `TRAWL_CRAWLER_FUNCTION` (optional): the crawler function's name or ARN, which
+    /// the poller invokes asynchronously to add crawlers to a job crawled over
+    /// partitions (without it, join messages go through the crawl queue).
+    pub crawler_function: Option<String>,
     /// `TRAWL_AUTH_PARAMETER` (optional): the SSM parameter holding the API's Basic
     /// auth credentials as `user:password` (see [`AwsConfig::basic_auth`]).
     pub auth_parameter: Option<String>,
@@ -80,6 +84,7 @@ impl AwsSettings {
             crawl_queue_url: req("TRAWL_CRAWL_QUEUE_URL")?,
             jobs_queue_url: opt("TRAWL_JOBS_QUEUE_URL"),
             poller_function: opt("TRAWL_POLLER_FUNCTION"),
+            crawler_function: opt("TRAWL_CRAWLER_FUNCTION"),
             auth_parameter: opt("TRAWL_AUTH_PARAMETER"),
             finished_retention: Duration::from_secs(days * 24 * 3600),
             event_bus: opt("TRAWL_EVENT_BUS"),
@@ -200,7 +205,11 @@ impl AwsConfig {
 
     /// The crawl-queue dispatcher.
     pub fn dispatcher(&self) -> SqsDispatcher {
-        SqsDispatcher::new(self.sqs.clone(), &self.settings.crawl_queue_url)
+        let d = SqsDispatcher::new(self.sqs.clone(), &self.settings.crawl_queue_url);
+        match &self.settings.crawler_function {
+            Some(f) => d.with_crawler_function(self.lambda.clone(), f),
+            None => d,
+        }
     }
 
     /// The poller kicker: [`LambdaKicker`] when `TRAWL_POLLER_FUNCTION` is set, else

@@ -41,11 +41,39 @@ pub async fn run(spiders: SpiderRegistry) -> Result<(), lambda_runtime::Error> {
     trawl_core::joblog::install_function_logging();
     let (control, _aws) = control_with_spiders(Kick::Poller, spiders).await?;
     let pool = Arc::new(WorkerPool::per_core());
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
         let (control, pool) = (control.clone(), pool.clone());
-        async move { Ok::<_, lambda_runtime::Error>(handle_batch(&control, pool, event).await) }
+        async move { handle_event(&control, pool, event).await }
     }))
     .await
+}
+
+/// Handles one invocation: a batch of the crawl queue, or a join message (a
+/// [`Dispatch`] with `crawler` set, which the poller sends by asynchronous invocation).
+pub async fn handle_event(
+    control: &Control,
+    pool: Arc<WorkerPool>,
+    event: LambdaEvent<serde_json::Value>,
+) -> Result<serde_json::Value, lambda_runtime::Error> {
+    let (payload, context) = event.into_parts();
+    if payload.get("Records").is_some() {
+        let batch: SqsEvent = serde_json::from_value(payload)?;
+        let response = handle_batch(control, pool, LambdaEvent::new(batch, context)).await;
+        return Ok(serde_json::to_value(response)?);
+    }
+    let dispatch: Dispatch = serde_json::from_value(payload)
+        .map_err(|e| format!("neither a crawl-queue batch nor a join message: {e}"))?;
+    let cfg = RunnerConfig {
+        deadline: deadline(context.deadline),
+        pool,
+        ..RunnerConfig::default()
+    };
+    let me = format!("crawler:{}", context.request_id);
+    if !run_dispatch(control, &dispatch, &me, &cfg).await {
+        // Not retried: the next poll asks again while partitions wait.
+        tracing::error!(job = %dispatch.job_id, "join message dropped");
+    }
+    Ok(serde_json::Value::Null)
 }
 
 /// Handles one batch of the crawl queue (batch size 1 in the template; any size works).
@@ -73,29 +101,42 @@ pub async fn handle_batch(
             pool: pool.clone(),
             ..RunnerConfig::default()
         };
-        match control.claim_and_run(&dispatch, &me, &cfg).await {
-            Ok(RunResult::Ran(o)) => {
-                tracing::info!(job = %dispatch.job_id, reason = %o.finish_reason, items = o.items_scraped(), "job ended")
-            }
-            Ok(RunResult::Continues) => {
-                tracing::info!(job = %dispatch.job_id, "this crawler's part is over: the job goes on in other crawlers")
-            }
-            Ok(RunResult::Paused) => {
-                tracing::info!(job = %dispatch.job_id, "job paused at a checkpoint: continues in a new segment")
-            }
-            Ok(RunResult::Skipped(why)) => {
-                tracing::warn!(job = %dispatch.job_id, "message dropped: {why}")
-            }
-            Err(e) => {
-                // Nothing ran: leave the message for redelivery.
-                tracing::error!(job = %dispatch.job_id, retryable = e.is_retryable(), "cannot claim the job: {e}");
-                failures.push(failure(id));
-            }
+        if !run_dispatch(control, &dispatch, &me, &cfg).await {
+            failures.push(failure(id));
         }
     }
     let mut response = SqsBatchResponse::default();
     response.batch_item_failures = failures;
     response
+}
+
+/// Runs one dispatched job (or this crawler's part of it); false when nothing ran
+/// because of a store error (the message should be delivered again).
+async fn run_dispatch(
+    control: &Control,
+    dispatch: &Dispatch,
+    me: &str,
+    cfg: &RunnerConfig,
+) -> bool {
+    let job = &dispatch.job_id;
+    match control.claim_and_run(dispatch, me, cfg).await {
+        Ok(RunResult::Ran(o)) => {
+            tracing::info!(job = %job, reason = %o.finish_reason, items = o.items_scraped(), "job ended")
+        }
+        Ok(RunResult::Continues) => {
+            tracing::info!(job = %job, "this crawler's part is over: the job goes on in other crawlers")
+        }
+        Ok(RunResult::Paused) => {
+            tracing::info!(job = %job, "job paused at a checkpoint: continues in a new segment")
+        }
+        Ok(RunResult::Skipped(why)) => tracing::warn!(job = %job, "message dropped: {why}"),
+        Err(e) => {
+            // Nothing ran: leave the message for redelivery.
+            tracing::error!(job = %job, retryable = e.is_retryable(), "cannot claim the job: {e}");
+            return false;
+        }
+    }
+    true
 }
 
 fn failure(id: String) -> BatchItemFailure {

@@ -21,6 +21,8 @@ pub fn dispatch_body(job: &Job) -> String {
 pub struct SqsDispatcher {
     client: Client,
     queue_url: String,
+    /// The crawler function, invoked asynchronously with join messages.
+    crawler: Option<(aws_sdk_lambda::Client, String)>,
 }
 
 impl SqsDispatcher {
@@ -29,7 +31,22 @@ impl SqsDispatcher {
         SqsDispatcher {
             client,
             queue_url: queue_url.into(),
+            crawler: None,
         }
+    }
+
+    /// Sends join messages ([`Dispatch::join`]) as asynchronous invocations of the
+    /// crawler function `function` instead of through the queue: each starts a crawler
+    /// at once, where a queue's event source mapping scales its consumers up step by
+    /// step (and LocalStack's runs one at a time). A lost join is sent again by the
+    /// next poll while partitions still wait.
+    pub fn with_crawler_function(
+        mut self,
+        lambda: aws_sdk_lambda::Client,
+        function: impl Into<String>,
+    ) -> Self {
+        self.crawler = Some((lambda, function.into()));
+        self
     }
 
     /// The crawl queue's URL.
@@ -65,6 +82,23 @@ impl Dispatcher for SqsDispatcher {
     /// in the job's partitioned crawl.
     async fn dispatch_crawler(&self, job: &Job, n: u32) -> anyhow::Result<()> {
         let body = serde_json::to_string(&Dispatch::join(job, n))?;
+        if let Some((lambda, function)) = &self.crawler {
+            lambda
+                .invoke()
+                .function_name(function)
+                .invocation_type(aws_sdk_lambda::types::InvocationType::Event)
+                .payload(aws_sdk_lambda::primitives::Blob::new(body))
+                .send()
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "asking crawler {n} to join job {} through {function}: {}",
+                        job.id,
+                        aws_sdk_lambda::error::DisplayErrorContext(&e)
+                    )
+                })?;
+            return Ok(());
+        }
         self.client
             .send_message()
             .queue_url(&self.queue_url)
