@@ -485,7 +485,10 @@ pub trait FrontierStore: Send + Sync {
         now: DateTime<Utc>,
         ttl: std::time::Duration,
     ) -> StoreResult<bool>;
-    /// Deletes the job's frontier (its close claim too).
+    /// Adds `n` to the count of items the job's crawlers scraped and returns the new
+    /// total (`CLOSESPIDER_ITEMCOUNT` over crawlers in processes of their own).
+    async fn add_items(&self, job: &str, n: u64) -> StoreResult<u64>;
+    /// Deletes the job's frontier (its close claim and item count too).
     async fn delete_frontier(&self, job: &str) -> StoreResult<()>;
 }
 
@@ -545,6 +548,9 @@ impl FrontierStore for NoFrontier {
         _: DateTime<Utc>,
         _: std::time::Duration,
     ) -> StoreResult<bool> {
+        Err(no_frontier())
+    }
+    async fn add_items(&self, _: &str, _: u64) -> StoreResult<u64> {
         Err(no_frontier())
     }
     async fn delete_frontier(&self, _: &str) -> StoreResult<()> {

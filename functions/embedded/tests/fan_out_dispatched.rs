@@ -278,3 +278,34 @@ async fn a_cancel_reaches_crawlers_of_their_own() {
         items.len()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closespider_itemcount_counts_every_crawler_of_its_own() {
+    let bases = trawl_demo::start_web(HOSTS, PAGES, Duration::ZERO)
+        .await
+        .unwrap();
+    let cloud = cloud(Duration::from_secs(30)).await;
+    let c = &cloud.control;
+    let settings = [
+        ("CONCURRENT_CRAWLERS", "4"),
+        ("DOWNLOAD_DELAY", "0.1"),
+        ("CLOSESPIDER_ITEMCOUNT", "40"),
+    ];
+    c.schedule(request(&bases[0], "wi", &settings))
+        .await
+        .unwrap();
+    let job = wait_finished(c, "wi").await;
+    let outcome = job.outcome.unwrap();
+    assert_eq!(
+        outcome.finish_reason, "closespider_itemcount",
+        "{outcome:?}"
+    );
+    let items = item_urls(c, "wi").await;
+    // Every crawler stops within a heartbeat of the job-wide count reaching 40.
+    assert!(
+        items.len() >= 40 && items.len() < HOSTS * PAGES,
+        "{} items",
+        items.len()
+    );
+    assert_eq!(outcome.items_scraped(), items.len() as u64);
+}

@@ -56,6 +56,9 @@ const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 /// The sort key of the close claim.
 const CLOSE_SK: &str = "CLOSE";
 
+/// The sort key of the job's item count (`items`, added to by every crawler).
+const ITEMS_SK: &str = "ITEMS";
+
 /// The sort-key prefix of every partition item.
 const PARTITION_PREFIX: &str = "P#";
 
@@ -667,6 +670,22 @@ impl FrontierStore for DynamoStore {
             expr,
         );
         self.update_if(update).await
+    }
+
+    async fn add_items(&self, job: &str, count: u64) -> StoreResult<u64> {
+        let out = self
+            .client()
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(key(frontier_pk(job), ITEMS_SK.to_string())))
+            .update_expression("ADD #items :n")
+            .expression_attribute_names("#items", "items")
+            .expression_attribute_values(":n", n(count))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(sdk_error)?;
+        get_n(&out.attributes.unwrap_or_default(), "items")
     }
 
     async fn delete_frontier(&self, job: &str) -> StoreResult<()> {

@@ -833,6 +833,33 @@ pub async fn frontier_summary_version_moves_with_leases_and_batches(store: &dyn 
     );
 }
 
+/// The item count adds up what each crawler adds, per job, until the frontier goes.
+pub async fn add_items_counts_across_crawlers(store: &dyn FrontierStore) {
+    let n = Names::new("frontier");
+    let (job, other) = (n.id("job"), n.id("other"));
+    let add =
+        |job: String, k: u64| async move { store.add_items(&job, k).await.expect("add_items") };
+    assert_eq!(add(job.clone(), 3).await, 3, "add_items: the first count");
+    assert_eq!(
+        add(job.clone(), 0).await,
+        3,
+        "add_items: adding nothing reads the total"
+    );
+    assert_eq!(add(job.clone(), 4).await, 7, "add_items: counts add up");
+    assert_eq!(add(other.clone(), 1).await, 1, "add_items: jobs are apart");
+    store.delete_frontier(&job).await.expect("delete_frontier");
+    assert_eq!(
+        add(job.clone(), 0).await,
+        0,
+        "delete_frontier: the count goes with the frontier"
+    );
+    assert_eq!(
+        add(other, 0).await,
+        1,
+        "delete_frontier: another job's count stays"
+    );
+}
+
 /// One crawler at a time may close a job's crawl; a lapsed claim can be taken over.
 pub async fn claim_close_admits_one_closer(store: &dyn FrontierStore) {
     let n = Names::new("frontier");

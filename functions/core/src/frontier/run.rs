@@ -268,6 +268,11 @@ impl PartitionedRun {
     /// stopped) and wins the close claim puts the job together: its outcome, to be
     /// recorded before [`Self::cleanup`]. None when the job goes on elsewhere.
     pub(crate) async fn join(self: &Arc<Self>, me: &str) -> anyhow::Result<Option<CrawlOutcome>> {
+        if self.item_limit > 0
+            && self.frontier().add_items(&self.job.id, 0).await? >= self.item_limit
+        {
+            self.close(FinishReason::ClosespiderItemcount);
+        }
         let reason = match self.clone().crawl_as(me, true).await? {
             Left::Done => FinishReason::Finished,
             Left::Idle | Left::Deadline => return Ok(None),
@@ -620,6 +625,9 @@ impl PartitionedRun {
         let mut send = tokio::time::interval(SEND_EVERY);
         let stores = self.stores.clone();
         let mut deadline_hit = false;
+        // Items of this partition already counted (a resumed crawl starts with its
+        // checkpoint's count).
+        let mut counted = handle.progress().items;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -687,7 +695,20 @@ impl PartitionedRun {
             }
             if self.item_limit > 0 {
                 let live = handle.progress().items;
-                let total: u64 = {
+                let total = if self.dispatched {
+                    // Crawlers of their own add to the job's count in the store.
+                    let new = live.saturating_sub(counted);
+                    match stores.frontier.add_items(&self.job.id, new).await {
+                        Ok(total) => {
+                            counted = live;
+                            total
+                        }
+                        Err(e) => {
+                            tracing::warn!("cannot count the job's items: {e}");
+                            0
+                        }
+                    }
+                } else {
                     let mut items = self.items.lock();
                     items.insert(lease.partition.clone(), live);
                     items.values().sum()

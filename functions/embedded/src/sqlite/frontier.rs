@@ -346,6 +346,23 @@ impl FrontierStore for SqliteStore {
         .await
     }
 
+    async fn add_items(&self, job: &str, n: u64) -> StoreResult<u64> {
+        let job = job.to_string();
+        let n = i64::try_from(n).map_err(|_| StoreError::backend("item count out of range"))?;
+        self.run(move |c| {
+            let total: i64 = c
+                .prepare_cached(
+                    "INSERT INTO frontier_items (job, items) VALUES (?1, ?2)
+                     ON CONFLICT (job) DO UPDATE SET items = items + ?2
+                     RETURNING items",
+                )
+                .and_then(|mut s| s.query_row(params![job, n], |r| r.get(0)))
+                .db()?;
+            u64::try_from(total).map_err(|_| StoreError::Corrupt(format!("item count {total}")))
+        })
+        .await
+    }
+
     async fn delete_frontier(&self, job: &str) -> StoreResult<()> {
         let job = job.to_string();
         self.run(move |c| {
@@ -360,6 +377,8 @@ impl FrontierStore for SqliteStore {
             )
             .db()?;
             tx.execute("DELETE FROM frontier_closes WHERE job = ?1", params![job])
+                .db()?;
+            tx.execute("DELETE FROM frontier_items WHERE job = ?1", params![job])
                 .db()?;
             tx.commit().db()
         })
