@@ -110,3 +110,46 @@ def test_a_cancel_reaches_every_crawler(api, web, project):
     urls = item_urls(api, entry)
     assert len(urls) == len(set(urls))
     assert 0 < len(urls) < HOSTS * PAGES
+
+
+def test_closespider_itemcount_counts_every_crawler(api, web, project):
+    job = crawl(api, project, web, 4, "DOWNLOAD_DELAY=0.1", "CLOSESPIDER_ITEMCOUNT=40")
+    api.wait(job, "finished", timeout=180)
+    entry = api.finished(project, job)
+    assert entry["finish_reason"] == "closespider_itemcount", entry
+    urls = item_urls(api, entry)
+    assert len(urls) == len(set(urls))
+    assert 40 <= len(urls) < HOSTS * PAGES
+
+
+def live_leases(aws, stack, job: str) -> int:
+    """Partitions of the job's frontier held by a crawler (read from DynamoDB)."""
+    r = aws["dynamodb"].query(
+        TableName=stack["TableName"],
+        KeyConditionExpression="PK = :pk AND begins_with(SK, :p)",
+        ExpressionAttributeValues={":pk": {"S": f"FRONTIER#{job}"}, ":p": {"S": "P#"}},
+        ConsistentRead=True,
+    )
+    return sum(1 for item in r["Items"] if "holder" in item)
+
+
+def test_killed_crawlers_partitions_are_taken_over(api, aws, stack, web, project):
+    import os
+    import signal
+
+    from conftest import wait_until
+    from test_failures import crawler_pids
+
+    job = crawl(api, project, web, 4, "DOWNLOAD_DELAY=0.3", "FRONTIER_LEASE_TTL=3")
+    wait_until("two crawlers mid-crawl", lambda: live_leases(aws, stack, job) >= 2, timeout=120, interval=0.2)
+    # Every crawler process dies mid-page: their leases lapse, the poller (its tick, or
+    # the reaper resuming the job) starts new crawlers, which take the partitions over
+    # from their checkpoints.
+    for pid in crawler_pids():
+        os.kill(pid, signal.SIGKILL)
+    api.wait(job, "finished", timeout=300)
+    entry = api.finished(project, job)
+    assert entry["finish_reason"] == "finished", entry
+    urls = item_urls(api, entry)
+    assert len(urls) == len(set(urls)), "an item appears twice"
+    assert set(urls) == every_page(web)

@@ -639,6 +639,7 @@ impl PartitionedRun {
                         Ok(_) => self.kick(false),
                         Err(e) => tracing::warn!("cannot send requests to other partitions yet: {e:#}"),
                     }
+                    self.count_items(&lease.partition, &handle, &mut counted).await;
                     continue;
                 }
                 _ = trawl_engine::engine::sleep_until_opt(self.cfg.deadline), if !deadline_hit => {
@@ -693,30 +694,42 @@ impl PartitionedRun {
                 }
                 Err(e) => tracing::warn!("heartbeat failed: {e}"),
             }
-            if self.item_limit > 0 {
-                let live = handle.progress().items;
-                let total = if self.dispatched {
-                    // Crawlers of their own add to the job's count in the store.
-                    let new = live.saturating_sub(counted);
-                    match stores.frontier.add_items(&self.job.id, new).await {
-                        Ok(total) => {
-                            counted = live;
-                            total
-                        }
-                        Err(e) => {
-                            tracing::warn!("cannot count the job's items: {e}");
-                            0
-                        }
-                    }
-                } else {
-                    let mut items = self.items.lock();
-                    items.insert(lease.partition.clone(), live);
-                    items.values().sum()
-                };
-                if total >= self.item_limit {
-                    self.close(FinishReason::ClosespiderItemcount);
+        }
+    }
+
+    /// Counts the partition crawl's new items towards `CLOSESPIDER_ITEMCOUNT` (over the
+    /// whole job) and closes the job when it is reached: in this process's tally, or in
+    /// the store's count for crawlers of their own (written only when items came).
+    async fn count_items(&self, partition: &str, handle: &CrawlHandle, counted: &mut u64) {
+        if self.item_limit == 0 {
+            return;
+        }
+        let live = handle.progress().items;
+        let total = if self.dispatched {
+            if live <= *counted {
+                return;
+            }
+            match self
+                .frontier()
+                .add_items(&self.job.id, live - *counted)
+                .await
+            {
+                Ok(total) => {
+                    *counted = live;
+                    total
+                }
+                Err(e) => {
+                    tracing::warn!("cannot count the job's items: {e}");
+                    return;
                 }
             }
+        } else {
+            let mut items = self.items.lock();
+            items.insert(partition.to_string(), live);
+            items.values().sum()
+        };
+        if total >= self.item_limit {
+            self.close(FinishReason::ClosespiderItemcount);
         }
     }
 
