@@ -313,6 +313,7 @@ impl Control {
                 // The crawlers run in processes of their own, started by the poller
                 // while partitions wait: this one seeds the frontier and hands over.
                 run.seed().await?;
+                run.scale(true).await;
                 tracing::info!(
                     "Crawling over partitions with up to {crawlers} crawlers, started as partitions wait"
                 );

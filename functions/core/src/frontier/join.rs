@@ -137,16 +137,6 @@ impl Control {
         if let Some(level) = CancelLevel::from_requests(cancels) {
             run.cancels_seen(cancels);
             run.stop(FinishReason::Cancelled, level == CancelLevel::Forced);
-        } else {
-            let now = self.stores.clock.now();
-            let summary = self.stores.frontier.frontier_summary(&job.id, now).await?;
-            if summary.leased >= crawlers as u64 {
-                tracing::info!(
-                    "{} crawler(s) already crawl the job's {} partition(s) (CONCURRENT_CRAWLERS = {crawlers}): {me} leaves",
-                    summary.leased, summary.partitions
-                );
-                return Ok(None);
-            }
         }
         tracing::info!("Crawler {me} joins the crawl");
         let closed = run.join(me).await;

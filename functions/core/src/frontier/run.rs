@@ -60,9 +60,8 @@ const MIN_PARTITION_TIME: Duration = Duration::from_secs(5);
 /// after it, if the first died closing).
 const CLOSE_TTL: Duration = Duration::from_secs(300);
 
-/// How often, at most, a crawler wakes the poller to start crawlers for waiting
-/// partitions.
-const KICK_EVERY: Duration = Duration::from_secs(2);
+/// How often, at most, a crawler starts crawlers for waiting partitions.
+const SCALE_EVERY: Duration = Duration::from_secs(2);
 
 /// How a crawler of its own process left the crawl.
 enum Left {
@@ -102,7 +101,9 @@ pub struct PartitionedRun {
     /// Whether the crawlers run in processes of their own (the poller starts them).
     dispatched: bool,
     kicker: Arc<dyn crate::ports::Kicker>,
-    last_kick: Mutex<Option<std::time::Instant>>,
+    dispatcher: Arc<dyn crate::ports::Dispatcher>,
+    max_proc: usize,
+    last_scale: Mutex<Option<std::time::Instant>>,
     created: tokio::time::Instant,
 }
 
@@ -172,7 +173,9 @@ impl PartitionedRun {
             crawlers,
             dispatched: control.config().fan_out == crate::control::FanOut::Dispatched,
             kicker: control.kicker.clone(),
-            last_kick: Mutex::new(None),
+            dispatcher: control.dispatcher.clone(),
+            max_proc: control.config().max_proc.max(1),
+            last_scale: Mutex::new(None),
             created: tokio::time::Instant::now(),
         }))
     }
@@ -273,7 +276,15 @@ impl PartitionedRun {
         {
             self.close(FinishReason::ClosespiderItemcount);
         }
-        let reason = match self.clone().crawl_as(me, true).await? {
+        let left = self.clone().crawl_as(me, true).await;
+        let mut calls = Map::new();
+        self.calls.stats(&mut calls);
+        let calls: Vec<String> = calls
+            .iter()
+            .map(|(k, v)| format!("{}={v}", k.trim_start_matches("frontier/calls/")))
+            .collect();
+        tracing::info!("Frontier calls of this crawler: {}", calls.join(" "));
+        let reason = match left? {
             Left::Done => FinishReason::Finished,
             Left::Idle | Left::Deadline => return Ok(None),
             Left::Closing => match self.closing.lock().clone() {
@@ -329,6 +340,16 @@ impl PartitionedRun {
         MIN_PARTITION_TIME.min(budget / 4)
     }
 
+    /// Whether the job's `CONCURRENT_CRAWLERS` already hold partitions (crawlers of
+    /// their own are started by several scalers, none counting the others' starts in
+    /// flight: a crawler checks before each lease, so that the limit is exceeded by at
+    /// most a race between two leases, and only for one partition crawl).
+    async fn enough_crawlers(&self, now: chrono::DateTime<chrono::Utc>) -> anyhow::Result<bool> {
+        self.calls.summaries.fetch_add(1, Ordering::Relaxed);
+        let summary = self.frontier().frontier_summary(&self.job.id, now).await?;
+        Ok(summary.leased >= self.crawlers.min(self.max_proc) as u64)
+    }
+
     /// Whether the crawler's deadline is less than `margin` away.
     fn near_deadline(&self, margin: Duration) -> bool {
         self.cfg
@@ -336,15 +357,47 @@ impl PartitionedRun {
             .is_some_and(|d| tokio::time::Instant::now() + margin >= d)
     }
 
-    /// Wakes the poller (at most every [`KICK_EVERY`]): partitions may wait for crawlers.
-    fn kick(&self, force: bool) {
+    /// Starts crawlers for the partitions that wait for one, as the poller does on
+    /// every poll (crawlers of their own only; at most every [`SCALE_EVERY`] unless
+    /// `force`): as many as wait, up to the job's crawlers (and `max_proc`) less the
+    /// partitions held. Done here, the crawl does not wait for the poller's turn (its
+    /// invocations run one at a time; a kick while it runs is retried seconds later).
+    pub(crate) async fn scale(&self, force: bool) {
         if !self.dispatched {
             return;
         }
-        let mut last = self.last_kick.lock();
-        if force || last.is_none_or(|t| t.elapsed() >= KICK_EVERY) {
+        {
+            let mut last = self.last_scale.lock();
+            if !force && last.is_some_and(|t| t.elapsed() < SCALE_EVERY) {
+                return;
+            }
             *last = Some(std::time::Instant::now());
-            self.kicker.kick();
+        }
+        let now = self.stores.clock.now();
+        self.calls.summaries.fetch_add(1, Ordering::Relaxed);
+        let summary = match self.frontier().frontier_summary(&self.job.id, now).await {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!("cannot read the frontier to start crawlers: {e}");
+                self.kicker.kick();
+                return;
+            }
+        };
+        let limit = self.crawlers.min(self.max_proc) as u64;
+        let want = summary.waiting.min(limit.saturating_sub(summary.leased));
+        for n in 0..want {
+            if let Err(e) = self.dispatcher.dispatch_crawler(&self.job, n as u32).await {
+                tracing::warn!("cannot start a crawler ({e:#}): the poller will");
+                self.kicker.kick();
+                return;
+            }
+        }
+        if want > 0 {
+            tracing::info!(
+                "Asked {want} crawler(s) to join: {} partition(s) wait, {} held",
+                summary.waiting,
+                summary.leased
+            );
         }
     }
 
@@ -447,6 +500,13 @@ impl PartitionedRun {
                 return Ok(Left::Deadline);
             }
             let now = self.stores.clock.now();
+            if may_leave && self.enough_crawlers(now).await? {
+                tracing::info!(
+                    "The job's {} crawler(s) hold partitions: leaving the crawl to them",
+                    self.crawlers
+                );
+                return Ok(Left::Idle);
+            }
             self.calls.leases.fetch_add(1, Ordering::Relaxed);
             let lease = self
                 .frontier()
@@ -604,7 +664,7 @@ impl PartitionedRun {
         }
         if pending {
             // Handed back with work left (the deadline): another crawler takes it up.
-            self.kick(true);
+            self.scale(true).await;
         }
         Ok(())
     }
@@ -636,7 +696,7 @@ impl PartitionedRun {
                     // loses nothing: the receiver's duplicate filter drops repeats).
                     match router.flush().await {
                         Ok(0) => {}
-                        Ok(_) => self.kick(false),
+                        Ok(_) => self.scale(false).await,
                         Err(e) => tracing::warn!("cannot send requests to other partitions yet: {e:#}"),
                     }
                     self.count_items(&lease.partition, &handle, &mut counted).await;
