@@ -304,7 +304,15 @@ impl PartitionedRun {
             tracing::info!("Another crawler closes the job");
             return Ok(None);
         }
-        Ok(Some(self.finish(reason, self.crawlers).await?))
+        let mut outcome = self.finish(reason, self.crawlers).await?;
+        if let Some(started) = self.job.started_at {
+            // The job's time, not the partition crawls' summed.
+            let elapsed = (self.stores.clock.now() - started).num_milliseconds() as f64 / 1000.0;
+            outcome
+                .stats
+                .insert("elapsed_time_seconds".into(), elapsed.into());
+        }
+        Ok(Some(outcome))
     }
 
     /// Waits until no partition is leased (the other crawlers saw the job close and
