@@ -230,18 +230,20 @@ impl Control {
             }
         };
         log.finish(self).await;
-        Ok(self.record(&job, outcome).await)
+        Ok(self.record(&job, outcome).await.0)
     }
 
-    /// Records a job's outcome, deletes its checkpoint, wakes the poller.
-    pub(crate) async fn record(&self, job: &Job, outcome: Outcome) -> RunResult {
+    /// Records a job's outcome, deletes its checkpoint, wakes the poller; and whether
+    /// the outcome was recorded (false: the job no longer ran this attempt).
+    pub(crate) async fn record(&self, job: &Job, outcome: Outcome) -> (RunResult, bool) {
         let now = self.stores.clock.now();
-        match self
+        let recorded = self
             .stores
             .jobs
             .finish_job(&job.id, job.attempt, &outcome, now)
-            .await
-        {
+            .await;
+        let done = matches!(recorded, Ok(true));
+        match recorded {
             Ok(true) => {
                 let ck = BlobCheckpoints::of(self.stores.blobs.clone(), job);
                 if let Err(e) = ck.clear().await {
@@ -254,7 +256,7 @@ impl Control {
             Err(e) => tracing::error!(job = %job.id, "cannot record the outcome: {e}"),
         }
         self.kicker.kick();
-        RunResult::Ran(outcome)
+        (RunResult::Ran(outcome), done)
     }
 
     async fn run_crawl(
@@ -313,6 +315,26 @@ impl Control {
                 // The crawlers run in processes of their own, started by the poller
                 // while partitions wait: this one seeds the frontier and hands over.
                 run.seed().await?;
+                let now = self.stores.clock.now();
+                if self
+                    .stores
+                    .frontier
+                    .frontier_summary(&job.id, now)
+                    .await?
+                    .partitions
+                    == 0
+                {
+                    // No start request: nothing for other crawlers; close it here.
+                    tracing::info!("No start request: the job is over");
+                    if let Some(outcome) = run
+                        .join(job.runner.as_deref().unwrap_or("first"), true)
+                        .await?
+                    {
+                        run.cleanup().await;
+                        return Ok(Crawled::Ended(outcome));
+                    }
+                    return Ok(Crawled::Continues);
+                }
                 run.scale(true).await;
                 tracing::info!(
                     "Crawling over partitions with up to {crawlers} crawlers, started as partitions wait"

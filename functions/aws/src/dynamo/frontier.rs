@@ -264,15 +264,21 @@ impl DynamoStore {
                 if codes.iter().any(|c| c == CONDITION_FAILED) {
                     return Ok(Some(codes));
                 }
-                if codes.iter().any(|c| c == "TransactionConflict") {
+                // Concurrent transactions, or throttling: transient.
+                if codes
+                    .iter()
+                    .any(|c| c == "TransactionConflict" || c == "ThrottlingError")
+                {
                     if tries < CONFLICT_RETRIES {
                         tries += 1;
                         backoff(tries).await;
                         continue;
                     }
-                    return Err(StoreError::unavailable(
-                        "dynamodb: frontier transaction kept conflicting with concurrent ones",
-                    ));
+                    return Err(StoreError::unavailable(format!(
+                        "dynamodb: frontier transaction cancelled {} times ({})",
+                        tries + 1,
+                        codes.join(", ")
+                    )));
                 }
             }
             return Err(sdk_error(e));

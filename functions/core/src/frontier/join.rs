@@ -80,8 +80,10 @@ impl Control {
                         tracing::error!(job = %job.id, "cannot merge the crawlers' logs: {e}")
                     }
                 }
-                let result = self.record(&job, outcome).await;
-                run.cleanup().await;
+                let (result, recorded) = self.record(&job, outcome).await;
+                if recorded {
+                    run.cleanup().await;
+                }
                 Ok(result)
             }
             Err(e) => {
@@ -139,7 +141,7 @@ impl Control {
             run.stop(FinishReason::Cancelled, level == CancelLevel::Forced);
         }
         tracing::info!("Crawler {me} joins the crawl");
-        let closed = run.join(me).await;
+        let closed = run.join(me, false).await;
         if let Some(p) = incremental {
             let n = p
                 .save(self.stores.history.as_ref(), &job.project, &job.spider)

@@ -57,8 +57,8 @@ const IDLE_LIMIT: Duration = Duration::from_secs(2);
 const MIN_PARTITION_TIME: Duration = Duration::from_secs(5);
 
 /// How long the crawler closing a job holds the close claim (another may take over
-/// after it, if the first died closing).
-const CLOSE_TTL: Duration = Duration::from_secs(300);
+/// after it, if the first died closing): a Lambda function's longest run.
+const CLOSE_TTL: Duration = Duration::from_secs(900);
 
 /// How often, at most, a crawler starts crawlers for waiting partitions.
 const SCALE_EVERY: Duration = Duration::from_secs(2);
@@ -270,7 +270,13 @@ impl PartitionedRun {
     /// crawler that proves the crawl over (or, after a cancel, finds every crawler
     /// stopped) and wins the close claim puts the job together: its outcome, to be
     /// recorded before [`Self::cleanup`]. None when the job goes on elsewhere.
-    pub(crate) async fn join(self: &Arc<Self>, me: &str) -> anyhow::Result<Option<CrawlOutcome>> {
+    /// `seeded_empty`: the job's first crawler found no start request at all (an empty
+    /// frontier is then a crawl to close, not one closed already).
+    pub(crate) async fn join(
+        self: &Arc<Self>,
+        me: &str,
+        seeded_empty: bool,
+    ) -> anyhow::Result<Option<CrawlOutcome>> {
         if self.item_limit > 0
             && self.frontier().add_items(&self.job.id, 0).await? >= self.item_limit
         {
@@ -302,6 +308,15 @@ impl PartitionedRun {
             .await?
         {
             tracing::info!("Another crawler closes the job");
+            return Ok(None);
+        }
+        // A crawler that joined late may find the job closed already: its frontier is
+        // gone (the claim with it), or the job no longer runs this attempt.
+        let jobs = &self.stores.jobs;
+        let running = jobs.heartbeat(&self.job.id, self.job.attempt, now).await?;
+        let partitions = self.frontier().partitions(&self.job.id).await?;
+        if running.is_none() || (partitions.is_empty() && !seeded_empty) {
+            tracing::info!("The job was closed already");
             return Ok(None);
         }
         let mut outcome = self.finish(reason, self.crawlers).await?;
@@ -508,6 +523,13 @@ impl PartitionedRun {
                 return Ok(Left::Deadline);
             }
             let now = self.stores.clock.now();
+            if may_leave
+                && self.item_limit > 0
+                && self.frontier().add_items(&self.job.id, 0).await? >= self.item_limit
+            {
+                self.close(FinishReason::ClosespiderItemcount);
+                return Ok(Left::Closing);
+            }
             if may_leave && self.enough_crawlers(now).await? {
                 tracing::info!(
                     "The job's {} crawler(s) hold partitions: leaving the crawl to them",
@@ -581,6 +603,7 @@ impl PartitionedRun {
             own: lease.partition.clone(),
             by: self.by,
             out: Mutex::new(BTreeMap::new()),
+            flushing: tokio::sync::Mutex::new(()),
             sent: AtomicU64::new(0),
             lease: lease.clone(),
             frontier: frontier.clone(),
@@ -591,6 +614,7 @@ impl PartitionedRun {
         let store = Arc::new(FlushingCheckpoints {
             inner: ck,
             router: router.clone(),
+            state_failed: std::sync::atomic::AtomicBool::new(false),
         });
         let mut settings = self.settings.clone();
         // CLOSESPIDER_ITEMCOUNT counts the whole job's items (below), not one partition's.
@@ -617,7 +641,7 @@ impl PartitionedRun {
         });
         let builder = CrawlBuilder::new(self.spider.clone(), settings)
             .destinations(self.destinations.clone())
-            .checkpoints(store)
+            .checkpoints(store.clone())
             .router(router.clone())
             .skip_start_requests()
             .inject(injected);
@@ -645,11 +669,21 @@ impl PartitionedRun {
         let lost = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let watcher = tokio::spawn(
             self.clone()
-                .watch(lease.clone(), handle, sink, lost.clone(), router.clone())
+                .watch(lease.clone(), handle.clone(), sink, lost.clone())
+                .instrument(tracing::Span::current()),
+        );
+        let (stop_sending, stopped) = tokio::sync::oneshot::channel::<()>();
+        let sender = tokio::spawn(
+            self.clone()
+                .send(lease.partition.clone(), handle, router.clone(), stopped)
                 .instrument(tracing::Span::current()),
         );
         let outcome = crawl.run().await;
         watcher.abort();
+        // The sender finishes the flush it may be in (never cut short: requests taken
+        // out for sending would be lost).
+        let _ = stop_sending.send(());
+        let _ = sender.await;
         self.running.lock().remove(&lease.partition);
         self.items.lock().insert(
             lease.partition.clone(),
@@ -657,6 +691,14 @@ impl PartitionedRun {
         );
         if lost.load(Ordering::Relaxed) {
             tracing::warn!(partition = %lease.partition, "Lease lost: the partition's next owner takes over from its checkpoint");
+            return Ok(());
+        }
+        let killed = outcome.finish_reason == FinishReason::Shutdown && !outcome.resumable;
+        if killed || store.state_failed.load(Ordering::Relaxed) {
+            // The stored checkpoint may be older than the crawl (requests in flight when
+            // it was killed, a failed last write): leave the partition as recorded; its
+            // lease lapses and the next owner resumes from that checkpoint.
+            tracing::warn!(partition = %lease.partition, "Partition not handed back: its last checkpoint does not hold the crawl's end");
             return Ok(());
         }
         router.flush().await?;
@@ -686,30 +728,14 @@ impl PartitionedRun {
         handle: CrawlHandle,
         sink: Arc<FeedSink>,
         lost: Arc<std::sync::atomic::AtomicBool>,
-        router: Arc<Router>,
     ) {
         let every = (self.ttl / 3).min(self.cfg.heartbeat_every);
         let mut tick = tokio::time::interval(every);
-        let mut send = tokio::time::interval(SEND_EVERY);
         let stores = self.stores.clone();
         let mut deadline_hit = false;
-        // Items of this partition already counted (a resumed crawl starts with its
-        // checkpoint's count).
-        let mut counted = handle.progress().items;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
-                _ = send.tick() => {
-                    // Other hosts' requests go out as they are found (sending early
-                    // loses nothing: the receiver's duplicate filter drops repeats).
-                    match router.flush().await {
-                        Ok(0) => {}
-                        Ok(_) => self.scale(false).await,
-                        Err(e) => tracing::warn!("cannot send requests to other partitions yet: {e:#}"),
-                    }
-                    self.count_items(&lease.partition, &handle, &mut counted).await;
-                    continue;
-                }
                 _ = trawl_engine::engine::sleep_until_opt(self.cfg.deadline), if !deadline_hit => {
                     deadline_hit = true;
                     tracing::info!("Approaching the crawler's time limit: handing the partition back at a checkpoint");
@@ -721,7 +747,17 @@ impl PartitionedRun {
             crate::joblog::job_logs().flush(&self.job.id);
             let now = stores.clock.now();
             self.calls.renewals.fetch_add(1, Ordering::Relaxed);
-            match stores.frontier.renew_lease(&lease, now, self.ttl).await {
+            // A renewal that hangs counts as failed (below): the crawl stops before its
+            // lease can lapse.
+            let renewed =
+                tokio::time::timeout(every, stores.frontier.renew_lease(&lease, now, self.ttl))
+                    .await
+                    .unwrap_or_else(|_| {
+                        Err(crate::ports::StoreError::unavailable(
+                            "lease renewal timed out",
+                        ))
+                    });
+            match renewed {
                 Ok(true) => {
                     lease.expires = now + chrono::Duration::from_std(self.ttl).unwrap_or_default()
                 }
@@ -757,11 +793,43 @@ impl PartitionedRun {
                 }
                 Ok(Some(_)) => {}
                 Ok(None) => {
-                    tracing::error!("The job is no longer running (reaped): stopping now");
-                    self.close(FinishReason::Shutdown);
+                    // Paused at a checkpoint, not killed: the work in flight stays
+                    // recorded for whoever resumes the job.
+                    tracing::error!("The job is no longer running (reaped): pausing now");
+                    self.pause();
                 }
                 Err(e) => tracing::warn!("heartbeat failed: {e}"),
             }
+        }
+    }
+
+    /// While a partition crawl runs: sends the requests it found for other partitions
+    /// every [`SEND_EVERY`] (sending early loses nothing: the receiver's duplicate filter
+    /// drops repeats), starts crawlers for partitions that wait, and counts items
+    /// towards `CLOSESPIDER_ITEMCOUNT`. Apart from [`Self::watch`], so that renewing the
+    /// lease never waits behind a long send.
+    async fn send(
+        self: Arc<Self>,
+        partition: String,
+        handle: CrawlHandle,
+        router: Arc<Router>,
+        mut stop: tokio::sync::oneshot::Receiver<()>,
+    ) {
+        let mut tick = tokio::time::interval(SEND_EVERY);
+        // Items of this partition already counted (a resumed crawl starts with its
+        // checkpoint's count).
+        let mut counted = handle.progress().items;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = &mut stop => return,
+            }
+            match router.flush().await {
+                Ok(0) => {}
+                Ok(_) => self.scale(false).await,
+                Err(e) => tracing::warn!("cannot send requests to other partitions yet: {e:#}"),
+            }
+            self.count_items(&partition, &handle, &mut counted).await;
         }
     }
 
@@ -955,18 +1023,24 @@ fn merge_stat(out: &mut Map<String, Value>, k: &str, v: &Value) {
     }
 }
 
-/// A partition or crawler name as a blob key segment.
-pub(crate) fn safe(partition: &str) -> String {
-    partition
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
+/// A partition or crawler name as a blob key segment, one-to-one: ASCII letters,
+/// digits, `.` and `-` stay, every other byte is `_` and two hex digits (`_` too), and a
+/// name of dots only (`.`, `..`) has its dots escaped; the empty name is `_`.
+pub(crate) fn safe(name: &str) -> String {
+    use std::fmt::Write as _;
+    if name.is_empty() {
+        return "_".into();
+    }
+    let dots_only = name.bytes().all(|b| b == b'.');
+    let mut out = String::with_capacity(name.len());
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b == b'-' || (b == b'.' && !dots_only) {
+            out.push(char::from(b));
+        } else {
+            let _ = write!(out, "_{b:02x}");
+        }
+    }
+    out
 }
 
 /// Keeps the partition's own requests; buffers the others per partition until the
@@ -975,6 +1049,9 @@ struct Router {
     own: String,
     by: PartitionBy,
     out: Mutex<BTreeMap<String, Vec<Request>>>,
+    /// One flush at a time: a checkpoint's flush waits for the one in flight, so
+    /// `state.json` is never written before requests taken out for sending are stored.
+    flushing: tokio::sync::Mutex<()>,
     sent: AtomicU64,
     lease: Lease,
     frontier: Arc<dyn FrontierStore>,
@@ -987,6 +1064,14 @@ impl RequestRouter for Router {
     }
 
     fn divert(&self, request: Request) {
+        let size = serde_json::to_vec(&request).map_or(usize::MAX, |v| v.len());
+        if size > MAX_BATCH_BYTES {
+            tracing::error!(
+                "Dropped a request for another partition: {size} bytes serialised, more than an inbox batch holds ({MAX_BATCH_BYTES}): {}",
+                request.url
+            );
+            return;
+        }
         let key = self.by.key(&request.url);
         self.out.lock().entry(key).or_default().push(request);
     }
@@ -996,9 +1081,12 @@ impl Router {
     /// Puts the buffered requests into their partitions' inboxes. A batch put twice
     /// (a retry) is stored once; a redelivered one is filtered as duplicates.
     async fn flush(&self) -> anyhow::Result<usize> {
-        let out = std::mem::take(&mut *self.out.lock());
+        let _one = self.flushing.lock().await;
+        let taken = std::mem::take(&mut *self.out.lock());
+        let mut left = taken.into_iter();
         let mut sent = 0;
-        for (partition, requests) in out {
+        while let Some((partition, requests)) = left.next() {
+            let mut done = 0;
             for chunk in batches_of(&requests) {
                 let n = self.sent.fetch_add(1, Ordering::Relaxed);
                 let batch = InboxBatch {
@@ -1007,7 +1095,21 @@ impl Router {
                     requests: chunk.to_vec(),
                 };
                 self.calls.batches_sent.fetch_add(1, Ordering::Relaxed);
-                self.frontier.put_batch(&self.lease.job, &batch).await?;
+                if let Err(e) = self.frontier.put_batch(&self.lease.job, &batch).await {
+                    // What was not stored goes back, ahead of what came since.
+                    let mut out = self.out.lock();
+                    let mut keep = |p: String, mut unsent: Vec<Request>| {
+                        let newer = out.entry(p).or_default();
+                        unsent.append(newer);
+                        *newer = unsent;
+                    };
+                    keep(partition.clone(), requests[done..].to_vec());
+                    for (p, rs) in left {
+                        keep(p, rs);
+                    }
+                    return Err(e.into());
+                }
+                done += chunk.len();
                 sent += 1;
             }
         }
@@ -1021,15 +1123,23 @@ impl Router {
 struct FlushingCheckpoints {
     inner: BlobCheckpoints,
     router: Arc<Router>,
+    /// Whether the last `state.json` write failed: the stored checkpoint is older than
+    /// the crawl, so the partition must not be committed from this crawl's outcome.
+    state_failed: std::sync::atomic::AtomicBool,
 }
 
 impl CheckpointStore for FlushingCheckpoints {
     fn put<'a>(&'a self, name: &'a str, data: Vec<u8>) -> StoreFuture<'a, ()> {
         Box::pin(async move {
-            if name == checkpoint::STATE {
-                self.router.flush().await?;
+            if name != checkpoint::STATE {
+                return self.inner.put(name, data).await;
             }
-            self.inner.put(name, data).await
+            let written = match self.router.flush().await {
+                Ok(_) => self.inner.put(name, data).await,
+                Err(e) => Err(e),
+            };
+            self.state_failed.store(written.is_err(), Ordering::Relaxed);
+            written
         })
     }
 
@@ -1045,6 +1155,149 @@ impl CheckpointStore for FlushingCheckpoints {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A store whose `put_batch` fails for partition `b.example` while `fail` is set,
+    /// recording the batches it stored.
+    #[derive(Default)]
+    struct FlakyInboxes {
+        fail: std::sync::atomic::AtomicBool,
+        stored: Mutex<Vec<InboxBatch>>,
+    }
+
+    #[async_trait::async_trait]
+    impl FrontierStore for FlakyInboxes {
+        async fn put_batch(&self, _: &str, b: &InboxBatch) -> crate::ports::StoreResult<bool> {
+            if b.partition == "b.example" && self.fail.load(Ordering::Relaxed) {
+                return Err(crate::ports::StoreError::unavailable("throttled"));
+            }
+            self.stored.lock().push(b.clone());
+            Ok(true)
+        }
+        async fn lease_partition(
+            &self,
+            _: &str,
+            _: &str,
+            _: chrono::DateTime<chrono::Utc>,
+            _: Duration,
+        ) -> crate::ports::StoreResult<Option<Lease>> {
+            Ok(None)
+        }
+        async fn renew_lease(
+            &self,
+            _: &Lease,
+            _: chrono::DateTime<chrono::Utc>,
+            _: Duration,
+        ) -> crate::ports::StoreResult<bool> {
+            Ok(true)
+        }
+        async fn inbox(&self, _: &Lease) -> crate::ports::StoreResult<Vec<InboxBatch>> {
+            Ok(Vec::new())
+        }
+        async fn commit_partition(
+            &self,
+            _: &Lease,
+            _: &[String],
+            _: bool,
+            _: bool,
+        ) -> crate::ports::StoreResult<bool> {
+            Ok(true)
+        }
+        async fn frontier_summary(
+            &self,
+            _: &str,
+            _: chrono::DateTime<chrono::Utc>,
+        ) -> crate::ports::StoreResult<super::super::FrontierSummary> {
+            Ok(Default::default())
+        }
+        async fn partitions(&self, _: &str) -> crate::ports::StoreResult<Vec<String>> {
+            Ok(Vec::new())
+        }
+        async fn claim_close(
+            &self,
+            _: &str,
+            _: &str,
+            _: chrono::DateTime<chrono::Utc>,
+            _: Duration,
+        ) -> crate::ports::StoreResult<bool> {
+            Ok(true)
+        }
+        async fn add_items(&self, _: &str, _: u64) -> crate::ports::StoreResult<u64> {
+            Ok(0)
+        }
+        async fn delete_frontier(&self, _: &str) -> crate::ports::StoreResult<()> {
+            Ok(())
+        }
+    }
+
+    fn urls(batches: &[InboxBatch], partition: &str) -> Vec<String> {
+        batches
+            .iter()
+            .filter(|b| b.partition == partition)
+            .flat_map(|b| b.requests.iter().map(|r| r.url.to_string()))
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn a_failed_send_keeps_the_requests_for_the_next() {
+        let store = Arc::new(FlakyInboxes::default());
+        let router = Router {
+            own: "a.example".into(),
+            by: PartitionBy::Host,
+            out: Mutex::new(BTreeMap::new()),
+            flushing: tokio::sync::Mutex::new(()),
+            sent: AtomicU64::new(0),
+            lease: Lease {
+                job: "j".into(),
+                partition: "a.example".into(),
+                crawler: "c".into(),
+                token: 1,
+                expires: chrono::Utc::now(),
+            },
+            frontier: store.clone(),
+            calls: Arc::default(),
+        };
+        let r = |u: &str| Request::parse(u).unwrap();
+        assert!(router.keeps(&r("http://a.example/1")));
+        for u in [
+            "http://b.example/1",
+            "http://c.example/1",
+            "http://b.example/2",
+        ] {
+            router.divert(r(u));
+        }
+        store.fail.store(true, Ordering::Relaxed);
+        assert!(router.flush().await.is_err());
+        // Found while the send failed: queued behind what was not sent.
+        router.divert(r("http://b.example/3"));
+        store.fail.store(false, Ordering::Relaxed);
+        router.flush().await.unwrap();
+        let stored = store.stored.lock().clone();
+        assert_eq!(
+            urls(&stored, "b.example"),
+            [
+                "http://b.example/1",
+                "http://b.example/2",
+                "http://b.example/3"
+            ]
+        );
+        assert_eq!(urls(&stored, "c.example"), ["http://c.example/1"]);
+        // A request too big for any batch is dropped, not retried forever.
+        router.divert(r(&format!(
+            "http://d.example/?{}",
+            "x".repeat(MAX_BATCH_BYTES)
+        )));
+        assert_eq!(router.flush().await.unwrap(), 0);
+    }
+
+    #[test]
+    fn key_segments_are_one_to_one_and_never_dots() {
+        assert_eq!(safe("127.0.0.2:8080"), "127.0.0.2_3a8080");
+        assert_ne!(safe("a.example:8080"), safe("a.example_8080"));
+        assert_eq!(safe("a.example_8080"), "a.example_5f8080");
+        assert_eq!(safe(".."), "_2e_2e");
+        assert_eq!(safe(""), "_");
+        assert_eq!(safe("crawler:ab/../x"), "crawler_3aab_2f.._2fx");
+    }
 
     #[test]
     fn batches_are_cut_by_count_and_size() {
