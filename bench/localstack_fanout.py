@@ -34,7 +34,7 @@ from conftest import STACK_PARAMETERS, TARGET, Api  # noqa: E402
 
 HOSTS, PAGES, LATENCY_MS = 16, 130, 50
 CRAWLERS = [1, 2, 4, 8]
-SPEC = (ROOT / "tests" / "e2e" / "test_fan_out.py").read_text().split('WEB_SPEC = """', 1)[1].split('"""', 1)[0]
+SPEC = (ROOT / "demo" / "specs" / "web.toml").read_text()
 
 
 def deploy(name: str) -> dict:

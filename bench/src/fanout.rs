@@ -13,16 +13,7 @@ use trawl_core::control::ScheduleRequest;
 use trawl_core::model::JobState;
 use trawl_embedded::local::{LocalConfig, LocalNode};
 
-const SPEC: &str = r#"
-name = "web"
-start_urls = ["{start}/"]
-start_callback = "page"
-[args]
-start = "http://127.0.0.2:1"
-[callbacks.page]
-follow = [{ css = "a::attr(href)" }]
-fields = { url = { value = "{url}" }, title = { css = "h1::text", required = true } }
-"#;
+const SPEC: &str = trawl_demo::WEB_SPEC;
 
 /// Runs the fan-out benchmark and prints a JSON report.
 pub async fn run(

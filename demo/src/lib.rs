@@ -32,4 +32,4 @@ mod words;
 pub use server::{serve, SiteServer};
 pub use site::{Category, Page, Product, Site};
 pub use spec::SiteSpec;
-pub use web::{page_urls, start_web};
+pub use web::{page_urls, start_web, WEB_SPEC};

@@ -34,6 +34,11 @@ async fn page(State((h, web)): State<(usize, Arc<Web>)>, Path(n): Path<usize>) -
     ))
 }
 
+/// The spec of a spider that crawls the web from the first host's entry page to every
+/// page, one item per page (`url`, `title`): the fan-out tests, the benchmark and the
+/// end-to-end tests all crawl with it (`demo/specs/web.toml`).
+pub const WEB_SPEC: &str = include_str!("../specs/web.toml");
+
 /// Starts the web; returns the hosts' base URLs (`http://127.0.0.2:PORT`, …). The
 /// servers run until the runtime ends.
 pub async fn start_web(

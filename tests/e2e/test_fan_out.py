@@ -12,20 +12,11 @@ import subprocess
 
 import pytest
 
-from conftest import TARGET
+from conftest import ROOT, TARGET
 
 HOSTS, PAGES = 16, 12
 
-WEB_SPEC = """
-name = "web"
-start_urls = ["{start}/"]
-start_callback = "page"
-[args]
-start = "http://127.0.0.2:1"
-[callbacks.page]
-follow = [{ css = "a::attr(href)" }]
-fields = { url = { value = "{url}" }, title = { css = "h1::text", required = true } }
-"""
+WEB_SPEC = (ROOT / "demo" / "specs" / "web.toml").read_text()
 
 
 @pytest.fixture(scope="module")

@@ -266,38 +266,13 @@ impl Control {
         log_upload: Option<(String, PathBuf)>,
         on_start: impl FnOnce(JobHandle) + Send,
     ) -> anyhow::Result<Crawled> {
-        let JobSpider {
-            version,
+        let Loaded {
             spider,
-            source,
-        } = self
-            .job_spider(
-                &job.project,
-                job.version.as_deref(),
-                &job.spider,
-                &job.args,
-                &job.settings,
-            )
-            .await
-            .with_context(|| format!("cannot load spider '{}'", job.spider))?;
-        let incremental = if source == (SpiderSource::Bundle { incremental: true }) {
-            let history = self.stores.history.as_ref();
-            Some(SkipSeenItems::load(history, &job.project, &job.spider).await?)
-        } else {
-            None
-        };
-        tracing::info!(
-            project = %job.project, spider = %job.spider, version = %version.version,
-            rust = source == SpiderSource::Registry,
-            "Starting job {} (attempt {})", job.id, job.attempt
-        );
+            incremental,
+            effective,
+        } = self.load_spider(job).await?;
 
         // A job may be crawled by several crawlers, partition by partition.
-        let mut effective = job_settings(&job.settings);
-        effective.set_all(
-            &spider.custom_settings(),
-            trawl_engine::settings::Priority::Spider,
-        );
         let crawlers = self.crawlers_of(&effective)?;
         if crawlers > 1 {
             let run = crate::frontier::PartitionedRun::new(
@@ -418,6 +393,47 @@ impl Control {
         Ok(Crawled::Ended(outcome))
     }
 
+    /// The job's spider (from its version's bundle or the registry, logged), the
+    /// incremental pipeline of a spec with `incremental = true`, and the effective
+    /// settings (the job's over the spider's).
+    pub(crate) async fn load_spider(&self, job: &Job) -> anyhow::Result<Loaded> {
+        let JobSpider {
+            version,
+            spider,
+            source,
+        } = self
+            .job_spider(
+                &job.project,
+                job.version.as_deref(),
+                &job.spider,
+                &job.args,
+                &job.settings,
+            )
+            .await
+            .with_context(|| format!("cannot load spider '{}'", job.spider))?;
+        let incremental = if source == (SpiderSource::Bundle { incremental: true }) {
+            let history = self.stores.history.as_ref();
+            Some(SkipSeenItems::load(history, &job.project, &job.spider).await?)
+        } else {
+            None
+        };
+        tracing::info!(
+            project = %job.project, spider = %job.spider, version = %version.version,
+            rust = source == SpiderSource::Registry,
+            "Starting job {} (attempt {})", job.id, job.attempt
+        );
+        let mut effective = job_settings(&job.settings);
+        effective.set_all(
+            &spider.custom_settings(),
+            trawl_engine::settings::Priority::Spider,
+        );
+        Ok(Loaded {
+            spider,
+            incremental,
+            effective,
+        })
+    }
+
     /// A job's `CONCURRENT_CRAWLERS` from its effective settings, capped by
     /// `max_crawlers_per_job` and [`crate::frontier::MAX_CRAWLERS`].
     pub(crate) fn crawlers_of(&self, effective: &trawl_engine::Settings) -> anyhow::Result<usize> {
@@ -428,6 +444,16 @@ impl Control {
                 .clamp(1, crate::frontier::MAX_CRAWLERS),
         ))
     }
+}
+
+/// A job's spider, loaded ([`Control::load_spider`]).
+pub(crate) struct Loaded {
+    /// The spider.
+    pub spider: Arc<dyn trawl_engine::Spider>,
+    /// The pipeline dropping items earlier runs emitted (`incremental = true`).
+    pub incremental: Option<Arc<SkipSeenItems>>,
+    /// The job's settings over the spider's.
+    pub effective: trawl_engine::Settings,
 }
 
 /// How a job's crawl in this process ended.

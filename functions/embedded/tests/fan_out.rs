@@ -3,16 +3,20 @@
 //! crawled with CONCURRENT_CRAWLERS 1, 4 and 8 to the exact same items, once each;
 //! a batch delivered twice, a cancel, and CLOSESPIDER_ITEMCOUNT across crawlers.
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
+use common::{item_urls, wait_finished};
+
 use bytes::Bytes;
 use trawl_core::control::ScheduleRequest;
 use trawl_core::frontier::InboxBatch;
-use trawl_core::model::{CancelLevel, Job, JobState};
+use trawl_core::model::{CancelLevel, JobState};
 use trawl_core::runner::RunnerConfig;
-use trawl_core::{Control, ControlConfig};
+use trawl_core::ControlConfig;
 use trawl_embedded::local::{LocalConfig, LocalNode};
 
 /// Hosts of the test web.
@@ -20,16 +24,7 @@ const HOSTS: usize = 16;
 /// Pages per host.
 const PAGES: usize = 12;
 
-const SPEC: &str = r#"
-name = "web"
-start_urls = ["{start}/"]
-start_callback = "page"
-[args]
-start = "http://127.0.0.2:1"
-[callbacks.page]
-follow = [{ css = "a::attr(href)" }]
-fields = { url = { value = "{url}" }, title = { css = "h1::text", required = true } }
-"#;
+const SPEC: &str = trawl_demo::WEB_SPEC;
 
 fn install_job_logs() {
     use tracing_subscriber::layer::SubscriberExt;
@@ -86,34 +81,6 @@ fn request(bases: &[String], id: &str, crawlers: usize, extra: &[(&str, &str)]) 
         r.settings.insert(k.to_string(), v.to_string());
     }
     r
-}
-
-async fn wait_finished(control: &Control, id: &str) -> Job {
-    for _ in 0..1200 {
-        if let Some(j) = control.status(id, None).await.unwrap() {
-            if j.state == JobState::Finished {
-                return j;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {id} never finished");
-}
-
-/// The items' URLs, asserting each appears once.
-async fn item_urls(control: &Control, id: &str) -> BTreeSet<String> {
-    let items = control
-        .job_items("p", "web", id)
-        .await
-        .unwrap()
-        .unwrap_or_default();
-    let mut seen = BTreeSet::new();
-    for line in items.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let v: serde_json::Value = serde_json::from_slice(line).unwrap();
-        let url = v["url"].as_str().unwrap().to_string();
-        assert!(seen.insert(url.clone()), "{url} scraped twice");
-    }
-    seen
 }
 
 async fn node() -> (tempfile::TempDir, LocalNode) {

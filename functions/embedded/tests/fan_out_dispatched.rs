@@ -6,10 +6,13 @@
 //! deadline; one crawler proves the crawl over and closes the job. The same 16-host
 //! loopback web as `fan_out.rs`.
 
-use std::collections::BTreeSet;
+mod common;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use common::{item_urls, wait_finished};
 
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -18,7 +21,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 use trawl_core::control::{FanOut, ScheduleRequest};
-use trawl_core::model::{CancelLevel, Dispatch, Job, JobState};
+use trawl_core::model::{CancelLevel, Dispatch, Job};
 use trawl_core::ports::{Dispatcher, Kicker, Stores, SystemClock};
 use trawl_core::runner::RunnerConfig;
 use trawl_core::{Control, ControlConfig};
@@ -27,16 +30,7 @@ use trawl_embedded::{FileBlobStore, SqliteStore};
 const HOSTS: usize = 16;
 const PAGES: usize = 12;
 
-const SPEC: &str = r#"
-name = "web"
-start_urls = ["{start}/"]
-start_callback = "page"
-[args]
-start = "http://127.0.0.2:1"
-[callbacks.page]
-follow = [{ css = "a::attr(href)" }]
-fields = { url = { value = "{url}" }, title = { css = "h1::text", required = true } }
-"#;
+const SPEC: &str = trawl_demo::WEB_SPEC;
 
 enum Msg {
     Run(Dispatch),
@@ -156,34 +150,6 @@ fn request(start: &str, id: &str, settings: &[(&str, &str)]) -> ScheduleRequest 
         r.settings.insert(k.to_string(), v.to_string());
     }
     r
-}
-
-async fn wait_finished(control: &Control, id: &str) -> Job {
-    for _ in 0..1200 {
-        if let Some(j) = control.status(id, None).await.unwrap() {
-            if j.state == JobState::Finished {
-                return j;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("job {id} never finished");
-}
-
-/// The items' URLs, asserting each appears once.
-async fn item_urls(control: &Control, id: &str) -> BTreeSet<String> {
-    let items = control
-        .job_items("p", "web", id)
-        .await
-        .unwrap()
-        .unwrap_or_default();
-    let mut seen = BTreeSet::new();
-    for line in items.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
-        let v: serde_json::Value = serde_json::from_slice(line).unwrap();
-        let url = v["url"].as_str().unwrap().to_string();
-        assert!(seen.insert(url.clone()), "{url} scraped twice");
-    }
-    seen
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,18 +9,15 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use tracing::Instrument;
 use trawl_engine::{CrawlOutcome, FinishReason};
 
 use super::PartitionedRun;
 use crate::control::Control;
-use crate::incremental::SkipSeenItems;
 use crate::joblog::{merge_logs, JOB_SPAN};
 use crate::model::{CancelLevel, Dispatch, Job, JobState};
 use crate::ports::StoreResult;
-use crate::runner::{ended, LogTarget, RunResult, RunnerConfig, Skip};
-use crate::spiders::{job_settings, JobSpider, SpiderSource};
+use crate::runner::{ended, Loaded, LogTarget, RunResult, RunnerConfig, Skip};
 
 /// Where a joined crawler writes its log while it crawls: beside the job's log, merged
 /// into it when the job closes.
@@ -103,27 +100,11 @@ impl Control {
         cfg: &RunnerConfig,
         cancels: u32,
     ) -> anyhow::Result<Option<(Arc<PartitionedRun>, CrawlOutcome)>> {
-        let JobSpider { spider, source, .. } = self
-            .job_spider(
-                &job.project,
-                job.version.as_deref(),
-                &job.spider,
-                &job.args,
-                &job.settings,
-            )
-            .await
-            .with_context(|| format!("cannot load spider '{}'", job.spider))?;
-        let incremental = if source == (SpiderSource::Bundle { incremental: true }) {
-            let history = self.stores.history.as_ref();
-            Some(SkipSeenItems::load(history, &job.project, &job.spider).await?)
-        } else {
-            None
-        };
-        let mut effective = job_settings(&job.settings);
-        effective.set_all(
-            &spider.custom_settings(),
-            trawl_engine::settings::Priority::Spider,
-        );
+        let Loaded {
+            spider,
+            incremental,
+            effective,
+        } = self.load_spider(job).await?;
         let crawlers = self.crawlers_of(&effective)?;
         let run = PartitionedRun::new(
             self,
