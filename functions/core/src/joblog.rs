@@ -23,6 +23,11 @@ use tracing_subscriber::Layer;
 /// The span name that marks a job.
 pub const JOB_SPAN: &str = "job";
 
+/// The name of a span whose `crawler` field tags the job-log lines of its events
+/// (` crawler=NAME` at the end): one of a job's several crawlers. A [`JOB_SPAN`] may
+/// carry a `crawler` field too.
+pub const CRAWLER_SPAN: &str = "crawler";
+
 struct JobLog {
     out: Mutex<BufWriter<File>>,
     level: Level,
@@ -121,6 +126,9 @@ impl JobLogs {
 /// The job id recorded on a job span.
 struct JobId(String);
 
+/// The crawler recorded on a job or crawler span.
+struct CrawlerTag(String);
+
 /// The layer to install next to the process's own log output.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct JobLogLayer;
@@ -130,6 +138,9 @@ struct Fields {
     message: String,
     rest: String,
     id: Option<String>,
+    /// A `crawler` field, kept apart on spans (see [`CRAWLER_SPAN`]).
+    crawler: Option<String>,
+    span: bool,
 }
 
 impl Visit for Fields {
@@ -137,6 +148,7 @@ impl Visit for Fields {
         match field.name() {
             "message" => self.message.push_str(value),
             "id" => self.id = Some(value.to_string()),
+            "crawler" if self.span => self.crawler = Some(value.to_string()),
             name => {
                 let _ = write!(self.rest, " {name}={value}");
             }
@@ -149,6 +161,9 @@ impl Visit for Fields {
                 let _ = write!(self.message, "{value:?}");
             }
             "id" => self.id = Some(format!("{value:?}").trim_matches('"').to_string()),
+            "crawler" if self.span => {
+                self.crawler = Some(format!("{value:?}").trim_matches('"').to_string())
+            }
             name => {
                 let _ = write!(self.rest, " {name}={value:?}");
             }
@@ -189,13 +204,24 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if attrs.metadata().name() != JOB_SPAN {
+        let name = attrs.metadata().name();
+        if name != JOB_SPAN && name != CRAWLER_SPAN {
             return;
         }
-        let mut fields = Fields::default();
+        let mut fields = Fields {
+            span: true,
+            ..Fields::default()
+        };
         attrs.record(&mut fields);
-        if let (Some(job), Some(span)) = (fields.id, ctx.span(id)) {
-            span.extensions_mut().insert(JobId(job));
+        let Some(span) = ctx.span(id) else {
+            return;
+        };
+        let mut ext = span.extensions_mut();
+        if let (Some(job), true) = (fields.id, name == JOB_SPAN) {
+            ext.insert(JobId(job));
+        }
+        if let Some(crawler) = fields.crawler {
+            ext.insert(CrawlerTag(crawler));
         }
     }
 
@@ -203,10 +229,18 @@ where
         let Some(scope) = ctx.event_scope(event) else {
             return;
         };
-        let Some(job) = scope
-            .from_root()
-            .find_map(|span| span.extensions().get::<JobId>().map(|j| j.0.clone()))
-        else {
+        let mut job = None;
+        let mut crawler = None;
+        for span in scope.from_root() {
+            let ext = span.extensions();
+            if let Some(j) = ext.get::<JobId>() {
+                job.get_or_insert_with(|| j.0.clone());
+            }
+            if let Some(c) = ext.get::<CrawlerTag>() {
+                crawler = Some(c.0.clone());
+            }
+        }
+        let Some(job) = job else {
             return;
         };
         let logs = job_logs().logs.read();
@@ -223,6 +257,9 @@ where
         }
         let mut fields = Fields::default();
         event.record(&mut fields);
+        if let Some(c) = crawler.filter(|_| !fields.rest.contains(" crawler=")) {
+            let _ = write!(fields.rest, " crawler={c}");
+        }
         let target = event.metadata().target();
         let target = target.split("::").next().unwrap_or(target);
         let mut line = String::with_capacity(fields.message.len() + 64);
@@ -306,12 +343,12 @@ fn entries(text: &str) -> Vec<Entry<'_>> {
     out
 }
 
-/// Interleaves logs by time into one: `logs` are (crawler tag, text) pairs; entries of a
-/// tagged log get ` crawler=TAG` at the end of their first line. Entries of one second
-/// keep their order within their log, the untagged log's first.
-pub fn merge_log_texts(logs: &[(Option<&str>, &str)]) -> String {
+/// Interleaves logs by time into one (their lines carry their crawler already, see
+/// [`CRAWLER_SPAN`]). Entries of one second keep their order within their log, the
+/// first log's first.
+pub fn merge_log_texts(logs: &[&str]) -> String {
+    let parsed: Vec<Vec<Entry>> = logs.iter().map(|text| entries(text)).collect();
     let mut all: Vec<(&str, usize, usize, &Entry)> = Vec::new();
-    let parsed: Vec<Vec<Entry>> = logs.iter().map(|(_, text)| entries(text)).collect();
     for (src, es) in parsed.iter().enumerate() {
         for (i, e) in es.iter().enumerate() {
             all.push((e.time, src, i, e));
@@ -319,12 +356,9 @@ pub fn merge_log_texts(logs: &[(Option<&str>, &str)]) -> String {
     }
     all.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
     let mut out = String::new();
-    for (_, src, _, e) in all {
-        for (i, line) in e.lines.iter().enumerate() {
+    for (_, _, _, e) in all {
+        for line in &e.lines {
             out.push_str(line);
-            if let (0, Some(tag)) = (i, logs[src].0) {
-                let _ = write!(out, " crawler={tag}");
-            }
             out.push('\n');
         }
     }
@@ -357,8 +391,8 @@ pub fn log_counts(text: &str) -> Vec<(String, u64)> {
 }
 
 /// Merges the logs the crawlers of a job crawled over partitions wrote beside its log
-/// (`{key}.parts/{crawler}.log`) into the log at `key`, interleaved by time and each
-/// crawler's entries tagged ([`merge_log_texts`]); deletes the parts. Returns the
+/// (`{key}.parts/{crawler}.log`) into the log at `key`, interleaved by time
+/// ([`merge_log_texts`]); deletes the parts. Returns the
 /// merged log's `log_count/*` stats.
 pub async fn merge_logs(
     blobs: &dyn crate::ports::BlobStore,
@@ -373,24 +407,19 @@ pub async fn merge_logs(
         }
         let part_key = format!("{folder}{}", entry.name);
         let text = blobs.get(&part_key).await?.unwrap_or_default();
-        let tag = entry.name.trim_end_matches(".log").to_string();
-        parts.push((part_key, tag, text));
+        parts.push((part_key, text));
     }
     let main_text = String::from_utf8_lossy(&main);
-    let texts: Vec<(String, String)> = parts
+    let texts: Vec<String> = parts
         .iter()
-        .map(|(_, tag, t)| (tag.clone(), String::from_utf8_lossy(t).into_owned()))
+        .map(|(_, t)| String::from_utf8_lossy(t).into_owned())
         .collect();
-    let mut logs: Vec<(Option<&str>, &str)> = vec![(None, &main_text)];
-    logs.extend(
-        texts
-            .iter()
-            .map(|(tag, t)| (Some(tag.as_str()), t.as_str())),
-    );
+    let mut logs: Vec<&str> = vec![&main_text];
+    logs.extend(texts.iter().map(String::as_str));
     let merged = merge_log_texts(&logs);
     let counts = log_counts(&merged);
     blobs.put(key, bytes::Bytes::from(merged)).await?;
-    for (part_key, _, _) in parts {
+    for (part_key, _) in parts {
         blobs.delete(&part_key).await?;
     }
     Ok(counts)
@@ -460,13 +489,13 @@ mod tests {
     }
 
     #[test]
-    fn logs_merge_by_time_with_crawler_tags() {
+    fn logs_merge_by_time() {
         let main = "2026-12-01 10:00:00 [trawl_core] INFO: Starting job\n\
                     2026-12-01 10:00:05 [trawl_core] INFO: Closing\n";
-        let c1 = "2026-12-01 10:00:01 [trawl_engine] INFO: Spider opened\n\
-                  2026-12-01 10:00:03 [trawl_engine] INFO: Dumping stats:\n{\"a\": 1}\n";
-        let c2 = "2026-12-01 10:00:02 [trawl_engine] ERROR: boom\n";
-        let merged = merge_log_texts(&[(None, main), (Some("c1"), c1), (Some("c2"), c2)]);
+        let c1 = "2026-12-01 10:00:01 [trawl_engine] INFO: Spider opened crawler=c1\n\
+                  2026-12-01 10:00:03 [trawl_engine] INFO: Dumping stats: crawler=c1\n{\"a\": 1}\n";
+        let c2 = "2026-12-01 10:00:02 [trawl_engine] ERROR: boom crawler=c2\n";
+        let merged = merge_log_texts(&[main, c1, c2]);
         assert_eq!(
             merged,
             "2026-12-01 10:00:00 [trawl_core] INFO: Starting job\n\

@@ -485,10 +485,14 @@ pub trait FrontierStore: Send + Sync {
         now: DateTime<Utc>,
         ttl: std::time::Duration,
     ) -> StoreResult<bool>;
-    /// Adds `n` to the count of items the job's crawlers scraped and returns the new
-    /// total (`CLOSESPIDER_ITEMCOUNT` over crawlers in processes of their own).
-    async fn add_items(&self, job: &str, n: u64) -> StoreResult<u64>;
-    /// Deletes the job's frontier (its close claim and item count too).
+    /// Adds `add` to the job's counts of items, pages and errors and returns the new
+    /// totals (`CLOSESPIDER_*COUNT` over crawlers in processes of their own).
+    async fn add_counts(
+        &self,
+        job: &str,
+        add: crate::frontier::CloseCounts,
+    ) -> StoreResult<crate::frontier::CloseCounts>;
+    /// Deletes the job's frontier (its close claim and counts too).
     async fn delete_frontier(&self, job: &str) -> StoreResult<()>;
 }
 
@@ -550,7 +554,11 @@ impl FrontierStore for NoFrontier {
     ) -> StoreResult<bool> {
         Err(no_frontier())
     }
-    async fn add_items(&self, _: &str, _: u64) -> StoreResult<u64> {
+    async fn add_counts(
+        &self,
+        _: &str,
+        _: crate::frontier::CloseCounts,
+    ) -> StoreResult<crate::frontier::CloseCounts> {
         Err(no_frontier())
     }
     async fn delete_frontier(&self, _: &str) -> StoreResult<()> {

@@ -115,6 +115,19 @@ async fn the_same_items_once_with_1_4_and_8_crawlers() {
         if crawlers > 1 {
             assert_eq!(outcome.stats["frontier/partitions"], HOSTS);
             assert_eq!(outcome.stats["frontier/crawlers"], crawlers);
+            // One log, each partition crawl's lines tagged with its crawler.
+            let log = c.job_log("p", "web", &id).await.unwrap().unwrap();
+            let log = String::from_utf8_lossy(&log);
+            let tagged: BTreeSet<&str> = log
+                .lines()
+                .filter(|l| l.contains("Spider opened"))
+                .filter_map(|l| l.rsplit_once(" crawler=").map(|(_, c)| c))
+                .collect();
+            assert!(tagged.len() > 1, "{log}");
+            assert!(
+                tagged.iter().all(|c| c.starts_with(&format!("{id}-c"))),
+                "{tagged:?}"
+            );
         }
     }
 }
@@ -178,6 +191,27 @@ async fn closespider_itemcount_counts_every_crawler() {
         got.len()
     );
     assert!(got.is_subset(&every_url(&bases)));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closespider_timeout_runs_from_the_jobs_start() {
+    let bases = web().await;
+    let (_dir, node) = node().await;
+    let c = node.control().clone();
+    // 16 hosts at 0.3 s per page take about 4 s with 4 crawlers: the job stops at 1.5 s.
+    let slow = [("CLOSESPIDER_TIMEOUT", "1.5"), ("DOWNLOAD_DELAY", "0.3")];
+    c.schedule(request(&bases, "web-t", 4, &slow))
+        .await
+        .unwrap();
+    let job = wait_finished(&c, "web-t").await;
+    let outcome = job.outcome.unwrap();
+    assert_eq!(outcome.finish_reason, "closespider_timeout");
+    let got = item_urls(&c, "web-t").await;
+    assert!(
+        !got.is_empty() && got.len() < HOSTS * PAGES,
+        "{} items",
+        got.len()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -275,3 +275,32 @@ async fn closespider_itemcount_counts_every_crawler_of_its_own() {
     );
     assert_eq!(outcome.items_scraped(), items.len() as u64);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn closespider_pagecount_counts_every_crawler_of_its_own() {
+    let bases = trawl_demo::start_web(HOSTS, PAGES, Duration::ZERO)
+        .await
+        .unwrap();
+    let cloud = cloud(Duration::from_secs(30)).await;
+    let c = &cloud.control;
+    let settings = [
+        ("CONCURRENT_CRAWLERS", "4"),
+        ("DOWNLOAD_DELAY", "0.1"),
+        ("CLOSESPIDER_PAGECOUNT", "40"),
+    ];
+    c.schedule(request(&bases[0], "wp", &settings))
+        .await
+        .unwrap();
+    let job = wait_finished(c, "wp").await;
+    let outcome = job.outcome.unwrap();
+    assert_eq!(
+        outcome.finish_reason, "closespider_pagecount",
+        "{outcome:?}"
+    );
+    let items = item_urls(c, "wp").await;
+    assert!(
+        items.len() >= 30 && items.len() < HOSTS * PAGES,
+        "{} items",
+        items.len()
+    );
+}

@@ -29,7 +29,7 @@ use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
-use trawl_core::frontier::{FrontierSummary, InboxBatch, Lease};
+use trawl_core::frontier::{CloseCounts, FrontierSummary, InboxBatch, Lease};
 use trawl_core::ports::{FrontierStore, StoreError, StoreResult};
 
 use super::items::{get_n, get_s, n, opt_n, opt_s, s};
@@ -56,8 +56,9 @@ const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 /// The sort key of the close claim.
 const CLOSE_SK: &str = "CLOSE";
 
-/// The sort key of the job's item count (`items`, added to by every crawler).
-const ITEMS_SK: &str = "ITEMS";
+/// The sort key of the job's counts (`items`, `pages`, `errors`, added to by every
+/// crawler, for `CLOSESPIDER_*COUNT`).
+const COUNTS_SK: &str = "COUNTS";
 
 /// The sort-key prefix of every partition item.
 const PARTITION_PREFIX: &str = "P#";
@@ -678,20 +679,29 @@ impl FrontierStore for DynamoStore {
         self.update_if(update).await
     }
 
-    async fn add_items(&self, job: &str, count: u64) -> StoreResult<u64> {
+    async fn add_counts(&self, job: &str, add: CloseCounts) -> StoreResult<CloseCounts> {
         let out = self
             .client()
             .update_item()
             .table_name(self.table())
-            .set_key(Some(key(frontier_pk(job), ITEMS_SK.to_string())))
-            .update_expression("ADD #items :n")
+            .set_key(Some(key(frontier_pk(job), COUNTS_SK.to_string())))
+            .update_expression("ADD #items :i, #pages :p, #errors :e")
             .expression_attribute_names("#items", "items")
-            .expression_attribute_values(":n", n(count))
+            .expression_attribute_names("#pages", "pages")
+            .expression_attribute_names("#errors", "errors")
+            .expression_attribute_values(":i", n(add.items))
+            .expression_attribute_values(":p", n(add.pages))
+            .expression_attribute_values(":e", n(add.errors))
             .return_values(aws_sdk_dynamodb::types::ReturnValue::UpdatedNew)
             .send()
             .await
             .map_err(sdk_error)?;
-        get_n(&out.attributes.unwrap_or_default(), "items")
+        let item = out.attributes.unwrap_or_default();
+        Ok(CloseCounts {
+            items: opt_n(&item, "items")?.unwrap_or(0),
+            pages: opt_n(&item, "pages")?.unwrap_or(0),
+            errors: opt_n(&item, "errors")?.unwrap_or(0),
+        })
     }
 
     async fn delete_frontier(&self, job: &str) -> StoreResult<()> {

@@ -10,7 +10,7 @@ use serde_json::json;
 use trawl_engine::Request;
 
 use super::{secs, t0, Names};
-use crate::frontier::{FrontierSummary, InboxBatch, Lease};
+use crate::frontier::{CloseCounts, FrontierSummary, InboxBatch, Lease};
 use crate::ports::FrontierStore;
 
 /// The lease time of the cases: a minute.
@@ -833,30 +833,48 @@ pub async fn frontier_summary_version_moves_with_leases_and_batches(store: &dyn 
     );
 }
 
-/// The item count adds up what each crawler adds, per job, until the frontier goes.
-pub async fn add_items_counts_across_crawlers(store: &dyn FrontierStore) {
+/// The counts add up what each crawler adds, per job, until the frontier goes.
+pub async fn add_counts_counts_across_crawlers(store: &dyn FrontierStore) {
     let n = Names::new("frontier");
     let (job, other) = (n.id("job"), n.id("other"));
-    let add =
-        |job: String, k: u64| async move { store.add_items(&job, k).await.expect("add_items") };
-    assert_eq!(add(job.clone(), 3).await, 3, "add_items: the first count");
+    let c = |items, pages, errors| CloseCounts {
+        items,
+        pages,
+        errors,
+    };
+    let add = |job: String, k: CloseCounts| async move {
+        store.add_counts(&job, k).await.expect("add_counts")
+    };
     assert_eq!(
-        add(job.clone(), 0).await,
-        3,
-        "add_items: adding nothing reads the total"
+        add(job.clone(), c(3, 5, 0)).await,
+        c(3, 5, 0),
+        "add_counts: the first counts"
     );
-    assert_eq!(add(job.clone(), 4).await, 7, "add_items: counts add up");
-    assert_eq!(add(other.clone(), 1).await, 1, "add_items: jobs are apart");
+    assert_eq!(
+        add(job.clone(), CloseCounts::default()).await,
+        c(3, 5, 0),
+        "add_counts: adding nothing reads the totals"
+    );
+    assert_eq!(
+        add(job.clone(), c(4, 1, 2)).await,
+        c(7, 6, 2),
+        "add_counts: counts add up"
+    );
+    assert_eq!(
+        add(other.clone(), c(1, 1, 1)).await,
+        c(1, 1, 1),
+        "add_counts: jobs are apart"
+    );
     store.delete_frontier(&job).await.expect("delete_frontier");
     assert_eq!(
-        add(job.clone(), 0).await,
-        0,
-        "delete_frontier: the count goes with the frontier"
+        add(job.clone(), CloseCounts::default()).await,
+        CloseCounts::default(),
+        "delete_frontier: the counts go with the frontier"
     );
     assert_eq!(
-        add(other, 0).await,
-        1,
-        "delete_frontier: another job's count stays"
+        add(other, CloseCounts::default()).await,
+        c(1, 1, 1),
+        "delete_frontier: another job's counts stay"
     );
 }
 

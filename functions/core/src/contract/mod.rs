@@ -298,7 +298,7 @@ macro_rules! __frontier_store_cases {
             frontier::delete_frontier_removes_only_the_job,
             frontier::frontier_summary_version_moves_with_leases_and_batches,
             frontier::claim_close_admits_one_closer,
-            frontier::add_items_counts_across_crawlers,
+            frontier::add_counts_counts_across_crawlers,
         ]);
     };
 }

@@ -52,7 +52,7 @@ impl Control {
         // The crawler's own log, keyed apart from the job's (crawlers of one job may
         // share a process).
         let log_id = format!("{}#{me}", job.id);
-        let span = tracing::info_span!(JOB_SPAN, id = %log_id);
+        let span = tracing::info_span!(JOB_SPAN, id = %log_id, crawler = %me);
         let log = LogTarget::open_at(self, &job, log_part_key(&job, me), &log_id).await;
         let joined = self
             .crawl_joined(&job, me, cfg, cancels)

@@ -77,6 +77,68 @@ fn registrable(host: &str) -> String {
     labels[n.saturating_sub(take)..].join(".")
 }
 
+/// What `CLOSESPIDER_ITEMCOUNT`, `CLOSESPIDER_PAGECOUNT` and `CLOSESPIDER_ERRORCOUNT`
+/// count over a whole job (and, as limits, 0 for no limit).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct CloseCounts {
+    /// Items scraped.
+    pub items: u64,
+    /// Responses received.
+    pub pages: u64,
+    /// Download and spider errors.
+    pub errors: u64,
+}
+
+impl CloseCounts {
+    /// The counts of a crawl's progress.
+    pub fn of(p: &trawl_engine::Progress) -> Self {
+        CloseCounts {
+            items: p.items,
+            pages: p.pages,
+            errors: p.errors,
+        }
+    }
+
+    /// What grew since `earlier`, per counter.
+    pub fn since(&self, earlier: &CloseCounts) -> CloseCounts {
+        CloseCounts {
+            items: self.items.saturating_sub(earlier.items),
+            pages: self.pages.saturating_sub(earlier.pages),
+            errors: self.errors.saturating_sub(earlier.errors),
+        }
+    }
+
+    /// The sum, per counter.
+    pub fn plus(&self, other: &CloseCounts) -> CloseCounts {
+        CloseCounts {
+            items: self.items + other.items,
+            pages: self.pages + other.pages,
+            errors: self.errors + other.errors,
+        }
+    }
+
+    /// Whether any counter is above zero.
+    pub fn any(&self) -> bool {
+        self.items > 0 || self.pages > 0 || self.errors > 0
+    }
+
+    /// The first of `limits` (a zero limit is none) these counts reached, as Scrapy's
+    /// finish reason.
+    pub fn reached(&self, limits: &CloseCounts) -> Option<trawl_engine::FinishReason> {
+        use trawl_engine::FinishReason as R;
+        let hit = |n: u64, limit: u64| limit > 0 && n >= limit;
+        if hit(self.items, limits.items) {
+            Some(R::ClosespiderItemcount)
+        } else if hit(self.pages, limits.pages) {
+            Some(R::ClosespiderPagecount)
+        } else if hit(self.errors, limits.errors) {
+            Some(R::ClosespiderErrorcount)
+        } else {
+            None
+        }
+    }
+}
+
 /// A batch of requests for one partition's inbox.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct InboxBatch {
@@ -180,5 +242,27 @@ mod tests {
         );
         assert_eq!(PartitionBy::parse("Domain"), Some(PartitionBy::Domain));
         assert_eq!(PartitionBy::parse("path"), None);
+    }
+
+    #[test]
+    fn close_counts_reach_their_limits() {
+        let c = |items, pages, errors| CloseCounts {
+            items,
+            pages,
+            errors,
+        };
+        let limits = c(0, 10, 2);
+        assert_eq!(c(100, 9, 1).reached(&limits), None, "a zero limit is none");
+        assert_eq!(
+            c(0, 10, 5).reached(&limits),
+            Some(trawl_engine::FinishReason::ClosespiderPagecount)
+        );
+        assert_eq!(
+            c(0, 3, 2).reached(&limits),
+            Some(trawl_engine::FinishReason::ClosespiderErrorcount)
+        );
+        assert_eq!(c(5, 7, 1).since(&c(2, 7, 3)), c(3, 0, 0));
+        assert_eq!(c(1, 2, 3).plus(&c(1, 1, 1)), c(2, 3, 4));
+        assert!(!CloseCounts::default().any());
     }
 }

@@ -26,7 +26,7 @@ use trawl_engine::{
     RequestRouter, Settings, Spider,
 };
 
-use super::{InboxBatch, Lease, PartitionBy};
+use super::{CloseCounts, InboxBatch, Lease, PartitionBy};
 use crate::checkpoints::BlobCheckpoints;
 use crate::control::Control;
 use crate::model::{CancelLevel, Job};
@@ -88,9 +88,13 @@ pub struct PartitionedRun {
     cfg: RunnerConfig,
     /// Why the job is closing (a cancel, CLOSESPIDER_ITEMCOUNT), once it is.
     closing: Mutex<Option<FinishReason>>,
-    /// Items per partition, counted across its crawls (for CLOSESPIDER_ITEMCOUNT).
-    items: Mutex<HashMap<String, u64>>,
-    item_limit: u64,
+    /// Items, pages and errors per partition, counted across its crawls (the job's
+    /// `CLOSESPIDER_*COUNT` in this process).
+    counts: Mutex<HashMap<String, CloseCounts>>,
+    /// The job's `CLOSESPIDER_*COUNT` limits (0: none).
+    limits: CloseCounts,
+    /// When the job's `CLOSESPIDER_TIMEOUT` runs out, counted from its start.
+    close_at: Option<chrono::DateTime<chrono::Utc>>,
     /// The partition crawls running now, to stop them all at once.
     running: Mutex<HashMap<String, CrawlHandle>>,
     cancels_seen: std::sync::atomic::AtomicU32,
@@ -152,7 +156,16 @@ impl PartitionedRun {
         let ttl = settings
             .get_duration("FRONTIER_LEASE_TTL")?
             .clamp(Duration::from_secs(1), MAX_LEASE_TTL);
-        let item_limit = settings.get_u64("CLOSESPIDER_ITEMCOUNT")?;
+        let limits = CloseCounts {
+            items: settings.get_u64("CLOSESPIDER_ITEMCOUNT")?,
+            pages: settings.get_u64("CLOSESPIDER_PAGECOUNT")?,
+            errors: settings.get_u64("CLOSESPIDER_ERRORCOUNT")?,
+        };
+        let timeout = settings.get_duration("CLOSESPIDER_TIMEOUT")?;
+        let close_at = match (job.started_at, chrono::Duration::from_std(timeout)) {
+            (Some(started), Ok(t)) if !timeout.is_zero() => Some(started + t),
+            _ => None,
+        };
         Ok(Arc::new(PartitionedRun {
             stores: control.stores.clone(),
             destinations: DestinationPolicy::public_only()
@@ -165,8 +178,9 @@ impl PartitionedRun {
             ttl,
             cfg: cfg.clone(),
             closing: Mutex::new(None),
-            items: Mutex::new(HashMap::new()),
-            item_limit,
+            counts: Mutex::new(HashMap::new()),
+            limits,
+            close_at,
             running: Mutex::new(HashMap::new()),
             cancels_seen: std::sync::atomic::AtomicU32::new(0),
             calls: Arc::default(),
@@ -277,11 +291,7 @@ impl PartitionedRun {
         me: &str,
         seeded_empty: bool,
     ) -> anyhow::Result<Option<CrawlOutcome>> {
-        if self.item_limit > 0
-            && self.frontier().add_items(&self.job.id, 0).await? >= self.item_limit
-        {
-            self.close(FinishReason::ClosespiderItemcount);
-        }
+        self.limit_reached().await?;
         let left = self.clone().crawl_as(me, true).await;
         let mut calls = Map::new();
         self.calls.stats(&mut calls);
@@ -450,7 +460,11 @@ impl PartitionedRun {
     fn close(&self, reason: FinishReason) {
         let graceful = matches!(
             reason,
-            FinishReason::Cancelled | FinishReason::ClosespiderItemcount
+            FinishReason::Cancelled
+                | FinishReason::ClosespiderItemcount
+                | FinishReason::ClosespiderPagecount
+                | FinishReason::ClosespiderErrorcount
+                | FinishReason::ClosespiderTimeout
         );
         {
             let mut closing = self.closing.lock();
@@ -523,11 +537,7 @@ impl PartitionedRun {
                 return Ok(Left::Deadline);
             }
             let now = self.stores.clock.now();
-            if may_leave
-                && self.item_limit > 0
-                && self.frontier().add_items(&self.job.id, 0).await? >= self.item_limit
-            {
-                self.close(FinishReason::ClosespiderItemcount);
+            if self.limit_reached().await? {
                 return Ok(Left::Closing);
             }
             if may_leave && self.enough_crawlers(now).await? {
@@ -544,7 +554,8 @@ impl PartitionedRun {
                 .await?;
             if let Some(lease) = lease {
                 (idle, idle_since, done) = (IDLE_WAIT.0, None, None);
-                self.crawl_partition(lease).await?;
+                let span = tracing::info_span!(crate::joblog::CRAWLER_SPAN, crawler = %me);
+                self.crawl_partition(lease).instrument(span).await?;
                 continue;
             }
             self.calls.summaries.fetch_add(1, Ordering::Relaxed);
@@ -617,12 +628,16 @@ impl PartitionedRun {
             state_failed: std::sync::atomic::AtomicBool::new(false),
         });
         let mut settings = self.settings.clone();
-        // CLOSESPIDER_ITEMCOUNT counts the whole job's items (below), not one partition's.
-        settings.set(
+        // The CLOSESPIDER_* limits are the whole job's (counted and timed here), not one
+        // partition crawl's.
+        for limit in [
             "CLOSESPIDER_ITEMCOUNT",
-            0,
-            trawl_engine::settings::Priority::Cmdline,
-        );
+            "CLOSESPIDER_PAGECOUNT",
+            "CLOSESPIDER_ERRORCOUNT",
+            "CLOSESPIDER_TIMEOUT",
+        ] {
+            settings.set(limit, 0, trawl_engine::settings::Priority::Cmdline);
+        }
         let blobs = self.blobs();
         let mut items = FeedConfig::new(
             &blobs.feed_uri(&self.part_key(&lease.partition)),
@@ -675,9 +690,15 @@ impl PartitionedRun {
         let (stop_sending, stopped) = tokio::sync::oneshot::channel::<()>();
         let sender = tokio::spawn(
             self.clone()
-                .send(lease.partition.clone(), handle, router.clone(), stopped)
+                .send(
+                    lease.partition.clone(),
+                    handle.clone(),
+                    router.clone(),
+                    stopped,
+                )
                 .instrument(tracing::Span::current()),
         );
+        let progress = handle.clone();
         let outcome = crawl.run().await;
         watcher.abort();
         // The sender finishes the flush it may be in (never cut short: requests taken
@@ -685,9 +706,9 @@ impl PartitionedRun {
         let _ = stop_sending.send(());
         let _ = sender.await;
         self.running.lock().remove(&lease.partition);
-        self.items.lock().insert(
+        self.counts.lock().insert(
             lease.partition.clone(),
-            stat_u64(&outcome.stats, "item_scraped_count"),
+            CloseCounts::of(&progress.progress()),
         );
         if lost.load(Ordering::Relaxed) {
             tracing::warn!(partition = %lease.partition, "Lease lost: the partition's next owner takes over from its checkpoint");
@@ -816,9 +837,9 @@ impl PartitionedRun {
         mut stop: tokio::sync::oneshot::Receiver<()>,
     ) {
         let mut tick = tokio::time::interval(SEND_EVERY);
-        // Items of this partition already counted (a resumed crawl starts with its
-        // checkpoint's count).
-        let mut counted = handle.progress().items;
+        // What this partition already counted (a resumed crawl starts with its
+        // checkpoint's counts).
+        let mut counted = CloseCounts::of(&handle.progress());
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
@@ -829,44 +850,68 @@ impl PartitionedRun {
                 Ok(_) => self.scale(false).await,
                 Err(e) => tracing::warn!("cannot send requests to other partitions yet: {e:#}"),
             }
-            self.count_items(&partition, &handle, &mut counted).await;
+            self.count(&partition, &handle, &mut counted).await;
+            if self.close_at.is_some_and(|t| self.stores.clock.now() >= t) {
+                self.close(FinishReason::ClosespiderTimeout);
+            }
         }
     }
 
-    /// Counts the partition crawl's new items towards `CLOSESPIDER_ITEMCOUNT` (over the
-    /// whole job) and closes the job when it is reached: in this process's tally, or in
-    /// the store's count for crawlers of their own (written only when items came).
-    async fn count_items(&self, partition: &str, handle: &CrawlHandle, counted: &mut u64) {
-        if self.item_limit == 0 {
+    /// Counts the partition crawl's new items, pages and errors towards
+    /// `CLOSESPIDER_*COUNT` (over the whole job) and closes the job when one is reached:
+    /// in this process's tally, or in the store's counts for crawlers of their own
+    /// (written only when something grew).
+    async fn count(&self, partition: &str, handle: &CrawlHandle, counted: &mut CloseCounts) {
+        if !self.limits.any() {
             return;
         }
-        let live = handle.progress().items;
+        let live = CloseCounts::of(&handle.progress());
         let total = if self.dispatched {
-            if live <= *counted {
+            let new = live.since(counted);
+            if !new.any() {
                 return;
             }
-            match self
-                .frontier()
-                .add_items(&self.job.id, live - *counted)
-                .await
-            {
+            match self.frontier().add_counts(&self.job.id, new).await {
                 Ok(total) => {
                     *counted = live;
                     total
                 }
                 Err(e) => {
-                    tracing::warn!("cannot count the job's items: {e}");
+                    tracing::warn!("cannot count the job's items and pages: {e}");
                     return;
                 }
             }
         } else {
-            let mut items = self.items.lock();
-            items.insert(partition.to_string(), live);
-            items.values().sum()
+            let mut counts = self.counts.lock();
+            counts.insert(partition.to_string(), live);
+            counts
+                .values()
+                .fold(CloseCounts::default(), |sum, c| sum.plus(c))
         };
-        if total >= self.item_limit {
-            self.close(FinishReason::ClosespiderItemcount);
+        if let Some(reason) = total.reached(&self.limits) {
+            self.close(reason);
         }
+    }
+
+    /// Whether the job's `CLOSESPIDER_TIMEOUT` (from the job's start) has passed, or a
+    /// `CLOSESPIDER_*COUNT` was reached by the job's crawlers of their own; if so, the
+    /// job closes with that reason.
+    async fn limit_reached(&self) -> anyhow::Result<bool> {
+        if self.close_at.is_some_and(|t| self.stores.clock.now() >= t) {
+            self.close(FinishReason::ClosespiderTimeout);
+            return Ok(true);
+        }
+        if self.dispatched && self.limits.any() {
+            let total = self
+                .frontier()
+                .add_counts(&self.job.id, CloseCounts::default())
+                .await?;
+            if let Some(reason) = total.reached(&self.limits) {
+                self.close(reason);
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Puts the partitions' item parts together, in partition order, into the job's
@@ -990,10 +1035,6 @@ async fn ends_with_newline(path: &std::path::Path) -> std::io::Result<bool> {
     let mut last = [0u8; 1];
     f.read_exact(&mut last).await?;
     Ok(last[0] == b'\n')
-}
-
-fn stat_u64(stats: &Map<String, Value>, key: &str) -> u64 {
-    stats.get(key).and_then(Value::as_u64).unwrap_or(0)
 }
 
 fn merge_stat(out: &mut Map<String, Value>, k: &str, v: &Value) {
@@ -1221,8 +1262,12 @@ mod tests {
         ) -> crate::ports::StoreResult<bool> {
             Ok(true)
         }
-        async fn add_items(&self, _: &str, _: u64) -> crate::ports::StoreResult<u64> {
-            Ok(0)
+        async fn add_counts(
+            &self,
+            _: &str,
+            _: CloseCounts,
+        ) -> crate::ports::StoreResult<CloseCounts> {
+            Ok(CloseCounts::default())
         }
         async fn delete_frontier(&self, _: &str) -> crate::ports::StoreResult<()> {
             Ok(())

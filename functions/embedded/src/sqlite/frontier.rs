@@ -12,7 +12,7 @@
 use async_trait::async_trait;
 use rusqlite::{params, OptionalExtension, TransactionBehavior};
 
-use trawl_core::frontier::{FrontierSummary, InboxBatch, Lease};
+use trawl_core::frontier::{CloseCounts, FrontierSummary, InboxBatch, Lease};
 use trawl_core::ports::{FrontierStore, StoreError, StoreResult};
 
 use super::*;
@@ -346,19 +346,31 @@ impl FrontierStore for SqliteStore {
         .await
     }
 
-    async fn add_items(&self, job: &str, n: u64) -> StoreResult<u64> {
+    async fn add_counts(&self, job: &str, add: CloseCounts) -> StoreResult<CloseCounts> {
         let job = job.to_string();
-        let n = i64::try_from(n).map_err(|_| StoreError::backend("item count out of range"))?;
+        let n = |v: u64| i64::try_from(v).map_err(|_| StoreError::backend("count out of range"));
+        let (items, pages, errors) = (n(add.items)?, n(add.pages)?, n(add.errors)?);
         self.run(move |c| {
-            let total: i64 = c
+            let (i, p, e): (i64, i64, i64) = c
                 .prepare_cached(
-                    "INSERT INTO frontier_items (job, items) VALUES (?1, ?2)
-                     ON CONFLICT (job) DO UPDATE SET items = items + ?2
-                     RETURNING items",
+                    "INSERT INTO frontier_counts (job, items, pages, errors) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (job) DO UPDATE SET
+                         items = items + ?2, pages = pages + ?3, errors = errors + ?4
+                     RETURNING items, pages, errors",
                 )
-                .and_then(|mut s| s.query_row(params![job, n], |r| r.get(0)))
+                .and_then(|mut s| {
+                    s.query_row(params![job, items, pages, errors], |r| {
+                        Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                    })
+                })
                 .db()?;
-            u64::try_from(total).map_err(|_| StoreError::Corrupt(format!("item count {total}")))
+            let u =
+                |v: i64| u64::try_from(v).map_err(|_| StoreError::Corrupt(format!("count {v}")));
+            Ok(CloseCounts {
+                items: u(i)?,
+                pages: u(p)?,
+                errors: u(e)?,
+            })
         })
         .await
     }
@@ -378,7 +390,7 @@ impl FrontierStore for SqliteStore {
             .db()?;
             tx.execute("DELETE FROM frontier_closes WHERE job = ?1", params![job])
                 .db()?;
-            tx.execute("DELETE FROM frontier_items WHERE job = ?1", params![job])
+            tx.execute("DELETE FROM frontier_counts WHERE job = ?1", params![job])
                 .db()?;
             tx.commit().db()
         })

@@ -138,16 +138,18 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX frontier_inbox ON frontier_batches (job, partition, consumed, seq);
     "#,
-    // 4 → 5: who closes a partitioned job's crawl; its items counted across crawlers.
+    // 4 → 5: who closes a partitioned job's crawl; its counts across crawlers.
     r#"
     CREATE TABLE frontier_closes (
         job     TEXT PRIMARY KEY NOT NULL,
         holder  TEXT NOT NULL,
         expires INTEGER NOT NULL
     );
-    CREATE TABLE frontier_items (
-        job   TEXT PRIMARY KEY NOT NULL,
-        items INTEGER NOT NULL
+    CREATE TABLE frontier_counts (
+        job    TEXT PRIMARY KEY NOT NULL,
+        items  INTEGER NOT NULL,
+        pages  INTEGER NOT NULL,
+        errors INTEGER NOT NULL
     );
     "#,
 ];
