@@ -8,11 +8,15 @@ Each crawl must give every page of the web exactly once."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
+import time
 
 import pytest
 
-from conftest import ROOT, TARGET
+from conftest import ROOT, TARGET, wait_until
+from test_failures import crawler_pids
 
 HOSTS, PAGES = 16, 12
 
@@ -90,8 +94,6 @@ def test_a_cancel_reaches_every_crawler(api, web, project):
     job = crawl(api, project, web, 4, "DOWNLOAD_DELAY=0.5")
     api.wait(job, "running")
     # Cancel once items are coming in from several crawlers.
-    import time
-
     time.sleep(6)
     v = api.post("cancel.json", data={"project": project, "job": job})
     assert v["status"] == "ok", v
@@ -125,12 +127,6 @@ def live_leases(aws, stack, job: str) -> int:
 
 
 def test_killed_crawlers_partitions_are_taken_over(api, aws, stack, web, project):
-    import os
-    import signal
-
-    from conftest import wait_until
-    from test_failures import crawler_pids
-
     job = crawl(api, project, web, 4, "DOWNLOAD_DELAY=0.3", "FRONTIER_LEASE_TTL=3")
     wait_until("two crawlers mid-crawl", lambda: live_leases(aws, stack, job) >= 2, timeout=120, interval=0.2)
     # Every crawler process dies mid-page: their leases lapse, the poller (its tick, or

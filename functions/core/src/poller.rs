@@ -265,7 +265,7 @@ impl Control {
             let want = if job.cancel_requests > 0 || summary.is_done() {
                 u64::from(summary.leased == 0)
             } else {
-                summary.waiting.min(limit.saturating_sub(summary.leased))
+                summary.crawlers_wanted(limit)
             };
             for n in 0..want {
                 if let Err(e) = self.dispatcher.dispatch_crawler(&job, n as u32).await {
@@ -289,22 +289,27 @@ impl Control {
             .cfg
             .max_crawlers_per_job
             .clamp(1, crate::frontier::MAX_CRAWLERS);
-        job.settings
-            .get("CONCURRENT_CRAWLERS")
-            .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(cap)
-            .clamp(1, cap)
-            .min(self.cfg.max_proc.max(1))
+        self.crawlers_asked(job, cap)
     }
 
     /// The `max_proc` slots a job takes: its crawlers (`CONCURRENT_CRAWLERS` given as a
     /// job setting, capped by `max_crawlers_per_job` and `max_proc`); one otherwise.
     fn slots_of(&self, job: &Job) -> usize {
+        self.crawlers_asked(job, 1)
+    }
+
+    /// The job setting `CONCURRENT_CRAWLERS` (`unset` without it), capped by
+    /// `max_crawlers_per_job` (and [`crate::frontier::MAX_CRAWLERS`]) and `max_proc`.
+    fn crawlers_asked(&self, job: &Job, unset: usize) -> usize {
+        let cap = self
+            .cfg
+            .max_crawlers_per_job
+            .clamp(1, crate::frontier::MAX_CRAWLERS);
         job.settings
             .get("CONCURRENT_CRAWLERS")
             .and_then(|v| v.trim().parse::<usize>().ok())
-            .unwrap_or(1)
-            .clamp(1, self.cfg.max_crawlers_per_job.max(1))
+            .unwrap_or(unset)
+            .clamp(1, cap)
             .min(self.cfg.max_proc.max(1))
     }
 

@@ -266,39 +266,17 @@ impl Control {
         log_upload: Option<(String, PathBuf)>,
         on_start: impl FnOnce(JobHandle) + Send,
     ) -> anyhow::Result<Crawled> {
-        let Loaded {
-            spider,
-            incremental,
-            effective,
-        } = self.load_spider(job).await?;
+        let loaded = self.load_spider(job).await?;
 
         // A job may be crawled by several crawlers, partition by partition.
-        let crawlers = self.crawlers_of(&effective)?;
+        let crawlers = self.crawlers_of(&loaded.effective)?;
         if crawlers > 1 {
-            let run = crate::frontier::PartitionedRun::new(
-                self,
-                job.clone(),
-                spider,
-                effective,
-                incremental
-                    .clone()
-                    .map(|p| p as Arc<dyn trawl_engine::pipeline::ItemPipeline>),
-                cfg,
-                crawlers,
-            )?;
+            let run =
+                crate::frontier::PartitionedRun::new(self, job.clone(), &loaded, cfg, crawlers)?;
             if self.config().fan_out == crate::control::FanOut::Dispatched {
                 // The crawlers run in processes of their own, started by the poller
                 // while partitions wait: this one seeds the frontier and hands over.
-                run.seed().await?;
-                let now = self.stores.clock.now();
-                if self
-                    .stores
-                    .frontier
-                    .frontier_summary(&job.id, now)
-                    .await?
-                    .partitions
-                    == 0
-                {
+                if run.seed().await? == 0 {
                     // No start request: nothing for other crawlers; close it here.
                     tracing::info!("No start request: the job is over");
                     if let Some(outcome) = run
@@ -318,7 +296,7 @@ impl Control {
             }
             on_start(JobHandle::Partitioned(run.clone()));
             let outcome = run.run(crawlers).await?;
-            if let Some(p) = incremental {
+            if let Some(p) = loaded.incremental {
                 let n = p
                     .save(self.stores.history.as_ref(), &job.project, &job.spider)
                     .await?;
@@ -327,6 +305,11 @@ impl Control {
             return Ok(Crawled::Ended(outcome));
         }
 
+        let Loaded {
+            spider,
+            incremental,
+            ..
+        } = loaded;
         // A served job reaches public addresses only, plus the ranges the operator allowed.
         let destinations = DestinationPolicy::public_only()
             .allow_ranges(self.config().allowed_destinations.clone());

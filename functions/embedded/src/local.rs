@@ -18,7 +18,7 @@ use trawl_core::control::{Control, ControlConfig};
 use trawl_core::events::Deliverer;
 use trawl_core::joblog::JOB_SPAN;
 use trawl_core::model::{CancelLevel, Job};
-use trawl_core::ports::{Clock, Dispatcher, Kicker, Stores, SystemClock};
+use trawl_core::ports::{Clock, Dispatcher, Kicker, SystemClock};
 use trawl_core::runner::{apply_cancel, JobHandle, RunResult, RunnerConfig};
 
 /// Wakes the local poll loop.
@@ -160,16 +160,7 @@ impl LocalNode {
         std::fs::create_dir_all(&cfg.data_dir)?;
         let db = Arc::new(SqliteStore::open(&cfg.data_dir.join("trawl.db"))?);
         let blobs = Arc::new(FileBlobStore::new(cfg.data_dir.clone())?);
-        let stores = Stores {
-            projects: db.clone(),
-            jobs: db.clone(),
-            schedules: db.clone(),
-            history: db.clone(),
-            events: db.clone(),
-            frontier: db,
-            blobs,
-            clock,
-        };
+        let stores = crate::stores(db, blobs, clock);
         let kicker = Arc::new(NotifyKicker::default());
         let dispatcher = Arc::new(LocalDispatcher::new(cfg.runner.clone()));
         let control = Arc::new(Control::new(

@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use chrono::{TimeZone, Utc};
 use parking_lot::Mutex;
 use trawl_core::model::Job;
-use trawl_core::ports::{Dispatcher, Kicker, ManualClock, Stores};
+use trawl_core::ports::{Dispatcher, Kicker, ManualClock};
 use trawl_core::{Control, ControlConfig};
 
 /// The example spec, deployed as a one-spec bundle.
@@ -40,16 +40,8 @@ impl Kicker for NoKick {
 pub fn control(dir: &Path, cfg: ControlConfig) -> (Arc<Control>, Arc<ManualClock>, Arc<Recorder>) {
     let db = Arc::new(SqliteStore::open(&dir.join("trawl.db")).unwrap());
     let clock = ManualClock::new(Utc.with_ymd_and_hms(2026, 3, 1, 12, 0, 0).unwrap());
-    let stores = Stores {
-        projects: db.clone(),
-        jobs: db.clone(),
-        schedules: db.clone(),
-        history: db.clone(),
-        events: db.clone(),
-        frontier: db,
-        blobs: Arc::new(FileBlobStore::new(dir.join("blobs")).unwrap()),
-        clock: clock.clone(),
-    };
+    let blobs = Arc::new(FileBlobStore::new(dir.join("blobs")).unwrap());
+    let stores = crate::stores(db, blobs, clock.clone());
     let dispatched = Arc::new(Recorder::default());
     let control = Arc::new(Control::new(
         stores,

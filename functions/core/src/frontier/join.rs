@@ -1,8 +1,8 @@
 //! A crawler joining a job crawled over partitions by crawlers in processes of their
 //! own ([`FanOut::Dispatched`](crate::control::FanOut::Dispatched), the crawler
 //! functions on AWS). The job's first crawler seeds the frontier and hands over; the
-//! poller sends a join message per crawler while partitions wait
-//! ([`Control::scale_crawlers`]); each joined crawler crawls partitions until none is
+//! poller ([`Control::scale_crawlers`]) and the crawlers themselves
+//! ([`PartitionedRun::scale`]) send a join message per partition waiting for a crawler; each joined crawler crawls partitions until none is
 //! free for a while or its deadline nears, and the one that proves the crawl over (or
 //! finds every crawler stopped after a cancel) closes the job: one feed, summed stats,
 //! the crawlers' logs merged, the outcome recorded.
@@ -17,7 +17,7 @@ use crate::control::Control;
 use crate::joblog::{merge_logs, JOB_SPAN};
 use crate::model::{CancelLevel, Dispatch, Job, JobState};
 use crate::ports::StoreResult;
-use crate::runner::{ended, Loaded, LogTarget, RunResult, RunnerConfig, Skip};
+use crate::runner::{ended, LogTarget, RunResult, RunnerConfig, Skip};
 
 /// Where a joined crawler writes its log while it crawls: beside the job's log, merged
 /// into it when the job closes.
@@ -100,30 +100,16 @@ impl Control {
         cfg: &RunnerConfig,
         cancels: u32,
     ) -> anyhow::Result<Option<(Arc<PartitionedRun>, CrawlOutcome)>> {
-        let Loaded {
-            spider,
-            incremental,
-            effective,
-        } = self.load_spider(job).await?;
-        let crawlers = self.crawlers_of(&effective)?;
-        let run = PartitionedRun::new(
-            self,
-            job.clone(),
-            spider,
-            effective,
-            incremental
-                .clone()
-                .map(|p| p as Arc<dyn trawl_engine::pipeline::ItemPipeline>),
-            cfg,
-            crawlers,
-        )?;
+        let loaded = self.load_spider(job).await?;
+        let crawlers = self.crawlers_of(&loaded.effective)?;
+        let run = PartitionedRun::new(self, job.clone(), &loaded, cfg, crawlers)?;
         if let Some(level) = CancelLevel::from_requests(cancels) {
             run.cancels_seen(cancels);
             run.stop(FinishReason::Cancelled, level == CancelLevel::Forced);
         }
         tracing::info!("Crawler {me} joins the crawl");
         let closed = run.join(me, false).await;
-        if let Some(p) = incremental {
+        if let Some(p) = loaded.incremental {
             let n = p
                 .save(self.stores.history.as_ref(), &job.project, &job.spider)
                 .await?;

@@ -201,6 +201,12 @@ impl FrontierSummary {
         earlier.is_done() && self.is_done() && self.version == earlier.version
     }
 
+    /// How many more crawlers the job could use now: one per partition waiting for a
+    /// crawler, up to `limit` crawlers in all (the partitions held count as crawlers).
+    pub fn crawlers_wanted(&self, limit: u64) -> u64 {
+        self.waiting.min(limit.saturating_sub(self.leased))
+    }
+
     /// The counters a store must agree on (everything but the version).
     pub fn counts(&self) -> (u64, u64, u64, u64, u64) {
         (

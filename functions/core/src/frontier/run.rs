@@ -141,16 +141,15 @@ impl Calls {
 }
 
 impl PartitionedRun {
-    /// Prepares the run of `job` with `spider` and its effective settings.
+    /// Prepares the run of `job` with its loaded spider and effective settings.
     pub(crate) fn new(
         control: &Control,
         job: Job,
-        spider: Arc<dyn Spider>,
-        settings: Settings,
-        pipeline: Option<Arc<dyn trawl_engine::pipeline::ItemPipeline>>,
+        loaded: &crate::runner::Loaded,
         cfg: &RunnerConfig,
         crawlers: usize,
     ) -> anyhow::Result<Arc<PartitionedRun>> {
+        let settings = loaded.effective.clone();
         let by = PartitionBy::parse(&settings.get_str("FRONTIER_PARTITION"))
             .ok_or_else(|| anyhow::anyhow!("FRONTIER_PARTITION must be \"host\" or \"domain\""))?;
         let ttl = settings
@@ -171,9 +170,12 @@ impl PartitionedRun {
             destinations: DestinationPolicy::public_only()
                 .allow_ranges(control.config().allowed_destinations.clone()),
             job,
-            spider,
+            spider: loaded.spider.clone(),
             settings,
-            pipeline,
+            pipeline: loaded
+                .incremental
+                .clone()
+                .map(|p| p as Arc<dyn trawl_engine::pipeline::ItemPipeline>),
             by,
             ttl,
             cfg: cfg.clone(),
@@ -291,7 +293,6 @@ impl PartitionedRun {
         me: &str,
         seeded_empty: bool,
     ) -> anyhow::Result<Option<CrawlOutcome>> {
-        self.limit_reached().await?;
         let left = self.clone().crawl_as(me, true).await;
         let mut calls = Map::new();
         self.calls.stats(&mut calls);
@@ -416,8 +417,7 @@ impl PartitionedRun {
                 return;
             }
         };
-        let limit = self.crawlers.min(self.max_proc) as u64;
-        let want = summary.waiting.min(limit.saturating_sub(summary.leased));
+        let want = summary.crawlers_wanted(self.crawlers.min(self.max_proc) as u64);
         for n in 0..want {
             if let Err(e) = self.dispatcher.dispatch_crawler(&self.job, n as u32).await {
                 tracing::warn!("cannot start a crawler ({e:#}): the poller will");
@@ -434,13 +434,14 @@ impl PartitionedRun {
         }
     }
 
-    /// Puts the spider's start requests into their partitions' inboxes.
-    pub(crate) async fn seed(&self) -> anyhow::Result<()> {
+    /// Puts the spider's start requests into their partitions' inboxes; the number of
+    /// partitions they went to.
+    pub(crate) async fn seed(&self) -> anyhow::Result<usize> {
         let mut by_partition: BTreeMap<String, Vec<Request>> = BTreeMap::new();
         for r in self.spider.start_requests()? {
             by_partition.entry(self.by.key(&r.url)).or_default().push(r);
         }
-        let mut new = 0;
+        let (mut new, partitions) = (0, by_partition.len());
         for (partition, requests) in by_partition {
             for (n, chunk) in batches_of(&requests).enumerate() {
                 let batch = InboxBatch {
@@ -453,7 +454,7 @@ impl PartitionedRun {
             }
         }
         tracing::info!("Start requests sent to their partitions ({new} new batch(es))");
-        Ok(())
+        Ok(partitions)
     }
 
     /// Stops every partition crawl, for `reason` (the first reason wins).
@@ -851,9 +852,7 @@ impl PartitionedRun {
                 Err(e) => tracing::warn!("cannot send requests to other partitions yet: {e:#}"),
             }
             self.count(&partition, &handle, &mut counted).await;
-            if self.close_at.is_some_and(|t| self.stores.clock.now() >= t) {
-                self.close(FinishReason::ClosespiderTimeout);
-            }
+            self.timed_out();
         }
     }
 
@@ -893,12 +892,21 @@ impl PartitionedRun {
         }
     }
 
+    /// Whether the job's `CLOSESPIDER_TIMEOUT` (from the job's start) has passed; if so,
+    /// the job closes.
+    fn timed_out(&self) -> bool {
+        let out = self.close_at.is_some_and(|t| self.stores.clock.now() >= t);
+        if out {
+            self.close(FinishReason::ClosespiderTimeout);
+        }
+        out
+    }
+
     /// Whether the job's `CLOSESPIDER_TIMEOUT` (from the job's start) has passed, or a
     /// `CLOSESPIDER_*COUNT` was reached by the job's crawlers of their own; if so, the
     /// job closes with that reason.
     async fn limit_reached(&self) -> anyhow::Result<bool> {
-        if self.close_at.is_some_and(|t| self.stores.clock.now() >= t) {
-            self.close(FinishReason::ClosespiderTimeout);
+        if self.timed_out() {
             return Ok(true);
         }
         if self.dispatched && self.limits.any() {
