@@ -24,8 +24,6 @@ use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::operation::update_item::builders::UpdateItemFluentBuilder;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 use chrono::{DateTime, Utc};
@@ -35,6 +33,7 @@ use trawl_core::ports::{FrontierStore, StoreError, StoreResult};
 use super::items::{get_n, get_s, n, opt_n, opt_s, s};
 use super::keys::{PK, SK};
 use super::outbox::Expr;
+use super::transact::{backoff, is_conflict, CONDITION_FAILED, CONFLICT_RETRIES};
 use super::{is_condition_failed, sdk_error, DynamoStore, Item};
 
 /// The most bytes of serialized requests one batch item may hold (an item is at most
@@ -44,14 +43,8 @@ const MAX_BATCH_BYTES: usize = 350 * 1024;
 /// Writes of one `TransactWriteItems` at most.
 const TRANSACTION_ITEMS: usize = 100;
 
-/// How often a write cancelled by a concurrent transaction is tried again.
-const CONFLICT_RETRIES: u32 = 5;
-
 /// How often a commit whose batches changed under it reads them again.
 const COMMIT_RETRIES: usize = 3;
-
-/// The cancellation reason of a write whose condition failed.
-const CONDITION_FAILED: &str = "ConditionalCheckFailed";
 
 /// The sort key of the close claim.
 const CLOSE_SK: &str = "CLOSE";
@@ -215,13 +208,6 @@ fn update(
     Ok(TransactWriteItem::builder().update(u).build())
 }
 
-/// Whether a single-item write met a transaction in progress on its item.
-fn is_conflict<E: ProvideErrorMetadata, R>(e: &SdkError<E, R>) -> bool {
-    e.as_service_error()
-        .and_then(|s| s.code())
-        .is_some_and(|c| c == "TransactionConflictException")
-}
-
 /// How one chunk of a commit ended.
 enum Chunk {
     Written,
@@ -229,63 +215,7 @@ enum Chunk {
     BatchChanged,
 }
 
-/// Waits before try `tries` + 1 of a write that met a concurrent transaction.
-async fn backoff(tries: u32) {
-    tokio::time::sleep(Duration::from_millis(20 << tries)).await;
-}
-
 impl DynamoStore {
-    /// Runs `writes` as one transaction: `None` when written, else the cancellation
-    /// reason of each write (`"None"` for those that did not fail) when a condition
-    /// failed. A transaction cancelled by a concurrent one is tried again a few times.
-    async fn transact_reasons(
-        &self,
-        writes: Vec<TransactWriteItem>,
-    ) -> StoreResult<Option<Vec<String>>> {
-        let mut tries = 0;
-        loop {
-            let res = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            let e = match res {
-                Ok(_) => return Ok(None),
-                Err(e) => e,
-            };
-            if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-                e.as_service_error()
-            {
-                let codes: Vec<String> = c
-                    .cancellation_reasons()
-                    .iter()
-                    .map(|r| r.code().unwrap_or("None").to_string())
-                    .collect();
-                if codes.iter().any(|c| c == CONDITION_FAILED) {
-                    return Ok(Some(codes));
-                }
-                // Concurrent transactions, or throttling: transient.
-                if codes
-                    .iter()
-                    .any(|c| c == "TransactionConflict" || c == "ThrottlingError")
-                {
-                    if tries < CONFLICT_RETRIES {
-                        tries += 1;
-                        backoff(tries).await;
-                        continue;
-                    }
-                    return Err(StoreError::unavailable(format!(
-                        "dynamodb: frontier transaction cancelled {} times ({})",
-                        tries + 1,
-                        codes.join(", ")
-                    )));
-                }
-            }
-            return Err(sdk_error(e));
-        }
-    }
-
     /// Sends a conditional update: false when its condition failed. An update that
     /// meets a transaction in progress on its item is tried again a few times.
     async fn update_if(&self, update: UpdateItemFluentBuilder) -> StoreResult<bool> {
@@ -705,20 +635,6 @@ impl FrontierStore for DynamoStore {
     }
 
     async fn delete_frontier(&self, job: &str) -> StoreResult<()> {
-        let items = self
-            .query_all(
-                None,
-                "PK = :pk",
-                &[],
-                vec![(":pk", s(frontier_pk(job)))],
-                true,
-                true,
-            )
-            .await?;
-        let keys = items
-            .iter()
-            .map(|i| Ok(key(get_s(i, PK)?, get_s(i, SK)?)))
-            .collect::<StoreResult<Vec<Item>>>()?;
-        self.batch_delete(keys).await
+        self.delete_under(frontier_pk(job)).await
     }
 }

@@ -109,30 +109,39 @@ impl ItemHistory for DynamoStore {
     }
 
     async fn forget_items(&self, project: &str) -> StoreResult<()> {
-        let items = self
-            .query_all(
-                None,
-                "PK = :pk",
-                &[],
-                vec![(":pk", s(history_pk(project)))],
-                true,
-                true,
-            )
-            .await?;
-        let keys: Vec<Item> = items
-            .into_iter()
-            .map(|mut i| {
-                Item::from([
-                    (PK.into(), i.remove(PK).unwrap_or_else(|| s(""))),
-                    (SK.into(), i.remove(SK).unwrap_or_else(|| s(""))),
-                ])
-            })
-            .collect();
-        self.batch_delete(keys).await
+        self.delete_under(history_pk(project)).await
     }
 }
 
 impl DynamoStore {
+    /// Deletes every item under the partition key `pk`, reading only their keys.
+    pub(crate) async fn delete_under(&self, pk: String) -> StoreResult<()> {
+        let mut keys = Vec::new();
+        let mut start: Option<Item> = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("#pk = :pk")
+                .projection_expression("#pk, #sk")
+                .expression_attribute_names("#pk", PK)
+                .expression_attribute_names("#sk", SK)
+                .expression_attribute_values(":pk", s(pk.clone()))
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .map_err(sdk_error)?;
+            keys.extend(page.items.unwrap_or_default());
+            match page.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        self.batch_delete(keys).await
+    }
+
     /// Deletes items by key, 25 per `BatchWriteItem`, retrying unprocessed ones.
     pub(crate) async fn batch_delete(&self, keys: Vec<Item>) -> StoreResult<()> {
         for batch in keys.chunks(25) {

@@ -70,6 +70,7 @@ pub mod keys;
 mod outbox;
 mod projects;
 mod schedules;
+mod transact;
 mod transitions;
 
 use std::collections::HashMap;

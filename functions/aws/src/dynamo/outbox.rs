@@ -4,7 +4,6 @@
 
 use std::collections::HashMap;
 
-use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use chrono::{DateTime, Utc};
 use trawl_core::events::Event;
@@ -12,10 +11,7 @@ use trawl_core::ports::{OutboxEntry, StoreError, StoreResult};
 
 use super::items::{self, get_n, get_s, get_time, n, s};
 use super::keys::{self, GSI1PK, GSI1SK, PK, SK};
-use super::{sdk_error, DynamoStore, Item};
-
-/// How often a transaction cancelled by a concurrent one is tried again.
-const CONFLICT_RETRIES: usize = 3;
+use super::{DynamoStore, Item};
 
 /// The outbox item of a new event: due at the event's time, no round yet.
 pub(crate) fn event_item(event: &Event) -> StoreResult<Item> {
@@ -96,43 +92,6 @@ impl Expr {
 }
 
 impl DynamoStore {
-    /// Runs `writes` as one transaction: `Ok(false)` when a condition failed (nothing
-    /// was written), `Ok(true)` when all were written. A transaction cancelled by a
-    /// concurrent one on the same items is tried again a few times.
-    pub(crate) async fn transact(&self, writes: Vec<TransactWriteItem>) -> StoreResult<bool> {
-        let mut tries = 0;
-        loop {
-            let res = self
-                .client
-                .transact_write_items()
-                .set_transact_items(Some(writes.clone()))
-                .send()
-                .await;
-            let e = match res {
-                Ok(_) => return Ok(true),
-                Err(e) => e,
-            };
-            if let Some(TransactWriteItemsError::TransactionCanceledException(c)) =
-                e.as_service_error()
-            {
-                let codes: Vec<&str> = c
-                    .cancellation_reasons()
-                    .iter()
-                    .filter_map(|r| r.code())
-                    .collect();
-                if codes.contains(&"ConditionalCheckFailed") {
-                    return Ok(false);
-                }
-                if codes.contains(&"TransactionConflict") && tries < CONFLICT_RETRIES {
-                    tries += 1;
-                    tokio::time::sleep(std::time::Duration::from_millis(20 << tries)).await;
-                    continue;
-                }
-            }
-            return Err(sdk_error(e));
-        }
-    }
-
     /// A transaction of `write` and, when there is one, the `Put` of `event`.
     pub(crate) async fn write_with_event(
         &self,
