@@ -439,7 +439,13 @@ impl PartitionedRun {
     pub(crate) async fn seed(&self) -> anyhow::Result<usize> {
         let mut by_partition: BTreeMap<String, Vec<Request>> = BTreeMap::new();
         for r in self.spider.start_requests()? {
-            by_partition.entry(self.by.key(&r.url)).or_default().push(r);
+            let key = self.by.key(&r.url);
+            anyhow::ensure!(
+                key.len() <= MAX_PARTITION_KEY,
+                "start request {}: its host is longer than a DNS name can be",
+                r.url
+            );
+            by_partition.entry(key).or_default().push(r);
         }
         let (mut new, partitions) = (0, by_partition.len());
         for (partition, requests) in by_partition {
@@ -1008,6 +1014,10 @@ impl PartitionedRun {
     }
 }
 
+/// The longest partition name: a DNS name (253) with a port. A crawled page's link to a
+/// longer host is dropped (a store keys partitions by name: DynamoDB keys hold 1 KB).
+const MAX_PARTITION_KEY: usize = 253 + 6;
+
 /// The most bytes of serialised requests in one inbox batch (a DynamoDB item holds
 /// 400 KB).
 pub const MAX_BATCH_BYTES: usize = 256 * 1024;
@@ -1122,6 +1132,13 @@ impl RequestRouter for Router {
             return;
         }
         let key = self.by.key(&request.url);
+        if key.len() > MAX_PARTITION_KEY {
+            tracing::error!(
+                "Dropped a request for another partition: its host is longer than a DNS name can be: {}",
+                request.url
+            );
+            return;
+        }
         self.out.lock().entry(key).or_default().push(request);
     }
 }
@@ -1334,6 +1351,8 @@ mod tests {
             ]
         );
         assert_eq!(urls(&stored, "c.example"), ["http://c.example/1"]);
+        // A link to a host no DNS name can be is dropped.
+        router.divert(r(&format!("http://{}.example/", "a".repeat(300))));
         // A request too big for any batch is dropped, not retried forever.
         router.divert(r(&format!(
             "http://d.example/?{}",
